@@ -1,0 +1,157 @@
+"""Typed and uploaded input sequences: text through a vocabulary, numeric rows, CSV and NPY.
+
+Every parse error is an InputError that says where (row, column, symbol) and what.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gru_viz.errors import InputError
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Symbols in id order; id i is one-hot row i."""
+
+    symbols: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        symbols = tuple(self.symbols)
+        object.__setattr__(self, "symbols", symbols)
+        dupes = sorted({s for s in symbols if symbols.count(s) > 1})
+        if dupes:
+            raise InputError(f"The vocabulary lists these symbols twice: {dupes}.")
+        object.__setattr__(self, "_index", {s: i for i, s in enumerate(symbols)})
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    @classmethod
+    def from_text(cls, text: str) -> Vocabulary:
+        """Every distinct character of ``text``, sorted."""
+        return cls(tuple(sorted(set(text))))
+
+    def encode(self, text: str | Sequence[str]) -> np.ndarray:
+        """Characters (or a list of symbols) to ids (T,); unknown symbols raise, all listed."""
+        index: dict[str, int] = self._index  # type: ignore[attr-defined]
+        unknown = [(t, s) for t, s in enumerate(text) if s not in index]
+        if unknown:
+            shown = ", ".join(f"{s!r} at position {t}" for t, s in unknown[:10])
+            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            known = "".join(self.symbols) if all(len(s) == 1 for s in self.symbols) \
+                else " ".join(self.symbols)
+            raise InputError(f"Not in the vocabulary: {shown}{more}. Known symbols: {known!r}.")
+        return np.array([index[s] for s in text], dtype=np.int64)
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        return [self.symbols[int(i)] for i in ids]
+
+    def one_hot(self, ids: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """ids (T,) -> (T, V)."""
+        return one_hot(ids, len(self), dtype)
+
+
+def one_hot(ids: np.ndarray, size: int, dtype: type = np.float64) -> np.ndarray:
+    """ids (T,) -> (T, size) with a 1 at each id."""
+    ids = np.asarray(ids)
+    bad = ids[(ids < 0) | (ids >= size)]
+    if bad.size:
+        raise InputError(f"Ids out of range 0..{size - 1}: {sorted(set(bad.tolist()))[:10]}.")
+    out = np.zeros((ids.size, size), dtype)
+    out[np.arange(ids.size), ids] = 1
+    return out
+
+
+def parse_ids(text: str, vocab_size: int) -> np.ndarray:
+    """Token ids typed as ``3 1 4`` or ``3, 1, 4`` -> (T,), each checked against the size."""
+    ids = []
+    for k, tok in enumerate(text.replace(",", " ").split()):
+        try:
+            ids.append(int(tok))
+        except ValueError:
+            raise InputError(f"Token {k + 1} is {tok!r}: ids are whole numbers.") from None
+        if not 0 <= ids[-1] < vocab_size:
+            raise InputError(f"Token {k + 1} is {ids[-1]}: ids go from 0 to {vocab_size - 1}.")
+    return np.array(ids, dtype=np.int64)
+
+
+def parse_rows(text: str, width: int | None = None) -> np.ndarray:
+    """Numbers typed as rows, one timestep each: ``0.5, 1; 0, 1; 1, -1`` -> (T, I).
+
+    Rows are separated by ``;`` or new lines, numbers by ``,`` or spaces. With ``width`` given,
+    every row must have that many numbers (the model's input size).
+    """
+    rows = [r for r in text.replace("\n", ";").split(";") if r.strip()]
+    out = []
+    for k, row in enumerate(rows):
+        values = []
+        for j, tok in enumerate(row.replace(",", " ").split()):
+            try:
+                v = float(tok)
+            except ValueError:
+                raise InputError(f"Row {k + 1}, value {j + 1}: {tok!r} is not a number.") from None
+            if not np.isfinite(v):
+                raise InputError(f"Row {k + 1}, value {j + 1}: {tok!r} is not finite.")
+            values.append(v)
+        expected = width if width is not None else (len(out[0]) if out else len(values))
+        if len(values) != expected:
+            raise InputError(f"Row {k + 1} has {len(values)} value(s), expected {expected}"
+                             + (" (the model's input size)." if width is not None else
+                                " like row 1."))
+        out.append(values)
+    return np.array(out, dtype=np.float64).reshape(len(out), width or (len(out[0]) if out else 0))
+
+
+def format_rows(x: np.ndarray) -> str:
+    """The inverse of parse_rows, for putting a sequence back in a text box."""
+    return "; ".join(", ".join(f"{v:g}" for v in row) for row in np.asarray(x))
+
+
+def read_csv(data: bytes, width: int | None = None) -> np.ndarray:
+    """A CSV file of numbers, one timestep a row (a header line is skipped) -> (T, I)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The CSV file is not UTF-8 text (byte {exc.start}).") from None
+    lines = text.splitlines()
+    if lines and any(c.isalpha() and c not in "eE" for c in lines[0]) \
+            and not lines[0].strip().lower().startswith(("nan", "inf")):
+        lines = lines[1:]  # header
+    return parse_rows("\n".join(lines), width)
+
+
+def read_npy(data: bytes, width: int | None = None) -> np.ndarray:
+    """A ``.npy`` array of shape (T, I) or (T,) (one feature); object arrays are refused."""
+    if not data.startswith(b"\x93NUMPY"):
+        raise InputError("This is not a .npy file (it lacks the NumPy signature); "
+                         "save arrays with numpy.save.")
+    try:
+        x = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise InputError("The .npy file holds Python objects, which cannot be read safely; "
+                             "save a numeric array.") from None
+        raise InputError(f"This is not a readable .npy file: {exc}.") from None
+    except Exception as exc:  # truncated or corrupt
+        raise InputError(f"This is not a readable .npy file ({type(exc).__name__}: {exc}).") \
+            from None
+    if not isinstance(x, np.ndarray):
+        raise InputError("Expected a single array in the .npy file.")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise InputError(f"The .npy array holds {x.dtype}, expected numbers.")
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise InputError(f"The .npy array has shape {x.shape}; expected (T, I) or (T,).")
+    if width is not None and x.shape[1] != width:
+        raise InputError(f"The .npy array has {x.shape[1]} columns; the model takes {width}.")
+    x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        t, j = np.argwhere(~np.isfinite(x))[0]
+        raise InputError(f"The .npy array holds NaN or inf (first at row {t + 1}, column {j + 1}).")
+    return x

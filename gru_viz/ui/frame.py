@@ -1,0 +1,43 @@
+"""The frame every page calls first: page config, shared sidebar, session defaults.
+
+Pages run in classic pages-folder mode and may be opened directly by URL on a fresh server,
+so nothing here may assume that app.py ran before.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gru_viz.notation import NOTATIONS, Notation
+
+# Session keys shared by several pages. Widget keys are namespaced per page ("<page>.<name>").
+NOTATION = "notation"
+
+
+def persistent(key: str, default):
+    """A value kept across pages: stored under ``key``, bound to widgets under ``key + '.w'``.
+
+    Streamlit drops a widget's state when a page without that widget runs, so widgets bind to
+    a shadow key that is refilled from the permanent one on every run.
+    """
+    st.session_state.setdefault(key, default)
+    st.session_state[key + ".w"] = st.session_state[key]
+    return key + ".w"
+
+
+def _store(key: str) -> None:
+    st.session_state[key] = st.session_state[key + ".w"]
+
+
+def frame(title: str, icon: str = "🔁") -> None:
+    """Page config and the shared sidebar. Call first on every page."""
+    st.set_page_config(page_title=f"{title} · gru-viz", page_icon=icon, layout="wide")
+    with st.sidebar:
+        st.radio("Notation", list(NOTATIONS), key=persistent(NOTATION, "course"),
+                 format_func=lambda k: NOTATIONS[k].name, on_change=_store, args=(NOTATION,),
+                 help="Course: Γu is the share of the new candidate written (Γu = 1 − z). "
+                      "PyTorch: z is the share of the old state kept.")
+
+
+def notation() -> Notation:
+    return NOTATIONS[st.session_state.get(NOTATION, "course")]
