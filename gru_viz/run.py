@@ -26,7 +26,9 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
     before) and about ten in-place ufuncs. It uses σ(a) = ½(1 + tanh(a/2)) with the gate rows of
     the weights pre-scaled by ½ (exact in binary), so s = tanh(a/2) costs one call and
     r ⊙ g = (1 + s_r) ⊙ (g/2), z ⊙ d = ½(d + s_z ⊙ d); gates are rebuilt from s after the loop.
-    With B = 1 every per-step slice is a plain vector: h @ W_hᵀ is then a matrix-vector product.
+    States are stored as columns (T, H, B) so that each step's gate slices are contiguous;
+    with B = 1 they are plain vectors and the product is h @ W_hᵀ (the faster BLAS form).
+    The returned arrays are (T, B, H) views of that storage.
     """
     T, B, _ = x.shape
     H, dt = w.hidden_size, x.dtype
@@ -36,40 +38,45 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
     W_i = np.concatenate([w.W_ir * half, w.W_iz * half, w.W_in]).astype(dt)
     b_i = np.concatenate([(w.b_ir + w.b_hr) * half, (w.b_iz + w.b_hz) * half,
                           w.b_in if ra else w.b_in + w.b_hn]).astype(dt)
-    gi = x.reshape(T * B, x.shape[2]) @ W_i.T
-    gi += b_i  # in place: fresh pages are costly at these sizes
-    gi = gi.reshape(T, B, 3 * H)
-    # Recurrent side, transposed for h @ W_hT (the faster BLAS form here).
-    W_h = np.concatenate([w.W_hr, w.W_hz] + ([w.W_hn] if ra else [])) * half
-    W_hT = W_h.T.astype(dt, order="C")
-    W_hnT = (w.W_hn * half).T.astype(dt, order="C")  # reset before only
-    b_hn = (w.b_hn * half).astype(dt)  # reset after: inside the reset gate
+    gi = np.matmul(W_i, x.transpose(0, 2, 1))  # (T, 3H, B)
+    gi += b_i[:, None]
+    W_h = (np.concatenate([w.W_hr, w.W_hz] + ([w.W_hn] if ra else [])) * half).astype(dt)
+    W_hn = (w.W_hn * half).astype(dt)  # reset before only
+    b_hn = (w.b_hn * half).astype(dt)[:, None]  # reset after: inside the reset gate
 
-    P = np.empty((T, B, 2 * H), dt)  # a_rz / 2
-    S = np.empty((T, B, 2 * H), dt)  # tanh(a_rz / 2)
-    hn, a_n, n = (np.empty((T, B, H), dt) for _ in range(3))
-    h = np.empty((T + 1, B, H), dt)  # h[0] = h0, h[t + 1] = state after step t
-    h[0] = h0
-    gh = np.empty((B, W_hT.shape[1]), dt)
-    d, e = np.empty((B, H), dt), np.empty((B, H), dt)
-    per_step = [gi[..., :2 * H], gi[..., 2 * H:], P, S, S[..., :H], S[..., H:], hn, a_n, n,
-                h[:-1], h[1:]]
+    P = np.empty((T, 2 * H, B), dt)  # a_rz / 2
+    S = np.empty((T, 2 * H, B), dt)  # tanh(a_rz / 2)
+    hn, a_n, n = (np.empty((T, H, B), dt) for _ in range(3))
+    h = np.empty((T + 1, H, B), dt)  # h[0] = h0, h[t + 1] = the state after step t
+    h[0] = h0.T
+    gh = np.empty((W_h.shape[0], B), dt)
+    d, e = np.empty((H, B), dt), np.empty((H, B), dt)
+    per_step = [gi[:, :2 * H], gi[:, 2 * H:], P, S, S[:, :H], S[:, H:], hn, a_n, n, h[:-1], h[1:]]
     if B == 1:
-        per_step = [a[:, 0] for a in per_step]
-        gh, d, e = gh[0], d[0], e[0]
+        per_step = [a[..., 0] for a in per_step]
+        gh, d, e, b_hn = gh[:, 0], d[:, 0], e[:, 0], b_hn[:, 0]
+
+    def product(M: np.ndarray) -> Callable[[np.ndarray, np.ndarray], None]:
+        """v -> M v into out, in the faster BLAS form for this layout."""
+        if B == 1:
+            MT = np.ascontiguousarray(M.T)
+            return lambda v, out: np.dot(v, MT, out=out)
+        return lambda v, out: np.dot(M, v, out=out)
+
+    h_product, n_product = product(W_h), product(W_hn)
     for gi_rz, gi_n, P_t, S_t, s_r, s_z, hn_t, an_t, n_t, hp, h_t in zip(*per_step):
-        np.dot(hp, W_hT, out=gh)
-        np.add(gi_rz, gh[..., :2 * H], out=P_t)
+        h_product(hp, gh)
+        np.add(gi_rz, gh[:2 * H], out=P_t)
         np.tanh(P_t, out=S_t)
         if ra:  # hn = r ⊙ (W_hn h + b_hn) = (1 + s_r) ⊙ g, g = (W_hn h + b_hn) / 2
-            g = gh[..., 2 * H:]
+            g = gh[2 * H:]
             g += b_hn
             np.multiply(s_r, g, out=hn_t)
             hn_t += g
         else:  # hn = W_hn (r ⊙ h) = (W_hn / 2)((1 + s_r) ⊙ h); b_hn is in gi
             np.multiply(s_r, hp, out=d)
             d += hp
-            np.dot(d, W_hnT, out=hn_t)
+            n_product(d, hn_t)
         np.add(gi_n, hn_t, out=an_t)
         np.tanh(an_t, out=n_t)
         # h = n + z ⊙ (h_prev − n), z ⊙ d = ½(d + s_z ⊙ d)
@@ -79,12 +86,13 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
         e *= half
         np.add(n_t, e, out=h_t)
     if not ra:  # report hn as the whole recurrent term, b_hn included
-        hn += w.b_hn.astype(dt)
-    S *= half  # the gates σ(a) = ½ + ½·s, in place
+        hn += w.b_hn.astype(dt)[:, None]
+    S *= half  # the gates σ(a) = ½ + ½·s, in place: fresh pages are costly at these sizes
     S += half
     P += P  # the pre-activations a = 2·(a/2)
-    return {"a_r": P[..., :H], "a_z": P[..., H:], "a_n": a_n, "r": S[..., :H], "z": S[..., H:],
-            "hn": hn, "n": n, "h": h[1:]}
+    fields = {"a_r": P[:, :H], "a_z": P[:, H:], "a_n": a_n, "r": S[:, :H], "z": S[:, H:],
+              "hn": hn, "n": n, "h": h[1:]}
+    return {f: a.transpose(0, 2, 1) for f, a in fields.items()}
 
 
 def check_input_shape(model: GRUModel, shape: tuple[int, ...]) -> bool:
