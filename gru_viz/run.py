@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gru_viz.errors import InputError
+from gru_viz.limits import check_model, check_run
 from gru_viz.model import GRUModel
 from gru_viz.trace import LayerTrace, Trace
 from gru_viz.weights import GRUWeights
@@ -180,4 +181,7 @@ def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None) -> Tr
     x = np.array(x, dtype=dtype)  # a copy: the trace freezes it, the caller's stays writable
     batched = check_input_shape(model, x.shape)
     xb = x if batched else x[None]
+    check_model(model.hidden_size, model.num_layers)
+    check_run(xb.shape[1], xb.shape[0], model.hidden_size,
+              model.num_layers * model.num_directions, dtype.itemsize)
     return stack(model, xb, as_h0(model, h0, xb.shape[0], dtype), NUMPY, batched)

@@ -1,0 +1,72 @@
+"""Limits a server operator sets through environment variables, enforced by the library.
+
+They keep one user's huge input or model from exhausting a shared server's memory. Defaults
+suit a classroom server; raise them for a research workstation:
+
+    GRUVIZ_MAX_UPLOAD_MB   largest checkpoint or data file accepted        (default 200)
+    GRUVIZ_MAX_STEPS       longest sequence run, in timesteps               (default 20000)
+    GRUVIZ_MAX_HIDDEN      largest hidden size                              (default 2048)
+    GRUVIZ_MAX_LAYERS      most stacked layers                              (default 8)
+    GRUVIZ_MAX_TRACE_MB    largest recorded trace of one run, in memory     (default 1024)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+from gru_viz.errors import GRUVizError, InputError, WeightsError
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_upload_mb: int = 200
+    max_steps: int = 20000
+    max_hidden: int = 2048
+    max_layers: int = 8
+    max_trace_mb: int = 1024
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Limits:
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            name = "GRUVIZ_" + f.name.upper()
+            if name in env:
+                try:
+                    values[f.name] = int(env[name])
+                except ValueError:
+                    raise GRUVizError(f"{name}={env[name]!r} is not a whole number.") from None
+                if values[f.name] <= 0:
+                    raise GRUVizError(f"{name} must be positive, got {values[f.name]}.")
+        return cls(**values)
+
+
+def limits() -> Limits:
+    """The limits in force now (read from the environment on each call: cheap, and testable)."""
+    return Limits.from_env()
+
+
+def check_model(hidden_size: int, num_layers: int, lim: Limits | None = None) -> None:
+    lim = lim or limits()
+    if hidden_size > lim.max_hidden:
+        raise WeightsError(f"Hidden size {hidden_size} is over this server's limit of "
+                           f"{lim.max_hidden} (GRUVIZ_MAX_HIDDEN).")
+    if num_layers > lim.max_layers:
+        raise WeightsError(f"{num_layers} layers is over this server's limit of "
+                           f"{lim.max_layers} (GRUVIZ_MAX_LAYERS).")
+
+
+def check_run(steps: int, batch: int, hidden_size: int, cells: int, itemsize: int,
+              lim: Limits | None = None) -> None:
+    """Refuse a run whose length or recorded trace would exceed the limits."""
+    lim = lim or limits()
+    if steps > lim.max_steps:
+        raise InputError(f"The input has {steps} steps; this server runs at most "
+                         f"{lim.max_steps} (GRUVIZ_MAX_STEPS). Shorten the input.")
+    # 8 recorded (T, B, H) arrays per layer and direction
+    mb = 8 * steps * batch * hidden_size * cells * itemsize / 2**20
+    if mb > lim.max_trace_mb:
+        raise InputError(f"Recording this run would take {mb:.0f} MB, over this server's "
+                         f"{lim.max_trace_mb} MB (GRUVIZ_MAX_TRACE_MB). Use fewer or shorter "
+                         "sequences.")

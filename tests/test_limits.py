@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from gru_viz.errors import GRUVizError, InputError, WeightsError
+from gru_viz.limits import Limits
+from gru_viz.model import GRUModel
+from gru_viz.run import run
+
+
+def test_env_overrides_and_bad_values():
+    assert Limits.from_env({"GRUVIZ_MAX_STEPS": "50"}).max_steps == 50
+    assert Limits.from_env({}) == Limits()
+    with pytest.raises(GRUVizError, match="GRUVIZ_MAX_HIDDEN='lots' is not a whole number"):
+        Limits.from_env({"GRUVIZ_MAX_HIDDEN": "lots"})
+    with pytest.raises(GRUVizError, match="must be positive"):
+        Limits.from_env({"GRUVIZ_MAX_LAYERS": "0"})
+
+
+def test_run_enforces_the_limits(monkeypatch):
+    m = GRUModel.random(2, 4, num_layers=2)
+    monkeypatch.setenv("GRUVIZ_MAX_STEPS", "10")
+    assert run(m, np.zeros((10, 2))).steps == 10
+    with pytest.raises(InputError, match="11 steps.*at most 10 .GRUVIZ_MAX_STEPS"):
+        run(m, np.zeros((11, 2)))
+    monkeypatch.setenv("GRUVIZ_MAX_LAYERS", "1")
+    with pytest.raises(WeightsError, match="2 layers is over"):
+        run(m, np.zeros((3, 2)))
+    monkeypatch.delenv("GRUVIZ_MAX_LAYERS")
+    monkeypatch.setenv("GRUVIZ_MAX_TRACE_MB", "1")
+    with pytest.raises(InputError, match="MB, over this server's 1 MB"):
+        run(m, np.zeros((800, 10, 2)))  # about 4 MB: refused before any memory is taken
