@@ -142,8 +142,9 @@ def read_npy(data: bytes, width: int | None = None) -> np.ndarray:
             from None
     if not isinstance(x, np.ndarray):
         raise InputError("Expected a single array in the .npy file.")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise InputError(f"The .npy array holds {x.dtype}, expected numbers.")
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
+            or x.dtype == bool):
+        raise InputError(f"The .npy array holds {x.dtype}, expected real numbers.")
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2:
