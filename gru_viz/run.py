@@ -184,4 +184,10 @@ def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None) -> Tr
     check_model(model.hidden_size, model.num_layers)
     check_run(xb.shape[1], xb.shape[0], model.hidden_size,
               model.num_layers * model.num_directions, dtype.itemsize)
-    return stack(model, xb, as_h0(model, h0, xb.shape[0], dtype), NUMPY, batched)
+    h0b = as_h0(model, h0, xb.shape[0], dtype)
+    for name, a in (("input", xb), ("h0", h0b)):
+        if not np.isfinite(a).all():
+            where = np.argwhere(~np.isfinite(a))[0].tolist()
+            raise InputError(f"The {name} holds NaN or inf (first at index {where}).")
+    with np.errstate(all="ignore"):  # NaN/inf weights give NaN states, shown as such
+        return stack(model, xb, h0b, NUMPY, batched)

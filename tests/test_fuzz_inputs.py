@@ -66,12 +66,17 @@ def test_vocabulary_and_ids(text, symbols):
 
 @settings(max_examples=100, deadline=None)
 @given(arrays(np.float64, st.tuples(st.integers(0, 5), st.integers(1, 3)),
-              elements=st.floats(allow_nan=True, allow_infinity=True)))
-def test_run_on_any_floats(x):
-    """NaN/inf inputs propagate as NaN in the trace but never crash or hang the core."""
+              elements=st.floats(allow_nan=True, allow_infinity=True)),
+       st.sampled_from(["none", "nan", "inf"]))
+def test_run_on_any_floats_and_weights(x, bad_weight):
+    """Non-finite inputs are refused with a message; non-finite weights give NaN, no crash."""
     m = GRUModel.random(x.shape[1], 3)
-    tr = run(m, x)
-    assert tr.output.shape == (x.shape[0], 3)
-    finite_rows = np.isfinite(x).all(axis=1)
-    if finite_rows.all():
-        assert np.isfinite(tr.output).all()
+    if bad_weight != "none":
+        w = m.cells[0][0]
+        m = m.replace_cell(0, 0, w.replace(W_hz=np.full((3, 3), float(bad_weight))))
+    tr = outcome(run, m, x)
+    if not np.isfinite(x).all():
+        assert isinstance(tr, GRUVizError) and "NaN or inf" in str(tr)
+    else:
+        assert tr.output.shape == (x.shape[0], 3)
+        assert np.isfinite(tr.output).all() == (bad_weight == "none" or x.shape[0] == 0)
