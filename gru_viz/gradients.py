@@ -1,0 +1,192 @@
+"""Gradients through time: which earlier inputs and states an output depends on.
+
+The norm of ∂y/∂x_s and ∂y/∂h_s for every step s, where y is one unit of the output at step t
+or the head's logit for one symbol (Distill's "connectivity" view, Madsen 2019). The GRU runs in
+the torch engine's ops; a vanilla RNN and an LSTM of the same size read the same input, to show
+vanishing gradients side by side, with their parameter counts and measured time per step.
+torch is imported inside the functions: the NumPy core must import without it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gru_viz.errors import InputError
+from gru_viz.model import GRUModel
+from gru_viz.run import as_h0, check_input_shape
+
+Head = tuple[np.ndarray, np.ndarray]  # readout weight (V, D·H) and bias (V,)
+KINDS = ("GRU", "vanilla RNN", "LSTM")
+
+
+@dataclass(frozen=True)
+class Target:
+    """y = output[step, unit], or the head's logit for ``symbol`` at ``step``."""
+
+    step: int
+    unit: int | None = None
+    symbol: int | None = None
+
+    def describe(self) -> str:
+        what = f"unit {self.unit} of h" if self.symbol is None else f"logit of symbol {self.symbol}"
+        return f"{what} at step {self.step}"
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """One architecture's gradient norms and costs."""
+
+    kind: str  # one of KINDS
+    inputs: np.ndarray  # (T,) ‖∂y/∂x_s‖
+    states: np.ndarray | None  # (L·D, T) ‖∂y/∂h_s‖ per layer and direction (GRU only)
+    parameters: int  # recurrent layers only (no embedding or head)
+    seconds_per_step: float | None = None
+
+
+def _check_target(target: Target, T: int, width: int, head: Head | None) -> None:
+    if not 0 <= target.step < T:
+        raise InputError(f"Step {target.step} is outside the sequence (0 to {T - 1}).")
+    if (target.unit is None) == (target.symbol is None):
+        raise InputError("Choose either a unit of the state or a symbol of the head.")
+    if target.symbol is not None:
+        if head is None:
+            raise InputError("This model has no output head: choose a unit instead.")
+        if not 0 <= target.symbol < len(head[0]):
+            raise InputError(f"Symbol {target.symbol} is outside the head's 0 to "
+                             f"{len(head[0]) - 1}.")
+    elif not 0 <= target.unit < width:
+        raise InputError(f"Unit {target.unit} is outside the output's 0 to {width - 1}.")
+
+
+def _readout(output, target: Target, head: Head | None):
+    """y from output (T, D·H), a torch tensor."""
+    import torch
+
+    o = output[target.step]
+    if target.symbol is None:
+        return o[target.unit]
+    W, b = (torch.as_tensor(np.asarray(a), dtype=o.dtype) for a in head)
+    return W[target.symbol] @ o + b[target.symbol]
+
+
+def probed_run(model: GRUModel, x, h0=None):
+    """The GRU in torch ops with a zero "probe" added to every state, so ∂y/∂probe = ∂y/∂h_s.
+
+    x: (T, I) float64 tensor. Returns output (T, D·H) and probes (L·D, T, H), a leaf.
+    The wiring is ``run``'s: layer k > 0 reads [h_fwd, h_bwd]; a reverse direction reads from
+    the end. Each step is ``torch_engine.step``.
+    """
+    import torch
+
+    from gru_viz.torch_engine import cell_tensors, step
+
+    T, D, H = x.shape[0], model.num_directions, model.hidden_size
+    h0 = torch.from_numpy(np.array(as_h0(model, h0, 1, np.float64)[:, 0]))
+    probes = torch.zeros((model.num_layers * D, T, H), dtype=x.dtype, requires_grad=True)
+    inp = list(x.unbind(0))
+    for k, cells in enumerate(model.cells):
+        outs = []
+        for d, w in enumerate(cells):
+            p, c = cell_tensors(w, x.dtype), k * D + d
+            h, hs = h0[c].to(x.dtype), [None] * T
+            for t in reversed(range(T)) if d else range(T):
+                h = step(p, inp[t][None], h[None], w.reset_after)["h"][0] + probes[c, t]
+                hs[t] = h
+            outs.append(hs)
+        inp = [torch.cat([o[t] for o in outs]) for t in range(T)]
+    output = torch.stack(inp) if T else x.new_zeros((0, D * H))
+    return output, probes
+
+
+def gru_connectivity(model: GRUModel, x: np.ndarray, target: Target, h0=None,
+                     head: Head | None = None) -> Connectivity:
+    """Gradient norms of y w.r.t. every input and every state of every layer (float64)."""
+    import torch
+
+    check_input_shape(model, np.shape(x))
+    if np.ndim(x) != 2:
+        raise InputError("Gradients are computed for one sequence (T, I), not a batch.")
+    xt = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    _check_target(target, len(xt), model.num_directions * model.hidden_size, head)
+    output, probes = probed_run(model, xt, h0)
+    gx, gh = torch.autograd.grad(_readout(output, target, head), [xt, probes])
+    return Connectivity("GRU", gx.norm(dim=-1).numpy(), gh.norm(dim=-1).numpy(),
+                        parameter_count(model))
+
+
+def parameter_count(model: GRUModel) -> int:
+    return sum(a.size for a in model.state_dict().values())
+
+
+def baseline_module(kind: str, model: GRUModel, state: Mapping[str, np.ndarray] | None = None,
+                    seed: int = 0):
+    """A torch.nn.GRU holding ``model``'s weights, or an RNN (tanh) / LSTM of the same size with
+    torch's default random initialisation (seeded) or the given state dict, in float64."""
+    import torch
+
+    cls = {"GRU": torch.nn.GRU, "vanilla RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM}[kind]
+    torch.manual_seed(seed)
+    m = cls(model.input_size, model.hidden_size, model.num_layers, batch_first=True,
+            bidirectional=model.bidirectional).double()
+    if kind == "GRU":
+        state = model.state_dict()
+    if state is not None:
+        m.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state.items()})
+    return m
+
+
+def module_connectivity(kind: str, model: GRUModel, x: np.ndarray, target: Target,
+                        head: Head | None = None, state: Mapping[str, np.ndarray] | None = None,
+                        seed: int = 0) -> Connectivity:
+    """‖∂y/∂x_s‖ for a vanilla RNN or an LSTM shaped like ``model``; y read out the same way."""
+    import torch
+
+    m = baseline_module(kind, model, state, seed)
+    xt = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    _check_target(target, len(xt), model.num_directions * model.hidden_size, head)
+    output, _ = m(xt[None])
+    (gx,) = torch.autograd.grad(_readout(output[0], target, head), [xt])
+    return Connectivity(kind, gx.norm(dim=-1).numpy(), None,
+                        sum(p.numel() for p in m.parameters()))
+
+
+def seconds_per_step(module, input_size: int, steps: int = 200, repeats: int = 7) -> float:
+    """Best of ``repeats`` forward passes over a random (1, steps, I) input, divided by steps.
+
+    float32 on the CPU, no autograd: the fused kernels torch runs in practice.
+    """
+    import torch
+
+    m = module.float()
+    x = torch.randn(1, steps, input_size)
+    best = np.inf
+    with torch.no_grad():
+        m(x)  # warm-up
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            m(x)
+            best = min(best, time.perf_counter() - t0)
+    return best / steps
+
+
+def compare(model: GRUModel, x: np.ndarray, target: Target, head: Head | None = None,
+            states: Mapping[str, Mapping[str, np.ndarray]] | None = None, seed: int = 0,
+            timing: bool = True) -> list[Connectivity]:
+    """GRU, vanilla RNN and LSTM side by side on the same input and target.
+
+    ``states`` may hold trained state dicts under "vanilla RNN" and "LSTM"; the others are
+    random. With ``timing``, each gets its measured time per step (torch.nn modules).
+    """
+    states = states or {}
+    out = [gru_connectivity(model, x, target, head=head)]
+    out += [module_connectivity(k, model, x, target, head, states.get(k), seed)
+            for k in KINDS[1:]]
+    if timing:
+        out = [replace(c, seconds_per_step=seconds_per_step(
+            baseline_module(c.kind, model, states.get(c.kind), seed), model.input_size))
+            for c in out]
+    return out
