@@ -10,6 +10,7 @@ torch is imported inside the functions: the NumPy core must import without it.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -44,7 +45,8 @@ class Connectivity:
     inputs: np.ndarray  # (T,) ‖∂y/∂x_s‖
     states: np.ndarray | None  # (L·D, T) ‖∂y/∂h_s‖ per layer and direction (GRU only)
     parameters: int  # recurrent layers only (no embedding or head)
-    seconds_per_step: float | None = None
+    seconds_per_step: float | None = None  # torch's default CPU kernels (oneDNN where it has one)
+    seconds_per_step_plain: float | None = None  # oneDNN off: ATen's own kernels for all three
 
 
 def _check_target(target: Target, T: int, width: int, head: Head | None) -> None:
@@ -154,22 +156,27 @@ def module_connectivity(kind: str, model: GRUModel, x: np.ndarray, target: Targe
                         sum(p.numel() for p in m.parameters()))
 
 
-def seconds_per_step(module, input_size: int, steps: int = 200, repeats: int = 7) -> float:
+def seconds_per_step(module, input_size: int, steps: int = 200, repeats: int = 7,
+                     onednn: bool = True) -> float:
     """Best of ``repeats`` forward passes over a random (1, steps, I) input, divided by steps.
 
-    float32 on the CPU, no autograd: the fused kernels torch runs in practice.
+    float32 on the CPU, no autograd. torch 2.x runs the LSTM (not the GRU) through a fused
+    oneDNN kernel when oneDNN is on, which is what users get; ``onednn=False`` compares the
+    three on equal footing.
     """
     import torch
 
     m = module.float()
     x = torch.randn(1, steps, input_size)
     best = np.inf
-    with torch.no_grad():
-        m(x)  # warm-up
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            m(x)
-            best = min(best, time.perf_counter() - t0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a note about Intel GPUs on every toggle
+        with torch.no_grad(), torch.backends.mkldnn.flags(enabled=onednn):
+            m(x)  # warm-up
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                m(x)
+                best = min(best, time.perf_counter() - t0)
     return best / steps
 
 
@@ -186,7 +193,10 @@ def compare(model: GRUModel, x: np.ndarray, target: Target, head: Head | None = 
     out += [module_connectivity(k, model, x, target, head, states.get(k), seed)
             for k in KINDS[1:]]
     if timing:
-        out = [replace(c, seconds_per_step=seconds_per_step(
-            baseline_module(c.kind, model, states.get(c.kind), seed), model.input_size))
-            for c in out]
+        def timed(c: Connectivity, onednn: bool) -> float:
+            module = baseline_module(c.kind, model, states.get(c.kind), seed)
+            return seconds_per_step(module, model.input_size, onednn=onednn)
+
+        out = [replace(c, seconds_per_step=timed(c, True), seconds_per_step_plain=timed(c, False))
+               for c in out]
     return out

@@ -115,7 +115,7 @@ def test_parameter_counts_follow_the_gate_count():
     out = gr.compare(m, np.ones((4, I)), gr.Target(3, unit=0), timing=True)
     assert [c.kind for c in out] == list(gr.KINDS)
     assert [c.parameters for c in out] == [g * sum(per_gate) for g in (3, 1, 4)]
-    assert all(c.seconds_per_step > 0 for c in out)
+    assert all(c.seconds_per_step > 0 and c.seconds_per_step_plain > 0 for c in out)
     assert out[0].states.shape == (2 * L, 4)
 
 
