@@ -1,15 +1,51 @@
-"""gru-viz home page: what a GRU is and where to start."""
+"""Home: what a GRU is, its equations in both notations, and where to go next."""
+
+import pathlib
 
 import streamlit as st
 
-from gru_viz.ui import frame, notation
+from gru_viz.notation import COURSE, PYTORCH
+from gru_viz.stepmath import equations_tex
+from gru_viz.ui import frame
 
 frame("Home")
-st.title("gru-viz: see how a GRU decides what to keep")
-n = notation()
+st.title("🔁 gru-viz: see inside a GRU")
 st.markdown(
-    f"A Gated Recurrent Unit reads a sequence one step at a time. At each step its reset gate "
-    f"**{n.reset}** decides how much of the previous state feeds the candidate **{n.candidate}**, "
-    f"and its update gate **{n.update}** ({n.update_meaning}) blends candidate and old state "
-    f"into the new state **{n.state}**."
-)
+    "A **gated recurrent unit** reads a sequence one step at a time and carries a state "
+    "vector from step to step. At each step two gates, numbers between 0 and 1 for each unit, "
+    "decide what happens to that memory: the **reset gate** decides how much of the old state "
+    "may shape the new **candidate**, and the **update gate** decides, unit by unit, how much "
+    "of the old state is kept and how much is overwritten by the candidate. That is all: a "
+    "learned, per-unit blend of *remember* and *rewrite*.")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("The equations")
+    st.markdown("**Course notation** (Γu, Γr, c̃, c): Γu is the share of the *new candidate "
+                "written*; the course places the reset gate before the product.")
+    st.latex(r"\begin{aligned}" + r" \\ ".join(equations_tex(COURSE, False)).replace(
+        " = ", " &= ") + r"\end{aligned}")
+    st.caption("Some course notes write the last line with c̃⟨t−1⟩. The previous *state* "
+               "c⟨t−1⟩ is meant, and that is what gru-viz computes.")
+    st.markdown("**PyTorch notation** (z, r, n, h), as `torch.nn.GRU` computes it: z is the "
+                "share of the *old state kept*, so z = 1 − Γu, and the reset gate acts after "
+                "the recurrent product.")
+    st.latex(r"\begin{aligned}" + r" \\ ".join(equations_tex(PYTORCH, True)).replace(
+        " = ", " &= ") + r"\end{aligned}")
+    st.caption("σ is the logistic sigmoid, ⊙ the element-wise product. Every page lets you "
+               "switch the notation (sidebar) and, on the teaching pages, where the reset gate "
+               "acts.")
+with right:
+    st.subheader("One unit of the cell")
+    st.image(str(pathlib.Path(__file__).parent / "assets" / "gru_cell.svg"), width="stretch")
+    st.caption("Blue: old state kept. Orange: candidate written. Purple: old state let into "
+               "the candidate by the reset gate. Each valve opens with its gate's value.")
+
+st.subheader("Where next")
+c1, c2 = st.columns(2)
+with c1:
+    st.page_link("pages/1_Playground.py", label="**Playground**: move every weight, type a "
+                 "sequence, watch the gates", icon="🎛️")
+with c2:
+    st.page_link("pages/2_Step_through.py", label="**Step through**: one timestep's equations "
+                 "with its numbers, beside the cell", icon="👣")

@@ -25,7 +25,8 @@ def persistent(key: str, default):
     return key + ".w"
 
 
-def _store(key: str) -> None:
+def store(key: str) -> None:
+    """on_change callback of a widget bound by ``persistent``: keep its value."""
     st.session_state[key] = st.session_state[key + ".w"]
 
 
@@ -34,7 +35,7 @@ def frame(title: str, icon: str = "🔁") -> None:
     st.set_page_config(page_title=f"{title} · gru-viz", page_icon=icon, layout="wide")
     with st.sidebar:
         st.radio("Notation", list(NOTATIONS), key=persistent(NOTATION, "course"),
-                 format_func=lambda k: NOTATIONS[k].name, on_change=_store, args=(NOTATION,),
+                 format_func=lambda k: NOTATIONS[k].name, on_change=store, args=(NOTATION,),
                  help="Course: Γu is the share of the new candidate written (Γu = 1 − z). "
                       "PyTorch: z is the share of the old state kept.")
 

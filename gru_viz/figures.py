@@ -1,0 +1,162 @@
+"""Plotly figures of a recorded run: pure functions, a LayerTrace in, a figure out.
+
+One visual vocabulary (DESIGN.md §6): gates on a sequential colour-blind-safe scale fixed to
+[0, 1], candidate and state on a diverging scale fixed to [−1, 1] centred at 0; time on x
+with the tokens as tick labels, units on y. Arrays go out as float32 to keep payloads small.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from gru_viz.notation import Notation
+from gru_viz.trace import LayerTrace
+
+GATE_SCALE = "Viridis"
+# ColorBrewer RdBu, blue for negative, red for positive; white at 0.
+VALUE_SCALE = [[0.0, "#2166ac"], [0.25, "#92c5de"], [0.5, "#f7f7f7"], [0.75, "#f4a582"],
+               [1.0, "#b2182b"]]
+# Okabe–Ito: distinguishable for the common colour-vision deficiencies; one colour per unit.
+UNIT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+                "#000000")
+FIELDS = ("z", "r", "n", "h")
+FONT = {"size": 18}
+HOVER_CELLS = 20_000  # above this many cells, hover omits the input (it costs payload)
+
+
+def field_values(cell: LayerTrace, notation: Notation, field: str) -> np.ndarray:
+    """(T, H) values of a field as the notation defines them (course: Γu = 1 − z)."""
+    a = getattr(cell, field)
+    return notation.update_values(a) if field == "z" else a
+
+
+def step_labels(x: np.ndarray, tokens: Sequence[str] | None = None) -> list[str]:
+    """One label per timestep: the token when given, else the input vector's numbers."""
+    if tokens is not None:
+        return [str(s) for s in tokens]
+    return [", ".join(f"{v:.3g}" for v in row) for row in np.asarray(x).reshape(len(x), -1)]
+
+
+def columns(T: int, window: tuple[int, int] | None, max_cols: int | None) -> np.ndarray:
+    """Timesteps drawn: those in ``window`` (start, stop), every k-th when over ``max_cols``."""
+    start, stop = window if window is not None else (0, T)
+    start, stop = max(0, start), min(T, stop)
+    stride = max(1, math.ceil((stop - start) / max_cols)) if max_cols else 1
+    return np.arange(start, stop, stride)
+
+
+def _stack(rows: int, gap: float) -> list[tuple[float, float]]:
+    """Vertical domains of ``rows`` stacked panels, top first."""
+    h = (1 - gap * (rows - 1)) / rows
+    return [(max(0.0, 1 - (k + 1) * h - k * gap), 1 - k * h - k * gap) for k in range(rows)]
+
+
+def _title(text: str, x: float, y: float) -> dict:
+    return {"text": text, "x": x, "y": y, "xref": "paper", "yref": "paper", "showarrow": False,
+            "xanchor": "center", "yanchor": "bottom", "font": {"size": 19}}
+
+
+def _ticks(labels: list[str], cols: np.ndarray, most: int) -> dict:
+    shown = cols[:: max(1, math.ceil(len(cols) / most))]  # legible on a projector
+    return {"tickvals": shown.tolist(), "ticktext": [labels[t] for t in shown]}
+
+
+def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | None = None,
+                 window: tuple[int, int] | None = None, max_cols: int | None = None,
+                 height: int | None = None) -> dict:
+    """The figure of ``gate_heatmaps`` as a plain dict (st.plotly_chart takes it directly;
+    building it without Plotly's per-call validation keeps a rerun fast)."""
+    T, H = cell.steps, cell.hidden_size
+    labels = step_labels(cell.x, tokens)
+    cols = columns(T, window, max_cols)
+    units = np.arange(H)
+    hover_input = H * len(cols) <= HOVER_CELLS
+    custom = np.broadcast_to(np.array([labels[t] for t in cols], dtype=object),
+                             (H, len(cols))).tolist() if hover_input else None
+    stride = int(cols[1] - cols[0]) if len(cols) > 1 else 1
+    data, layout = [], {}
+    domains = _stack(4, 0.07)
+    for k, (f, dom) in enumerate(zip(FIELDS, domains)):
+        ax = "" if k == 0 else str(k + 1)
+        sym = notation.symbol(f)
+        data.append({
+            "type": "heatmap", "xaxis": "x", "yaxis": f"y{ax}", "name": sym,
+            "z": np.ascontiguousarray(field_values(cell, notation, f)[cols].T, dtype=np.float32),
+            "x": cols, "y": units, "coloraxis": "coloraxis" if f in "zr" else "coloraxis2",
+            "customdata": custom,
+            "hovertemplate": f"t = %{{x}}<br>{'input: %{customdata}<br>' if hover_input else ''}"
+                             f"unit %{{y}}<br>{sym} = %{{z:.3f}}<extra></extra>"})
+        layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "title": {"text": "unit"},
+                                "autorange": "reversed",
+                                **({"tickvals": units.tolist()} if H <= 16 else {})}
+    layout["xaxis"] = {"anchor": f"y{len(FIELDS)}", "domain": [0, 1], **_ticks(labels, cols, 40),
+                       "title": {"text": "time step t (input)"
+                                 + (f", every {stride}th step" if stride > 1 else "")}}
+    layout |= {
+        "height": height or max(560, 4 * (60 + 22 * min(H, 16))), "font": FONT,
+        "margin": {"l": 70, "r": 20, "t": 50, "b": 60},
+        "annotations": [_title(notation.label(f), 0.5, dom[1]) for f, dom in zip(FIELDS, domains)],
+        "coloraxis": {"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1,
+                      "colorbar": {"title": {"text": "gates"}, "y": 0.77, "len": 0.45}},
+        "coloraxis2": {"colorscale": VALUE_SCALE, "cmin": -1, "cmax": 1, "cmid": 0,
+                       "colorbar": {"title": {"text": "values"}, "y": 0.23, "len": 0.45}}}
+    return {"data": data, "layout": layout}
+
+
+def gate_heatmaps(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | None = None,
+                  window: tuple[int, int] | None = None, max_cols: int | None = None,
+                  height: int | None = None) -> go.Figure:
+    """Update gate, reset gate, candidate and state (units × time) on one shared time axis.
+
+    ``window`` (start, stop) restricts the timesteps; ``max_cols`` caps the drawn columns by
+    striding (an overview of a long run). x values stay the true t, so hover and ticks agree.
+    """
+    return go.Figure(heatmap_spec(cell, notation, tokens, window, max_cols, height))
+
+
+def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
+               tokens: Sequence[str] | None = None, step: int | None = None) -> dict:
+    """The figure of ``unit_lines`` as a plain dict."""
+    T = cell.steps
+    labels = step_labels(cell.x, tokens)
+    t = np.arange(T)
+    data, layout, notes = [], {}, []
+    rows, cols = _stack(2, 0.16), [(0.0, 0.46), (0.54, 1.0)]
+    for k, f in enumerate(FIELDS):
+        ax = "" if k == 0 else str(k + 1)
+        ydom, xdom = rows[k // 2], cols[k % 2]
+        values = field_values(cell, notation, f).astype(np.float32)
+        sym = notation.symbol(f)
+        for j in units:
+            data.append({
+                "type": "scatter", "xaxis": f"x{ax}", "yaxis": f"y{ax}", "x": t,
+                "y": values[:, j], "mode": "lines+markers", "name": f"unit {j}",
+                "legendgroup": str(j), "showlegend": k == 0, "customdata": labels,
+                "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)], "width": 3},
+                "hovertemplate": f"t = %{{x}}<br>input: %{{customdata}}<br>unit {j}<br>"
+                                 f"{sym} = %{{y:.3f}}<extra></extra>"})
+        layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **_ticks(labels, t, 16),
+                                **({"matches": "x"} if k else {})}
+        layout[f"yaxis{ax}"] = {"domain": ydom, "anchor": f"x{ax}",
+                                "range": [-0.05, 1.05] if f in "zr" else [-1.05, 1.05]}
+        notes.append(_title(notation.label(f), sum(xdom) / 2, ydom[1]))
+    if step is not None:
+        layout["shapes"] = [{"type": "line", "x0": step, "x1": step, "xref": f"x{ax}",
+                             "y0": 0, "y1": 1, "yref": f"y{ax} domain",
+                             "line": {"dash": "dot", "width": 2, "color": "grey"}}
+                            for ax in ("", "2", "3", "4")]
+    layout |= {"height": 560, "font": FONT, "annotations": notes,
+               "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
+               "legend": {"orientation": "h", "y": -0.1}}
+    return {"data": data, "layout": layout}
+
+
+def unit_lines(cell: LayerTrace, notation: Notation, units: Sequence[int],
+               tokens: Sequence[str] | None = None, step: int | None = None) -> go.Figure:
+    """The four fields of the chosen units as lines over time, fixed y ranges, one colour a
+    unit; ``step`` draws a dotted marker at that timestep."""
+    return go.Figure(lines_spec(cell, notation, units, tokens, step))

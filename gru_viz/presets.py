@@ -1,0 +1,115 @@
+"""Hand-made GRUs that each teach one idea, with the input that shows it.
+
+Weights follow PyTorch's convention (z = share of the old state KEPT). Every preset sets
+b_hn = 0 and keeps W_hn diagonal, so reset-after and reset-before give the same numbers and
+the variant switch cannot break the lesson. Trained models join through ``extra_presets``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gru_viz.inputs import Vocabulary, parse_rows
+from gru_viz.model import GRUModel
+from gru_viz.weights import GRUWeights
+
+
+@dataclass(frozen=True, eq=False)
+class Preset:
+    key: str
+    title: str
+    explanation: str
+    look_for: str
+    weights: GRUWeights
+    text: str  # the input, as typed in the playground
+    vocabulary: Vocabulary | None = None  # text input through one-hot ids when set
+
+    def model(self, reset_after: bool | None = None) -> GRUModel:
+        w = self.weights if reset_after is None else self.weights.replace(reset_after=reset_after)
+        return GRUModel(((w,),))
+
+    def inputs(self) -> np.ndarray:
+        """The preset's input sequence (T, I)."""
+        if self.vocabulary is None:
+            return parse_rows(self.text, self.weights.input_size)
+        return self.vocabulary.one_hot(self.vocabulary.encode(self.text))
+
+
+def cell(H: int, I: int, **given: list) -> GRUWeights:
+    """A cell with the named fields given (nested lists) and every other field zero."""
+    zeros = {f"W_i{g}": np.zeros((H, I)) for g in "rzn"} | {f"W_h{g}": np.zeros((H, H))
+                                                            for g in "rzn"}
+    zeros |= {f"b_{s}{g}": np.zeros(H) for s in "ih" for g in "rzn"}
+    return GRUWeights(**(zeros | {k: np.array(v, dtype=np.float64) for k, v in given.items()}),
+                      reset_after=False)
+
+
+LATCH = Preset(
+    "latch", "Latch: remember the first input",
+    "Unit 1 is a flag: it starts at 0, so its own update gate is open and it writes its "
+    "candidate (about 1) at the first step; from then on the flag shuts both update gates. "
+    "Unit 0 therefore writes tanh of the first input once and then keeps it, whatever comes "
+    "after.",
+    "The update gate closes after step 0 (PyTorch z → 1, course Γu → 0) and unit 0's state "
+    "stays flat at the first input's value.",
+    # z = σ(-8 + 16·flag): open while the flag is 0, shut once it is ≈ 1
+    cell(2, 1, W_in=[[1.0], [0.0]], b_in=[0.0, 3.0], W_hz=[[0.0, 16.0], [0.0, 16.0]],
+         b_iz=[-8.0, -8.0], b_ir=[4.0, 4.0]),
+    "0.8; -0.6; 0.3; -0.9; 0.5; -0.2; 0.7; -0.4",
+)
+
+LEAKY = Preset(
+    "leaky", "Leaky integrator: the update gate sets the memory span",
+    "Both update gates are fixed by their biases: unit 0 keeps half of its state each step, "
+    "unit 1 keeps 90 %. The candidate is just tanh of the input, so each state is a running "
+    "average of the input, short for unit 0 and long for unit 1.",
+    "After the input switches off, unit 0 decays in a few steps while unit 1 fades slowly; "
+    "the update-gate rows are constant colours.",
+    cell(2, 1, W_in=[[1.5], [1.5]], b_iz=[0.0, 2.2], b_ir=[4.0, 4.0]),
+    "1; 1; 1; 1; 1; 1; 0; 0; 0; 0; 0; 0; 0; 0",
+)
+
+RESET = Preset(
+    "reset", "Reset: a marker symbol wipes the memory",
+    "The update gate is wide open, so each state is the new candidate. The memory lives "
+    "inside the candidate, through the recurrent term W_hn h, and the reset gate decides "
+    "how much of it gets in: 'a' pushes the state up, 'b' down, and the marker '|' shuts "
+    "the reset gate, so the candidate is built from the input alone.",
+    "The reset gate drops to 0 exactly at each '|', and the state jumps back to 0 there, "
+    "whatever it held before.",
+    cell(1, 3, W_in=[[0.6, -0.6, 0.0]], W_hn=[[1.2]], W_ir=[[6.0, 6.0, -6.0]],
+         b_iz=[-6.0]),
+    "aaab|bb|aaaa|b",
+    Vocabulary(("a", "b", "|")),
+)
+
+COUNTER = Preset(
+    "counter", "Counter: one unit per symbol",
+    "Unit 0 counts the a's, unit 1 the b's. A unit's update gate opens a little (it writes "
+    "20 % of a candidate of about 1) only when its own symbol arrives, and is shut "
+    "otherwise, so its state climbs one notch per occurrence and holds in between.",
+    "Each state rises in steps, one per occurrence of its symbol (1 − 0.8ᵏ after k of them), "
+    "and stays flat at the other symbol.",
+    cell(2, 2, W_iz=[[1.4, 9.0], [9.0, 1.4]], W_in=[[3.0, 0.0], [0.0, 3.0]], b_ir=[4.0, 4.0]),
+    "abaabbbaab",
+    Vocabulary(("a", "b")),
+)
+
+PRESETS: dict[str, Preset] = {p.key: p for p in (LATCH, LEAKY, RESET, COUNTER)}
+
+# Hook for presets made from the shipped trained checkpoints: a function registered here
+# returns more Presets (e.g. from gru_viz.checkpoint once assets/*.pt exist).
+extra_presets: list[Callable[[], list[Preset]]] = []
+
+
+def all_presets() -> dict[str, Preset]:
+    out = dict(PRESETS)
+    for source in extra_presets:
+        out |= {p.key: p for p in source()}
+    return out
+
+
+DEFAULT = LATCH.key

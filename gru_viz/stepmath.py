@@ -1,0 +1,222 @@
+"""The four GRU equations of one timestep with that step's numbers substituted.
+
+Terms are recomputed from the weights, the step's input and the previous state, in the
+chosen notation and reset placement, so what the page shows is arithmetic a student can
+redo; tests check that the results equal the recorded trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gru_viz.notation import COURSE, Notation
+from gru_viz.trace import LayerTrace
+from gru_viz.weights import GRUWeights
+
+FULL_MATRICES = 3  # show whole matrices up to this hidden and input size, else one unit
+
+
+@dataclass(frozen=True, eq=False)
+class Term:
+    """One summand (or, in the blend, one share): value (H,).
+
+    Drawn as ``gate ⊙ (matrix vector + bias)``, with any part absent; ``gate_inside`` puts
+    the gate on the vector instead: ``matrix (gate ⊙ vector)`` (reset before).
+    """
+
+    sym: str
+    value: np.ndarray
+    matrix: np.ndarray | None = None
+    vector: np.ndarray | None = None
+    gate: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    gate_inside: bool = False
+    role: str = ""  # "input", "recurrent", "bias", "kept", "written"
+
+
+@dataclass(frozen=True, eq=False)
+class Equation:
+    lhs: str  # TeX of the left-hand side
+    symbolic: str  # TeX of the right-hand side in symbols
+    fn: str  # r"\sigma", r"\tanh" or "" (the blend is a plain sum)
+    terms: tuple[Term, ...]
+    value: np.ndarray  # (H,)
+
+    @property
+    def pre(self) -> np.ndarray:
+        """The argument of the activation (the sum of the terms)."""
+        return np.sum([t.value for t in self.terms], axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class StepMath:
+    t: int
+    notation: Notation
+    reset_after: bool
+    x: np.ndarray  # (I,)
+    h_prev: np.ndarray  # (H,)
+    update: Equation
+    reset: Equation
+    candidate: Equation
+    state: Equation
+
+    @property
+    def equations(self) -> tuple[Equation, ...]:
+        return self.update, self.reset, self.candidate, self.state
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * a))
+
+
+def _syms(notation: Notation) -> dict[str, str]:
+    if notation.key == COURSE.key:
+        return {"u": r"\Gamma_u", "r": r"\Gamma_r", "n": r"\tilde{c}^{\langle t \rangle}",
+                "h": r"c^{\langle t \rangle}", "hp": r"c^{\langle t-1 \rangle}",
+                "x": r"x^{\langle t \rangle}"}
+    return {"u": "z_t", "r": "r_t", "n": "n_t", "h": "h_t", "hp": "h_{t-1}", "x": "x_t"}
+
+
+def equations_tex(notation: Notation, reset_after: bool) -> list[str]:
+    """The four equations in force, in symbols (course: the corrected last line, c<t-1>)."""
+    s = _syms(notation)
+    u, r, n, h, hp, x = s["u"], s["r"], s["n"], s["h"], s["hp"], s["x"]
+    if notation.key == COURSE.key:
+        cand = (rf"\tanh\left(W_{{cx}} {x} + b_c + {r} \odot (W_{{cc}} {hp} + b_{{cc}})\right)"
+                if reset_after else rf"\tanh\left(W_c [{r} \odot {hp},\ {x}] + b_c\right)")
+        return [rf"{u} = \sigma\left(W_u [{hp},\ {x}] + b_u\right)",
+                rf"{r} = \sigma\left(W_r [{hp},\ {x}] + b_r\right)",
+                rf"{n} = {cand}",
+                rf"{h} = {u} \odot {n} + (1 - {u}) \odot {hp}"]
+    cand = (rf"\tanh\left(W_{{in}} {x} + b_{{in}} + {r} \odot (W_{{hn}} {hp} + b_{{hn}})\right)"
+            if reset_after else
+            rf"\tanh\left(W_{{in}} {x} + b_{{in}} + W_{{hn}} ({r} \odot {hp}) + b_{{hn}}\right)")
+    return [rf"{u} = \sigma\left(W_{{iz}} {x} + b_{{iz}} + W_{{hz}} {hp} + b_{{hz}}\right)",
+            rf"{r} = \sigma\left(W_{{ir}} {x} + b_{{ir}} + W_{{hr}} {hp} + b_{{hr}}\right)",
+            rf"{n} = {cand}",
+            rf"{h} = (1 - {u}) \odot {n} + {u} \odot {hp}"]
+
+
+def _gate(lhs: str, symbolic: str, W_x, W_h, b, x, hp, names: tuple[str, str, str]) -> Equation:
+    terms = (Term(names[0], W_x @ x, W_x, x, role="input"),
+             Term(names[1], W_h @ hp, W_h, hp, role="recurrent"),
+             Term(names[2], b, bias=b, role="bias"))
+    return Equation(lhs, symbolic, r"\sigma", terms, sigmoid(sum(t.value for t in terms)))
+
+
+def step_math(w: GRUWeights, x: np.ndarray, h_prev: np.ndarray, notation: Notation,
+              t: int = 0) -> StepMath:
+    """The equations of one step from the weights, input x (I,) and previous state (H,)."""
+    x, hp = np.asarray(x, np.float64), np.asarray(h_prev, np.float64)
+    H, ra = w.hidden_size, w.reset_after
+    s = _syms(notation)
+    lines = [e.split(" = ", 1)[1] for e in equations_tex(notation, ra)]
+    if notation.key == COURSE.key:
+        cw = w.to_course()
+        upd = _gate(s["u"], lines[0], cw.W_u[:, H:], cw.W_u[:, :H], cw.b_u, x, hp,
+                    (rf"W_{{ux}} {s['x']}", rf"W_{{uc}} {s['hp']}", "b_u"))
+        rst = _gate(s["r"], lines[1], cw.W_r[:, H:], cw.W_r[:, :H], cw.b_r, x, hp,
+                    (rf"W_{{rx}} {s['x']}", rf"W_{{rc}} {s['hp']}", "b_r"))
+        W_x, W_h, b_x, b_h = cw.W_c[:, H:], cw.W_c[:, :H], cw.b_c, cw.b_cc
+        names = (rf"W_{{cx}} {s['x']}", "b_c", r"W_{cc}", "b_{cc}")
+        write = upd.value  # Γu: share written
+    else:
+        upd = _gate(s["u"], lines[0], w.W_iz, w.W_hz, w.b_iz + w.b_hz, x, hp,
+                    (rf"W_{{iz}} {s['x']}", rf"W_{{hz}} {s['hp']}", r"b_{iz} + b_{hz}"))
+        rst = _gate(s["r"], lines[1], w.W_ir, w.W_hr, w.b_ir + w.b_hr, x, hp,
+                    (rf"W_{{ir}} {s['x']}", rf"W_{{hr}} {s['hp']}", r"b_{ir} + b_{hr}"))
+        W_x, W_h, b_x, b_h = w.W_in, w.W_hn, w.b_in, w.b_hn
+        names = (rf"W_{{in}} {s['x']}", "b_{in}", r"W_{hn}", "b_{hn}")
+        write = 1 - upd.value  # z is the share kept
+    r = rst.value
+    if ra:  # the reset gate scales the whole recurrent term, its bias included
+        rec = Term(rf"{s['r']} \odot ({names[2]} {s['hp']} + {names[3]})", r * (W_h @ hp + b_h),
+                   W_h, hp, gate=r, bias=b_h, role="recurrent")
+        bias = b_x
+    else:  # the reset gate scales the previous state before the product
+        rec = Term(rf"{names[2]} ({s['r']} \odot {s['hp']})", W_h @ (r * hp), W_h, hp, gate=r,
+                   gate_inside=True, role="recurrent")
+        bias = b_x + b_h
+        names = (names[0], names[1] if notation.key == COURSE.key else r"b_{in} + b_{hn}")
+    terms = (Term(names[0], W_x @ x, W_x, x, role="input"), rec,
+             Term(names[1], bias, bias=bias, role="bias"))
+    cand = Equation(s["n"], lines[2], r"\tanh", terms, np.tanh(sum(t.value for t in terms)))
+    n = cand.value
+    kept_sym = s["u"] if notation.key != COURSE.key else rf"(1 - {s['u']})"
+    write_sym = rf"(1 - {s['u']})" if notation.key != COURSE.key else s["u"]
+    blend = (Term(rf"{write_sym} \odot {s['n']}", write * n, vector=n, gate=write, role="written"),
+             Term(rf"{kept_sym} \odot {s['hp']}", (1 - write) * hp, vector=hp, gate=1 - write,
+                  role="kept"))
+    new = Equation(s["h"], lines[3], "", blend, sum(t.value for t in blend))
+    return StepMath(t, notation, ra, x, hp, upd, rst, cand, new)
+
+
+def from_trace(w: GRUWeights, cell: LayerTrace, t: int, notation: Notation) -> StepMath:
+    """Step t of a recorded single-sequence run (cell fields (T, ·))."""
+    return step_math(w, cell.x[t], cell.h_prev[t], notation, t)
+
+
+# --- TeX with numbers ---------------------------------------------------------------------
+
+def _num(v: float, digits: int) -> str:
+    return f"{v:.{digits}f}" if np.isfinite(v) else r"\text{nan}"
+
+
+def _mat(a: np.ndarray, digits: int) -> str:
+    a = np.atleast_2d(a) if a.ndim == 2 else a[:, None]
+    rows = r" \\ ".join(" & ".join(_num(v, digits) for v in row) for row in a)
+    return rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}"
+
+
+def term_tex(term: Term, unit: int | None = None, digits: int = 2) -> str:
+    """A term with numbers: whole matrices and vectors, or just its value for one unit."""
+    if unit is not None:
+        return _num(term.value[unit], digits)
+    if term.matrix is None and term.vector is None:
+        return _mat(term.bias, digits)
+    vec = _mat(term.vector, digits)
+    if term.gate_inside:
+        inner = rf"{_mat(term.matrix, digits)} \left({_mat(term.gate, digits)} \odot {vec}\right)"
+        return inner
+    inner = vec if term.matrix is None else rf"{_mat(term.matrix, digits)} {vec}"
+    if term.bias is not None:
+        inner = rf"{inner} + {_mat(term.bias, digits)}"
+    if term.gate is None:
+        return inner
+    if term.bias is not None:
+        inner = rf"\left({inner}\right)"
+    return rf"{_mat(term.gate, digits)} \odot {inner}"
+
+
+def equation_tex(eq: Equation, unit: int | None = None, digits: int = 2) -> str:
+    """``lhs = fn(term + term + …) = fn(pre) = value``, for all units or one."""
+    def pick(v: np.ndarray) -> str:
+        return _num(v[unit], digits) if unit is not None else _mat(v, digits)
+
+    lhs = eq.lhs if unit is None else rf"{eq.lhs}[{unit}]"
+    summed = " + ".join(term_tex(t, unit, digits) for t in eq.terms).replace("+ -", "- ")
+    if not eq.fn:
+        return rf"{lhs} = {summed} = {pick(eq.value)}"
+    return (rf"{lhs} = {eq.fn}\left({summed}\right) = {eq.fn}\left({pick(eq.pre)}\right)"
+            rf" = {pick(eq.value)}")
+
+
+def dominant(eq: Equation, unit: int) -> Term:
+    """The term with the largest magnitude for this unit."""
+    return max(eq.terms, key=lambda term: abs(term.value[unit]))
+
+
+def explain(eq: Equation, unit: int) -> str:
+    """One sentence on what decided this unit's value (Markdown with inline TeX)."""
+    top = dominant(eq, unit)
+    if not eq.fn:
+        kept = next(t for t in eq.terms if t.role == "kept")
+        share = float(kept.gate[unit])
+        return (f"Unit {unit} keeps {share:.0%} of its old state and writes {1 - share:.0%} "
+                f"of the candidate: ${kept.sym}$ = {kept.value[unit]:+.2f}, "
+                f"the written part = {eq.value[unit] - kept.value[unit]:+.2f}.")
+    rest = eq.pre[unit] - top.value[unit]
+    return (f"Unit {unit}: the {top.role} term ${top.sym}$ dominates ({top.value[unit]:+.2f}; "
+            f"the other terms add {rest:+.2f}).")

@@ -1,0 +1,163 @@
+"""The model and input shared by the Playground and Step-through pages, and their URL.
+
+Both pages read the same session keys, so a change on one shows on the other; both write
+the state into the URL (``gru_viz.urlstate``) so that a link, or a reload, restores the view.
+A URL is applied once per distinct value: the URL we wrote ourselves is not re-applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from gru_viz.errors import GRUVizError
+from gru_viz.inputs import Vocabulary, format_rows, parse_rows
+from gru_viz.model import GRUModel
+from gru_viz.presets import DEFAULT, Preset, all_presets
+from gru_viz.run import run
+from gru_viz.trace import LayerTrace
+from gru_viz.ui.frame import NOTATION
+from gru_viz.urlstate import ViewState, decode, encode
+from gru_viz.weights import GRUWeights
+
+WEIGHTS, PRESET, VOCAB = "lab.weights", "lab.preset", "lab.vocab"
+TEXT, VARIANT, STEP = "lab.text", "lab.variant", "lab.step"
+VERSION = "lab.version"  # bumped when weights are replaced wholesale (editors re-read them)
+LAST_GOOD = "lab.last_good"  # the last input that parsed: (text, x, tokens)
+URL_SEEN = "lab.url"
+
+
+@dataclass(frozen=True, eq=False)
+class Lab:
+    """What the pages draw: the model in force, its input and its recorded run."""
+
+    model: GRUModel
+    x: np.ndarray  # (T, I)
+    tokens: list[str] | None  # symbols when the input is text
+    cell: LayerTrace
+    error: str | None  # why the typed input was not used (the previous one is shown)
+    preset: Preset | None
+
+    @property
+    def weights(self) -> GRUWeights:
+        return self.model.cells[0][0]
+
+
+def default_text(input_size: int) -> str:
+    """A numeric input for a model of this input size: a pulse, then silence."""
+    rows = np.zeros((8, input_size))
+    rows[:3, 0] = 1.0
+    rows[2:5, -1] += 0.5
+    return format_rows(rows)
+
+
+def _view() -> ViewState:
+    return ViewState(st.session_state[WEIGHTS], st.session_state[TEXT],
+                     st.session_state[PRESET], st.session_state[VOCAB],
+                     st.session_state.get(NOTATION, "course"),
+                     st.session_state[VARIANT] == "after", st.session_state[STEP])
+
+
+def _apply(view: ViewState) -> None:
+    st.session_state.update({
+        WEIGHTS: view.weights.replace(reset_after=False), TEXT: view.text, PRESET: view.preset,
+        VOCAB: view.vocabulary, NOTATION: view.notation,
+        VARIANT: "after" if view.reset_after else "before", STEP: view.step})
+    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
+
+
+def preset_view(key: str) -> ViewState:
+    p = all_presets()[key]
+    return ViewState(p.weights, p.text, p.key,
+                     p.vocabulary.symbols if p.vocabulary else None,
+                     st.session_state.get(NOTATION, "course"),
+                     st.session_state.get(VARIANT, "before") == "after", 0)
+
+
+def load_preset(key: str) -> None:
+    """Weights, vocabulary and input of a preset together (notation and variant stay)."""
+    _apply(preset_view(key))
+
+
+def set_weights(w: GRUWeights, vocabulary: tuple[str, ...] | None = None,
+                keep_preset: bool = False) -> None:
+    """New weights from an editor, a file or the randomizer; the input follows the size."""
+    old = st.session_state[WEIGHTS]
+    st.session_state[WEIGHTS] = w.replace(reset_after=False)
+    if not keep_preset:
+        st.session_state[PRESET] = None
+        if vocabulary is not None or w.input_size != old.input_size:
+            st.session_state[VOCAB] = vocabulary
+        if w.input_size != old.input_size or \
+                (vocabulary is None and st.session_state[VOCAB] is None and
+                 _fails(st.session_state[TEXT], w.input_size)):
+            st.session_state[TEXT] = default_text(w.input_size)
+    st.session_state[VERSION] += 1
+
+
+def _fails(text: str, width: int) -> bool:
+    try:
+        parse_rows(text, width)
+    except GRUVizError:
+        return True
+    return False
+
+
+def init() -> list[str]:
+    """Session defaults, then the URL's state when it is new. Returns the URL's problems.
+
+    Call before ``frame()``: the sidebar's notation switch must see the URL's notation.
+    """
+    if WEIGHTS not in st.session_state:
+        _apply(preset_view(DEFAULT))
+    params = st.query_params.to_dict()
+    if not params or params == st.session_state.get(URL_SEEN):
+        return []
+    view, problems = decode(params, _view())
+    _apply(view)
+    st.session_state[URL_SEEN] = params
+    return problems
+
+
+def sync_url() -> None:
+    """Write the current state into the URL (call after the widgets have run)."""
+    params = encode(_view())
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+    st.session_state[URL_SEEN] = params
+
+
+def _parse(text: str, w: GRUWeights, vocab: tuple[str, ...] | None):
+    if vocab is not None:
+        v = Vocabulary(vocab)
+        ids = v.encode(text.strip())
+        return v.one_hot(ids), v.decode(ids)
+    return parse_rows(text, w.input_size), None
+
+
+def current() -> Lab:
+    """The model in force and its run on the typed input (or on the last one that parsed)."""
+    w = st.session_state[WEIGHTS].replace(reset_after=st.session_state[VARIANT] == "after")
+    text, vocab = st.session_state[TEXT], st.session_state[VOCAB]
+    error = None
+    try:
+        x, tokens = _parse(text, w, vocab)
+        if len(x) == 0:
+            raise GRUVizError("The input is empty: type at least one step.")
+        st.session_state[LAST_GOOD] = (text, vocab, w.input_size, x, tokens)
+    except GRUVizError as exc:
+        error = str(exc)
+        good = st.session_state.get(LAST_GOOD)
+        if good is not None and good[1:3] == (vocab, w.input_size):
+            x, tokens = good[3], good[4]
+        else:  # nothing usable yet for this input size: a default sequence
+            x, tokens = parse_rows(default_text(w.input_size), w.input_size), None
+            if vocab is not None:
+                x, tokens = np.zeros((1, w.input_size)), ["∅"]
+    model = GRUModel(((w,),))
+    T = len(x)
+    st.session_state[STEP] = min(st.session_state[STEP], T - 1)
+    return Lab(model, x, tokens, run(model, x).layers[0][0], error,
+               all_presets().get(st.session_state[PRESET]))

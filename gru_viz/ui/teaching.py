@@ -1,0 +1,63 @@
+"""Pieces both teaching pages show: the variant switch, the equations in force, the preset."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gru_viz.notation import COURSE, Notation
+from gru_viz.presets import Preset, all_presets
+from gru_viz.stepmath import equations_tex
+from gru_viz.ui import lab
+from gru_viz.ui.frame import persistent, store
+from gru_viz.weights import BIASES, MATRICES
+
+VARIANTS = {"before": "reset before: W (r ⊙ h) (course, Cho et al.)",
+            "after": "reset after: r ⊙ (W h + b) (PyTorch)"}
+CUSTOM = "—"
+
+
+def variant_control() -> None:
+    st.radio("Where the reset gate acts", list(VARIANTS), format_func=VARIANTS.get,
+             key=persistent(lab.VARIANT, "before"), on_change=store, args=(lab.VARIANT,),
+             help="PyTorch applies the reset gate after the recurrent product; the course "
+                  "notes and Cho et al. (2014) apply it to the previous state before it.")
+
+
+def equations_in_force(notation: Notation, reset_after: bool) -> None:
+    """Which notation and reset placement the page computes, and their equations."""
+    place = "reset after (PyTorch)" if reset_after else "reset before (course, Cho et al.)"
+    meaning = ("Γu = share of the new candidate written = 1 − z" if notation.key == COURSE.key
+               else "z = share of the old state kept")
+    st.markdown(f"**Equations in force:** {notation.name} notation, {place}; {meaning}.")
+    st.latex(r" \\ ".join(equations_tex(notation, reset_after)).join(
+        (r"\begin{aligned}", r"\end{aligned}")).replace(" = ", " &= "))
+
+
+def _load() -> None:
+    key = st.session_state["teach.preset"]
+    if key != CUSTOM:
+        lab.load_preset(key)
+
+
+def preset_picker() -> None:
+    presets = all_presets()
+    current = st.session_state[lab.PRESET]
+    st.session_state["teach.preset"] = current if current in presets else CUSTOM
+    st.selectbox("Preset", [CUSTOM, *presets], key="teach.preset", on_change=_load,
+                 format_func=lambda k: "your own weights" if k == CUSTOM else presets[k].title,
+                 help="Loading a preset sets its weights and its input together.")
+
+
+def preset_card(state: lab.Lab) -> None:
+    p = state.preset
+    if p is None:
+        st.caption("Your own weights. Pick a preset to see one idea at a time.")
+        return
+    edited = not _matches(p, state)
+    st.markdown(f"**{p.title}**{' (edited)' if edited else ''}. {p.explanation}")
+    st.info(f"**What to look for:** {p.look_for}", icon="👀")
+
+
+def _matches(p: Preset, state: lab.Lab) -> bool:
+    w = state.weights
+    return all((getattr(w, n) == getattr(p.weights, n)).all() for n in MATRICES + BIASES)

@@ -1,0 +1,145 @@
+"""Controls that set every weight of the playground's cell: sliders when the cell is small,
+one matrix editor per gate otherwise, plus sizes, randomize, reset and a JSON file.
+
+Each editor writes straight into the shared weights (``lab.set_weights``) from its callback,
+so the plots of the same rerun already show the change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from gru_viz.errors import GRUVizError
+from gru_viz.model import GRUModel
+from gru_viz.notation import COURSE, Notation
+from gru_viz.presets import DEFAULT
+from gru_viz.ui import lab
+from gru_viz.urlstate import MAX_HIDDEN, MAX_INPUT, weights_from_json, weights_to_json
+from gru_viz.weights import BIASES, MATRICES, GRUWeights
+
+SLIDER_LIMIT = 2  # sliders up to this hidden and input size, a matrix editor beyond
+RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 16)
+GATE_TITLES = {"z": "update gate", "r": "reset gate", "n": "candidate"}
+
+
+def _gate_note(g: str, notation: Notation) -> str:
+    if g == "z" and notation.key == COURSE.key:
+        return ("These are PyTorch's z weights; the course's Γu = 1 − z = σ(−(…)), "
+                "so raising them **closes** Γu (more of the old state kept).")
+    if g == "z":
+        return "Raising these raises z: more of the old state is kept."
+    if g == "r":
+        return "Raising these lets more of the old state into the candidate."
+    return "The candidate's input and recurrent weights; the reset gate scales the recurrent part."
+
+
+def _set_one(name: str, index: tuple[int, ...], key: str) -> None:
+    w = st.session_state[lab.WEIGHTS]
+    a = np.array(getattr(w, name))
+    a[index] = st.session_state[key]
+    st.session_state[lab.WEIGHTS] = w.replace(**{name: a})
+
+
+def _sliders(w: GRUWeights, g: str) -> None:
+    H, I = w.hidden_size, w.input_size
+    cols = st.columns(2)
+    for name, shape in ((f"W_i{g}", (H, I)), (f"W_h{g}", (H, H)), (f"b_i{g}", (H,)),
+                        (f"b_h{g}", (H,))):
+        for index in np.ndindex(*shape):
+            key = f"pg.{name}.{'.'.join(map(str, index))}"
+            st.session_state[key] = float(getattr(w, name)[index])
+            src = ("bias" if len(index) == 1 else
+                   f"x[{index[1]}]" if name[2] == "i" else f"h[{index[1]}]")
+            with cols[0 if name.startswith("W") else 1]:
+                st.slider(f"{name}[{', '.join(map(str, index))}]: {src} → unit {index[0]}",
+                          -RANGE, RANGE, step=0.1, key=key, on_change=_set_one,
+                          args=(name, index, key))
+
+
+def _table(w: GRUWeights, g: str) -> pd.DataFrame:
+    H, I = w.hidden_size, w.input_size
+    data = np.column_stack([getattr(w, f"W_i{g}"), getattr(w, f"W_h{g}"),
+                            getattr(w, f"b_i{g}"), getattr(w, f"b_h{g}")])
+    return pd.DataFrame(data, index=[f"unit {j}" for j in range(H)],
+                        columns=[f"x[{i}]" for i in range(I)] + [f"h[{j}]" for j in range(H)]
+                        + [f"b_i{g}", f"b_h{g}"])
+
+
+def _matrix(w: GRUWeights, g: str) -> None:
+    H, I = w.hidden_size, w.input_size
+    st.caption(f"Rows: units. Columns x[·]: W_i{g}; h[·]: W_h{g}; then the two biases.")
+    edited = st.data_editor(_table(w, g), key=f"pg.table.{g}.{st.session_state[lab.VERSION]}",
+                            disabled=False, width="stretch")
+    values = edited.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(values).all():
+        st.error("Every cell needs a finite number; the previous weights stay in force.")
+        return
+    parts = {f"W_i{g}": values[:, :I], f"W_h{g}": values[:, I:I + H],
+             f"b_i{g}": values[:, I + H], f"b_h{g}": values[:, I + H + 1]}
+    if any(not np.array_equal(v, getattr(w, k)) for k, v in parts.items()):
+        st.session_state[lab.WEIGHTS] = w.replace(**parts)
+
+
+def weight_editors(notation: Notation) -> None:
+    """Tabs per gate with sliders (small cells) or a matrix editor (larger ones)."""
+    w = st.session_state[lab.WEIGHTS]
+    small = w.hidden_size <= SLIDER_LIMIT and w.input_size <= SLIDER_LIMIT
+    tabs = st.tabs([f"{GATE_TITLES[g]} {notation.symbol(g)}" for g in "zrn"])
+    for tab, g in zip(tabs, "zrn"):
+        with tab:
+            st.caption(_gate_note(g, notation))
+            (_sliders if small else _matrix)(w, g)
+
+
+def _resize() -> None:
+    """Keep the weights that still fit; new rows and columns start at zero."""
+    w = st.session_state[lab.WEIGHTS]
+    H, I = st.session_state["pg.hidden"], st.session_state["pg.input"]
+    parts = {}
+    for name in MATRICES + BIASES:
+        a = getattr(w, name)
+        out = np.zeros((H,) if name[0] == "b" else (H, I) if name[2] == "i" else (H, H))
+        fit = tuple(slice(min(m, n)) for m, n in zip(out.shape, a.shape))
+        out[fit] = a[fit]
+        parts[name] = out
+    lab.set_weights(GRUWeights(**parts))
+
+
+def _randomize() -> None:
+    w = st.session_state[lab.WEIGHTS]
+    seed = int(st.session_state["pg.seed"])
+    lab.set_weights(GRUModel.random(w.input_size, w.hidden_size, seed=seed).cells[0][0],
+                    st.session_state[lab.VOCAB])
+
+
+def _reset() -> None:
+    lab.load_preset(st.session_state[lab.PRESET] or DEFAULT)
+
+
+def model_controls() -> None:
+    """Sizes, randomize with a seed, reset, and the weights as a JSON file (for the sidebar)."""
+    w = st.session_state[lab.WEIGHTS]
+    st.session_state["pg.hidden"], st.session_state["pg.input"] = w.hidden_size, w.input_size
+    c1, c2 = st.columns(2)
+    c1.number_input("hidden size", 1, MAX_HIDDEN, key="pg.hidden", on_change=_resize)
+    c2.number_input("input size", 1, MAX_INPUT, key="pg.input", on_change=_resize)
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    c1.number_input("seed", 0, 10**6, key="pg.seed", value=0)
+    c2.button("🎲 Randomize", on_click=_randomize, width="stretch",
+              help="PyTorch's default initialisation, from this seed.")
+    st.button("↺ Reset to the preset", on_click=_reset, width="stretch")
+    st.download_button("⬇ Download weights (JSON)", weights_to_json(
+        w, st.session_state[lab.VOCAB]), "gru-weights.json", "application/json",
+        width="stretch")
+    up = st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload")
+    if up is not None and st.session_state.get("pg.uploaded") != up.file_id:
+        st.session_state["pg.uploaded"] = up.file_id
+        try:
+            weights, vocab = weights_from_json(up.getvalue())
+        except GRUVizError as exc:
+            st.error(f"{exc} The previous weights stay in force.")
+        else:
+            lab.set_weights(weights, vocab)
+            st.rerun()

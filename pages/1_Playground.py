@@ -1,0 +1,48 @@
+"""Playground: set every weight of a small GRU and watch its gates over a typed sequence."""
+
+import streamlit as st
+
+from gru_viz.figures import heatmap_spec, lines_spec
+from gru_viz.ui import frame, lab, notation
+from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.teaching import equations_in_force, preset_card, preset_picker, variant_control
+from gru_viz.ui.weights_editor import model_controls, weight_editors
+
+problems = lab.init()
+frame("Playground", "🎛️")
+with st.sidebar:
+    variant_control()
+    st.divider()
+    model_controls()
+
+st.title("🎛️ Playground")
+for p in problems:
+    st.warning(p)
+nt = notation()
+preset_picker()
+
+controls, plots = st.columns([2, 3], gap="large")
+with controls:
+    vocab = st.session_state[lab.VOCAB]
+    st.text_input(
+        f"Input sequence (symbols from {' '.join(vocab)})" if vocab else
+        "Input sequence: one step per row, rows split by ';', numbers by ','",
+        key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,))
+    st.subheader("Weights")
+    weight_editors(nt)
+
+state = lab.current()
+with controls:
+    if state.error:
+        st.error(f"{state.error} The plots show the last input that worked.")
+with plots:
+    preset_card(state)
+    equations_in_force(nt, state.model.reset_after)
+    st.plotly_chart(heatmap_spec(state.cell, nt, state.tokens), key="pg.heatmaps")
+    H = state.model.hidden_size
+    units = st.multiselect("Units to follow", list(range(H)), default=list(range(H)),
+                           key="pg.units", format_func=lambda j: f"unit {j}")
+    st.plotly_chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
+    st.page_link("pages/2_Step_through.py", label="Step through this run, one equation at a time",
+                 icon="👣")
+lab.sync_url()
