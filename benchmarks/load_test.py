@@ -1,0 +1,204 @@
+"""A classroom at once: N concurrent sessions, each changing its own inputs on one real server.
+
+    python benchmarks/load_test.py --sessions 30 --interactions 10 [--url http://127.0.0.1:PORT]
+
+Starts `streamlit run app.py` on a free port of 127.0.0.1 (or uses --url, loopback only), opens
+N websocket sessions speaking Streamlit's own protocol (tests/ws_client.py) and has each one
+change a widget of the target page to a value of its own, again and again. Every response is
+checked to belong to its session: the page must show that session's value and no other
+session's. Prints p50/p95 latency per interaction (rerun sent -> script_finished), the errors
+(goal: 0) and the server's peak resident memory (VmHWM). Bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.browser import free_port  # noqa: E402
+from tests.ws_client import Run, Session  # noqa: E402
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PAGE = "Playground"
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    first_loads: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    done: int = 0
+
+
+INPUT_LABEL = "Input sequence"  # the Playground's text input (its label goes on to explain)
+
+
+def own_sequence(s: int, i: int) -> list[str]:
+    """A numeric input unique to (session, interaction); its numbers are the chart's ticks."""
+    return [str(s), str(i), "0.5", str(-s), "1", str(i + 1)]
+
+
+def find_input(run: Run) -> str:
+    ids = [wid for label, (wid, _) in run.widgets().items() if label.startswith(INPUT_LABEL)]
+    if not ids:
+        raise LookupError(f"no widget labelled {INPUT_LABEL!r}; found {sorted(run.widgets())}")
+    return ids[0]
+
+
+def problems(run: Run, expected: list[str]) -> list[str]:
+    """Why a response is not this session's own (empty when it is)."""
+    found = [f"exception: {e}" for e in run.exceptions()]
+    if run.status != 0:
+        found.append(f"script finished with status {run.status}")
+    ticks = run.tick_labels()
+    if not ticks:
+        found.append("no chart with tick labels")
+    found += [f"chart shows {t}, expected {expected}" for t in ticks if t != expected]
+    return found
+
+
+async def one_session(url: str, page: str, s: int, interactions: int, tally: Tally) -> None:
+    async with Session(url, page=page) as session:
+        first = await session.rerun()
+        tally.first_loads.append(first.seconds)
+        widget = find_input(first)
+        for i in range(interactions):
+            expected = own_sequence(s, i)
+            session.values[widget] = "; ".join(expected)
+            run = await session.rerun()
+            tally.latencies.append(run.seconds)
+            tally.errors += [f"session {s} interaction {i}: {p}" for p in problems(run, expected)]
+            tally.done += 1
+
+
+async def load(url: str, page: str, sessions: int, interactions: int,
+               timeout: float) -> Tally:
+    tally = Tally()
+
+    async def guarded(s: int) -> None:
+        try:
+            await one_session(url, page, s, interactions, tally)
+        except Exception as exc:  # a refused or dropped connection is an error, not a crash
+            tally.errors.append(f"session {s}: {type(exc).__name__}: {exc}")
+
+    tasks = [asyncio.create_task(guarded(s)) for s in range(sessions)]
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    if pending:
+        tally.errors.append(f"{len(pending)} sessions unfinished after the {timeout:g} s limit")
+    return tally
+
+
+def memory_kb(pid: int, field_name: str) -> int | None:
+    """VmHWM (peak) or VmRSS (now) of a process, in kB, from /proc (Linux)."""
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+@contextmanager
+def serve() -> Iterator[tuple[str, int]]:
+    """`streamlit run app.py` on a free loopback port: (url, pid)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start") from None
+                time.sleep(0.2)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def p50_ms(latencies: list[float]) -> float:
+    return statistics.median(latencies) * 1000 if latencies else 0.0
+
+
+def report(tally: Tally, solo: Tally, sessions: int, interactions: int, wall: float,
+           rss_kb: int | None, peak_kb: int | None) -> None:
+    def pct(q: float) -> float:
+        lat = sorted(tally.latencies) or [0.0]
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
+    def mb(kb: int | None) -> str:
+        return f"{kb / 1024:.0f} MB" if kb else "unknown"
+
+    rows = [("sessions", sessions), ("interactions / session", interactions),
+            ("interactions done", f"{tally.done} of {sessions * interactions}"),
+            ("errors", len(tally.errors) + len(solo.errors)),
+            ("first load p50", f"{p50_ms(tally.first_loads):.0f} ms"),
+            ("interaction p50", f"{pct(0.5):.0f} ms"), ("interaction p95", f"{pct(0.95):.0f} ms"),
+            ("interaction max", f"{pct(1.0):.0f} ms"),
+            ("one session alone p50", f"{p50_ms(solo.latencies):.0f} ms (load p50 is "
+             f"{p50_ms(tally.latencies) / max(p50_ms(solo.latencies), 1e-9):.1f}×)"),
+            ("throughput", f"{tally.done / wall:.1f} interactions/s over {wall:.1f} s"),
+            ("server RSS before", mb(rss_kb)), ("server peak RSS", mb(peak_kb))]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    for e in (solo.errors + tally.errors)[:20]:
+        print("  error:", e)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--interactions", type=int, default=10)
+    ap.add_argument("--timeout", type=float, default=120.0, help="hard limit for the load, s")
+    ap.add_argument("--url", help="a running server on this machine (default: start one)")
+    ap.add_argument("--pid", type=int, help="that server's process id, for its memory")
+    args = ap.parse_args()
+    if not (1 <= args.sessions <= 100 and 1 <= args.interactions <= 100):
+        ap.error("sessions and interactions are bounded to 1–100")
+    if args.url:
+        if urllib.parse.urlparse(args.url).hostname not in LOOPBACK:
+            ap.error("load tests target only this machine (127.0.0.1)")
+        server = nullcontext((args.url, args.pid))
+    else:
+        server = serve()
+    with server as (url, pid):
+        # One session alone first: the same machine's latency without contention, for the ratio.
+        solo = asyncio.run(load(url, PAGE, 1, 5, args.timeout))
+        rss = memory_kb(pid, "VmRSS") if pid else None
+        start = time.perf_counter()
+        tally = asyncio.run(load(url, PAGE, args.sessions, args.interactions, args.timeout))
+        wall = time.perf_counter() - start
+        peak = memory_kb(pid, "VmHWM") if pid else None
+    print(f"load test: {url}/{PAGE}")
+    report(tally, solo, args.sessions, args.interactions, wall, rss, peak)
+    return 1 if tally.errors or solo.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
