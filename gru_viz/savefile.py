@@ -6,6 +6,7 @@ Both are torch.save of plain containers (dicts, lists, strings, numbers, tensors
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any, BinaryIO
@@ -18,6 +19,13 @@ from gru_viz.inputs import Vocabulary
 from gru_viz.model import GRUModel
 
 Dest = str | os.PathLike | BinaryIO
+
+
+def _plain(d: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A JSON round trip: only dicts, lists, strings and numbers remain (str subclasses such as
+    torch.__version__ and NumPy scalars would need code to unpickle)."""
+    return json.loads(json.dumps(dict(d or {}),
+                                 default=lambda o: o.item() if hasattr(o, "item") else str(o)))
 
 
 def gru_state_dict(model: GRUModel, bias: bool = True) -> dict[str, Any]:
@@ -74,7 +82,7 @@ def save_checkpoint(dest: Dest, model: GRUModel, *, embedding: np.ndarray | None
         },
         "state_dict": sd,
         "vocabulary": None if vocabulary is None else list(vocabulary.symbols),
-        "description": dict(description or {}),
-        "training": dict(training or {}),
-        "metrics": dict(metrics or {}),
+        "description": _plain(description),
+        "training": _plain(training),
+        "metrics": _plain(metrics),
     }, dest)

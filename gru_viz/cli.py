@@ -1,0 +1,122 @@
+"""``python -m gru_viz``: inspect a checkpoint, record a trace to a file, train the examples."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gru_viz.errors import GRUVizError
+
+FORMATS = (".npz", ".csv", ".json", ".html")
+
+
+def _inspect(args: argparse.Namespace) -> None:
+    from gru_viz.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(args.file, gru=args.gru)
+    if args.json:
+        print(json.dumps(ckpt.description | {"detected": ckpt.summary()}, indent=1,
+                         ensure_ascii=False))
+        return
+    print("\n".join(ckpt.summary()))
+    desc = ckpt.description
+    for key in ("description", "metrics", "training"):
+        if desc.get(key):
+            print(f"{key.capitalize()}:")
+            for k, v in desc[key].items():
+                print(f"  {k}: {v}")
+    print(f"{len(ckpt.tensors)} tensor(s) in {desc['file']} ({desc['container']})")
+
+
+def _trace(args: argparse.Namespace) -> None:
+    from gru_viz.api import trace_checkpoint
+    from gru_viz.export import to_csv, to_json, to_npz
+
+    out = Path(args.out)
+    if out.suffix not in FORMATS:
+        raise GRUVizError(f"--out must end in one of {', '.join(FORMATS)}; got {out.name!r}.")
+    ids = None if args.ids is None else [int(t) for t in args.ids.replace(",", " ").split()]
+    res = trace_checkpoint(args.file, text=args.text, rows=args.rows, ids=ids, gru=args.gru,
+                           dtype="float64" if args.float64 else None)
+    desc = res.checkpoint.description | {"detected": res.checkpoint.summary()}
+    extras = {k: v for k, v in (("head_output", res.head_output), ("probs", res.probs))
+              if v is not None}
+    if out.suffix == ".npz":
+        out.write_bytes(to_npz(res.trace, desc, res.tokens, extras))
+    elif out.suffix == ".json":
+        out.write_text(to_json(res.trace, desc, res.tokens, extras))
+    elif out.suffix == ".csv":
+        out.write_text(to_csv(res.trace, desc, res.tokens))
+    else:
+        from gru_viz.export_fig import trace_figure
+
+        trace_figure(res.trace, res.tokens, title=f"{Path(args.file).name}: "
+                     f"{res.checkpoint.model.describe()}").write_html(out, include_plotlyjs=True)
+    print(f"{res.trace.steps} step(s), {len(res.trace.cells())} cell(s) written to {out}")
+    if res.probs is not None:
+        shown = ", ".join(f"{s!r} {p:.2f}" for s, p in res.next_symbols())
+        print(f"Next symbol after the input: {shown}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from gru_viz.training import train
+
+    train(args.name, out=args.out, steps=args.steps, seed=args.seed)
+
+
+def parser() -> argparse.ArgumentParser:
+    from gru_viz.training import RECIPES  # no torch at import time
+
+    p = argparse.ArgumentParser(prog="python -m gru_viz", description="See inside a GRU from "
+                                "the command line. Each subcommand has its own --help.")
+    sub = p.add_subparsers(dest="command", required=True)
+    gru_help = "which GRU to use when the file holds several (its key prefix, see inspect)"
+
+    i = sub.add_parser("inspect", help="show what a checkpoint holds",
+                       description="Load a .pt/.pth/.ckpt/.bin/.safetensors file safely "
+                       "(weights only) and print the GRU(s), embedding, head, vocabulary, "
+                       "description and warnings that were detected.")
+    i.add_argument("file")
+    i.add_argument("--gru", help=gru_help)
+    i.add_argument("--json", action="store_true", help="print the description as JSON")
+    i.set_defaults(func=_inspect)
+
+    t = sub.add_parser("trace", help="run a checkpoint and save every gate to a file",
+                       description="Run a checkpoint on one input and record every gate of "
+                       "every layer and direction. The format follows --out: .npz (arrays "
+                       "named l0.z, l0_reverse.h, ...), .csv (one row per cell, step and "
+                       "unit), .json, or .html (a standalone interactive figure).")
+    t.add_argument("file")
+    src = t.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="characters, encoded with the checkpoint's vocabulary")
+    src.add_argument("--rows", help="numbers, one step per row: '0.5, 1; 0, 1; 1, -1'")
+    src.add_argument("--ids", help="token ids: '3 1 4'")
+    t.add_argument("--out", required=True, help="output file: " + ", ".join(FORMATS))
+    t.add_argument("--gru", help=gru_help)
+    t.add_argument("--float64", action="store_true",
+                   help="compute in float64 (default: the checkpoint's precision)")
+    t.set_defaults(func=_trace)
+
+    r = sub.add_parser("train", help="train one of the shipped example models",
+                       description="Train an example model on CPU with fixed seeds and save "
+                       "it with its description and metrics. Recipes: " + "; ".join(
+                           f"{n}: {rec.summary}" for n, rec in RECIPES.items()))
+    r.add_argument("name", choices=sorted(RECIPES))
+    r.add_argument("--out", help="where to save (default: assets/NAME.pt)")
+    r.add_argument("--steps", type=int, help="training steps (default: the recipe's)")
+    r.add_argument("--seed", type=int, help="random seed (default: the recipe's)")
+    r.set_defaults(func=_train)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except GRUVizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

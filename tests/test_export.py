@@ -1,0 +1,83 @@
+"""Exports hold the whole trace: every cell and field, read back equal, plus the description."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from gru_viz.export import cell_name, to_csv, to_json, to_npz, trace_arrays
+from gru_viz.export_fig import trace_figure
+from gru_viz.model import GRUModel
+from gru_viz.run import run
+from gru_viz.trace import STEP_FIELDS
+
+DESC = {"model": "test", "metrics": {"loss": 0.5}}
+
+
+@pytest.fixture
+def trace(rng):
+    model = GRUModel.random(3, 4, num_layers=2, bidirectional=True, seed=1)
+    return run(model, rng.normal(size=(5, 3)))
+
+
+def test_npz_round_trip(trace):
+    extras = {"probs": np.full((5, 2), 0.5)}
+    with np.load(io.BytesIO(to_npz(trace, DESC, list("abcde"), extras))) as z:
+        assert json.loads(str(z["description"])) == DESC
+        assert z["tokens"].tolist() == list("abcde")
+        arrays = trace_arrays(trace, extras)
+        assert set(arrays) <= set(z.files)
+        for k, a in arrays.items():
+            np.testing.assert_array_equal(z[k], a)
+    assert {"l0.z", "l0_reverse.z", "l1.h", "l1_reverse.hn", "output", "h_n"} <= set(arrays)
+
+
+def test_json_round_trip(trace):
+    doc = json.loads(to_json(trace, DESC, list("abcde")))
+    assert doc["description"] == DESC and doc["tokens"] == list("abcde")
+    assert [c["name"] for c in doc["cells"]] == ["l0", "l0_reverse", "l1", "l1_reverse"]
+    for c, got in zip(trace.cells(), doc["cells"]):
+        for f in ("x", "h0") + STEP_FIELDS:
+            np.testing.assert_array_equal(np.array(got[f]), getattr(c, f))
+    np.testing.assert_array_equal(np.array(doc["h_n"]), trace.h_n)
+
+
+def test_json_writes_nan_as_null(rng):
+    w = GRUModel.random(2, 3).cells[0][0]
+    model = GRUModel(((w.replace(W_hr=np.full((3, 3), np.nan)),),))
+    doc = json.loads(to_json(run(model, rng.normal(size=(2, 2))), DESC))
+    assert doc["cells"][0]["r"][1][0] is None  # step 1 reads the NaN weights
+
+
+def test_csv_has_one_row_per_cell_step_unit(trace):
+    text = to_csv(trace, DESC, list("abcde"))
+    comments = [ln[2:] for ln in text.splitlines() if ln.startswith("# ")]
+    assert json.loads("\n".join(comments)) == DESC
+    rows = list(csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#")))
+    assert len(rows) == 4 * 5 * 4  # cells × steps × units
+    by_cell = {cell_name(c): c for c in trace.cells()}
+    for row in rows:
+        c, t, j = by_cell[row["cell"]], int(row["t"]), int(row["unit"])
+        assert row["token"] == "abcde"[t]
+        for f in STEP_FIELDS:
+            assert float(row[f]) == getattr(c, f)[t, j]
+
+
+def test_csv_of_a_batch_numbers_the_sequences(rng):
+    tr = run(GRUModel.random(2, 3), rng.normal(size=(2, 4, 2)))
+    rows = list(csv.DictReader(ln for ln in to_csv(tr, {}).splitlines()
+                               if not ln.startswith("#")))
+    assert len(rows) == 2 * 4 * 3 and {r["b"] for r in rows} == {"0", "1"}
+    last = rows[-1]
+    assert float(last["h"]) == tr.layers[0][0].h[1, 3, 2]
+
+
+def test_figure_has_fixed_colour_ranges(trace):
+    fig = trace_figure(trace, list("abcde"))
+    assert len(fig.data) == 4 * 4  # 4 panels for each of the 4 cells
+    for hm in fig.data:
+        field = hm.hovertemplate.split(":")[0]
+        assert (hm.zmin, hm.zmax) == ((0, 1) if field in "rz" else (-1, 1))
+    assert list(fig.data[0].x) == [f"{t}:{s}" for t, s in enumerate("abcde")]
