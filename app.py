@@ -5,7 +5,7 @@ import pathlib
 import streamlit as st
 
 from gru_viz.notation import COURSE, PYTORCH
-from gru_viz.stepmath import equations_tex
+from gru_viz.stepmath import equations_block
 from gru_viz.ui import frame
 
 frame("Home")
@@ -23,15 +23,13 @@ with left:
     st.subheader("The equations")
     st.markdown("**Course notation** (Γu, Γr, c̃, c): Γu is the share of the *new candidate "
                 "written*; the course places the reset gate before the product.")
-    st.latex(r"\begin{aligned}" + r" \\ ".join(equations_tex(COURSE, False)).replace(
-        " = ", " &= ") + r"\end{aligned}")
+    st.latex(equations_block(COURSE, reset_after=False))
     st.caption("Some course notes write the last line with c̃⟨t−1⟩. The previous *state* "
                "c⟨t−1⟩ is meant, and that is what gru-viz computes.")
     st.markdown("**PyTorch notation** (z, r, n, h), as `torch.nn.GRU` computes it: z is the "
                 "share of the *old state kept*, so z = 1 − Γu, and the reset gate acts after "
                 "the recurrent product.")
-    st.latex(r"\begin{aligned}" + r" \\ ".join(equations_tex(PYTORCH, True)).replace(
-        " = ", " &= ") + r"\end{aligned}")
+    st.latex(equations_block(PYTORCH, reset_after=True))
     st.caption("σ is the logistic sigmoid, ⊙ the element-wise product. Every page lets you "
                "switch the notation (sidebar) and, on the teaching pages, where the reset gate "
                "acts.")

@@ -25,6 +25,7 @@ UNIT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"
                 "#000000")
 FIELDS = ("z", "r", "n", "h")
 FONT = {"size": 18}
+TICKS = {"tickfont": {"size": 16}}  # explicit: Streamlit's theme would shrink them
 HOVER_CELLS = 20_000  # above this many cells, hover omits the input (it costs payload)
 
 
@@ -90,10 +91,11 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
             "customdata": custom,
             "hovertemplate": f"t = %{{x}}<br>{'input: %{customdata}<br>' if hover_input else ''}"
                              f"unit %{{y}}<br>{sym} = %{{z:.3f}}<extra></extra>"})
-        layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "title": {"text": "unit"},
+        layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "title": {"text": "unit"}, **TICKS,
                                 "autorange": "reversed",
                                 **({"tickvals": units.tolist()} if H <= 16 else {})}
     layout["xaxis"] = {"anchor": f"y{len(FIELDS)}", "domain": [0, 1], **_ticks(labels, cols, 40),
+                       **TICKS,
                        "title": {"text": "time step t (input)"
                                  + (f", every {stride}th step" if stride > 1 else "")}}
     layout |= {
@@ -101,9 +103,10 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
         "margin": {"l": 70, "r": 20, "t": 50, "b": 60},
         "annotations": [_title(notation.label(f), 0.5, dom[1]) for f, dom in zip(FIELDS, domains)],
         "coloraxis": {"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1,
-                      "colorbar": {"title": {"text": "gates"}, "y": 0.77, "len": 0.45}},
+                      "colorbar": {"title": {"text": "gates"}, "y": 0.77, "len": 0.45, **TICKS}},
         "coloraxis2": {"colorscale": VALUE_SCALE, "cmin": -1, "cmax": 1, "cmid": 0,
-                       "colorbar": {"title": {"text": "values"}, "y": 0.23, "len": 0.45}}}
+                       "colorbar": {"title": {"text": "values"}, "y": 0.23, "len": 0.45,
+                                    **TICKS}}}
     return {"data": data, "layout": layout}
 
 
@@ -140,8 +143,8 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                 "hovertemplate": f"t = %{{x}}<br>input: %{{customdata}}<br>unit {j}<br>"
                                  f"{sym} = %{{y:.3f}}<extra></extra>"})
         layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **_ticks(labels, t, 16),
-                                **({"matches": "x"} if k else {})}
-        layout[f"yaxis{ax}"] = {"domain": ydom, "anchor": f"x{ax}",
+                                **TICKS, **({"matches": "x"} if k else {})}
+        layout[f"yaxis{ax}"] = {"domain": ydom, "anchor": f"x{ax}", **TICKS,
                                 "range": [-0.05, 1.05] if f in "zr" else [-1.05, 1.05]}
         notes.append(_title(notation.label(f), sum(xdom) / 2, ydom[1]))
     if step is not None:
@@ -151,7 +154,7 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                             for ax in ("", "2", "3", "4")]
     layout |= {"height": 560, "font": FONT, "annotations": notes,
                "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
-               "legend": {"orientation": "h", "y": -0.1}}
+               "legend": {"orientation": "h", "y": -0.1, "font": {"size": 17}}}
     return {"data": data, "layout": layout}
 
 

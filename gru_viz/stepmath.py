@@ -99,6 +99,12 @@ def equations_tex(notation: Notation, reset_after: bool) -> list[str]:
             rf"{h} = (1 - {u}) \odot {n} + {u} \odot {hp}"]
 
 
+def equations_block(notation: Notation, reset_after: bool) -> str:
+    """The four equations as one aligned TeX block."""
+    lines = [e.replace(" = ", " &= ", 1) for e in equations_tex(notation, reset_after)]
+    return r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
+
+
 def _gate(lhs: str, symbolic: str, W_x, W_h, b, x, hp, names: tuple[str, str, str]) -> Equation:
     terms = (Term(names[0], W_x @ x, W_x, x, role="input"),
              Term(names[1], W_h @ hp, W_h, hp, role="recurrent"),
@@ -161,7 +167,10 @@ def from_trace(w: GRUWeights, cell: LayerTrace, t: int, notation: Notation) -> S
 # --- TeX with numbers ---------------------------------------------------------------------
 
 def _num(v: float, digits: int) -> str:
-    return f"{v:.{digits}f}" if np.isfinite(v) else r"\text{nan}"
+    if not np.isfinite(v):
+        return r"\text{nan}"
+    s = f"{v:.{digits}f}"
+    return s.lstrip("-") if float(s) == 0 else s  # no "-0.00"
 
 
 def _mat(a: np.ndarray, digits: int) -> str:
@@ -172,8 +181,8 @@ def _mat(a: np.ndarray, digits: int) -> str:
 
 def term_tex(term: Term, unit: int | None = None, digits: int = 2) -> str:
     """A term with numbers: whole matrices and vectors, or just its value for one unit."""
-    if unit is not None:
-        return _num(term.value[unit], digits)
+    if unit is not None:  # the number, labelled with the term it comes from
+        return rf"\underbrace{{{_num(term.value[unit], digits)}}}_{{{term.sym}}}"
     if term.matrix is None and term.vector is None:
         return _mat(term.bias, digits)
     vec = _mat(term.vector, digits)
@@ -191,16 +200,24 @@ def term_tex(term: Term, unit: int | None = None, digits: int = 2) -> str:
 
 
 def equation_tex(eq: Equation, unit: int | None = None, digits: int = 2) -> str:
-    """``lhs = fn(term + term + …) = fn(pre) = value``, for all units or one."""
+    """An aligned block: the symbols, then the numbers substituted, then the result."""
     def pick(v: np.ndarray) -> str:
         return _num(v[unit], digits) if unit is not None else _mat(v, digits)
 
     lhs = eq.lhs if unit is None else rf"{eq.lhs}[{unit}]"
-    summed = " + ".join(term_tex(t, unit, digits) for t in eq.terms).replace("+ -", "- ")
+    parts = [term_tex(t, unit, digits) for t in eq.terms]
     if not eq.fn:
-        return rf"{lhs} = {summed} = {pick(eq.value)}"
-    return (rf"{lhs} = {eq.fn}\left({summed}\right) = {eq.fn}\left({pick(eq.pre)}\right)"
-            rf" = {pick(eq.value)}")
+        lines = [eq.symbolic, " + ".join(parts), pick(eq.value)]
+    elif unit is None:  # whole matrices: one term a line, each line's brackets sized to it
+        lines = [eq.symbolic, rf"{eq.fn}\left({parts[0]}\right."]
+        lines += [rf"\quad \left. + {p}\right." for p in parts[1:-1]]
+        lines += [rf"\quad \left. + {parts[-1]}\right)",
+                  rf"{eq.fn}\left({pick(eq.pre)}\right) = {pick(eq.value)}"]
+    else:  # one unit: the numbers fit on one line
+        lines = [eq.symbolic, rf"{eq.fn}\left({' + '.join(parts)}\right) = "
+                 rf"{eq.fn}\left({pick(eq.pre)}\right) = {pick(eq.value)}"]
+    body = r" \\ &= ".join(lines).replace("&= \\quad", "&\\quad").replace("+ -", "- ")
+    return rf"\begin{{aligned}} {lhs} &= {body} \end{{aligned}}"
 
 
 def dominant(eq: Equation, unit: int) -> Term:

@@ -28,16 +28,17 @@ with controls:
         f"Input sequence (symbols from {' '.join(vocab)})" if vocab else
         "Input sequence: one step per row, rows split by ';', numbers by ','",
         key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,))
+    error_slot = st.empty()
     st.subheader("Weights")
     weight_editors(nt)
 
 state = lab.current()
+if state.error:
+    error_slot.error(f"{state.error} The plots show the last input that worked.")
 with controls:
-    if state.error:
-        st.error(f"{state.error} The plots show the last input that worked.")
+    equations_in_force(nt, state.model.reset_after)
 with plots:
     preset_card(state)
-    equations_in_force(nt, state.model.reset_after)
     st.plotly_chart(heatmap_spec(state.cell, nt, state.tokens), key="pg.heatmaps")
     H = state.model.hidden_size
     units = st.multiselect("Units to follow", list(range(H)), default=list(range(H)),

@@ -25,7 +25,8 @@ preset_picker()
 state = lab.current()
 if state.error:
     st.error(f"{state.error} Showing the last input that worked; fix it on the Playground.")
-preset_card(state)
+preset_card(state, compact=True)
+equations_in_force(nt, state.model.reset_after, show=False)
 T, H = state.cell.steps, state.model.hidden_size
 
 
@@ -53,9 +54,9 @@ def step_view() -> None:
     t = st.session_state[lab.STEP]
     math = from_trace(state.weights, state.cell, t, nt)
     full = H <= FULL_MATRICES and state.model.input_size <= FULL_MATRICES
-    unit = st.selectbox("unit to follow", range(H), key="step.unit",
-                        format_func=lambda j: f"unit {j}") if H > 1 else 0
-    left, right = st.columns([3, 2], gap="large")
+    unit = st.radio("unit to follow", range(H), key="step.unit", horizontal=True,
+                    format_func=lambda j: f"unit {j}") if H > 1 else 0
+    left, right = st.columns(2, gap="large")
     with left:
         st.markdown(f"**Step t = {t}**, input {labels[t]}"
                     + ("" if full else f"; numbers for unit {unit}"))
@@ -64,14 +65,14 @@ def step_view() -> None:
             st.markdown(explain(eq, unit))
     with right:
         c = state.cell
-        st.html(cell_svg(nt, UnitStep(labels[t], float(c.h_prev[t, unit]), float(c.r[t, unit]),
+        # st.html drops inline SVG in 1.67 (sanitised away); Markdown with HTML keeps it
+        st.markdown(cell_svg(nt, UnitStep(labels[t], float(c.h_prev[t, unit]), float(c.r[t, unit]),
                                       float(c.z[t, unit]), float(c.n[t, unit]),
                                       float(c.h[t, unit])),
-                         state.model.reset_after, title=f"unit {unit}, t = {t}"))
-        st.plotly_chart(lines_spec(state.cell, nt, [unit], state.tokens, step=t),
-                        key="step.lines")
+                         state.model.reset_after, title=f"unit {unit}, t = {t}"),
+                    unsafe_allow_html=True)
+    st.plotly_chart(lines_spec(state.cell, nt, [unit], state.tokens, step=t), key="step.lines")
     lab.sync_url()
 
 
-equations_in_force(nt, state.model.reset_after)
 step_view()

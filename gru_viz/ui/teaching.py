@@ -6,7 +6,7 @@ import streamlit as st
 
 from gru_viz.notation import COURSE, Notation
 from gru_viz.presets import Preset, all_presets
-from gru_viz.stepmath import equations_tex
+from gru_viz.stepmath import equations_block
 from gru_viz.ui import lab
 from gru_viz.ui.frame import persistent, store
 from gru_viz.weights import BIASES, MATRICES
@@ -23,14 +23,14 @@ def variant_control() -> None:
                   "notes and Cho et al. (2014) apply it to the previous state before it.")
 
 
-def equations_in_force(notation: Notation, reset_after: bool) -> None:
-    """Which notation and reset placement the page computes, and their equations."""
+def equations_in_force(notation: Notation, reset_after: bool, show: bool = True) -> None:
+    """Which notation and reset placement the page computes, and (``show``) the equations."""
     place = "reset after (PyTorch)" if reset_after else "reset before (course, Cho et al.)"
     meaning = ("Γu = share of the new candidate written = 1 − z" if notation.key == COURSE.key
                else "z = share of the old state kept")
     st.markdown(f"**Equations in force:** {notation.name} notation, {place}; {meaning}.")
-    st.latex(r" \\ ".join(equations_tex(notation, reset_after)).join(
-        (r"\begin{aligned}", r"\end{aligned}")).replace(" = ", " &= "))
+    if show:
+        st.latex(equations_block(notation, reset_after))
 
 
 def _load() -> None:
@@ -48,13 +48,19 @@ def preset_picker() -> None:
                  help="Loading a preset sets its weights and its input together.")
 
 
-def preset_card(state: lab.Lab) -> None:
+def preset_card(state: lab.Lab, compact: bool = False) -> None:
+    """The preset's idea and what to look for (``compact``: the idea folded away)."""
     p = state.preset
     if p is None:
         st.caption("Your own weights. Pick a preset to see one idea at a time.")
         return
     edited = not _matches(p, state)
-    st.markdown(f"**{p.title}**{' (edited)' if edited else ''}. {p.explanation}")
+    title = f"**{p.title}**{' (edited)' if edited else ''}"
+    if compact:
+        with st.expander(f"{title}: the idea"):
+            st.markdown(p.explanation)
+    else:
+        st.markdown(f"{title}. {p.explanation}")
     st.info(f"**What to look for:** {p.look_for}", icon="👀")
 
 
