@@ -1,6 +1,5 @@
 """Every bad file gives one CheckpointError that says what was found; no file runs code."""
 
-import io
 import pickle
 import struct
 
@@ -11,13 +10,8 @@ from safetensors.torch import save as st_save
 
 from gru_viz.checkpoint import load_checkpoint
 from gru_viz.errors import CheckpointError, GRUVizError
+from tests.test_checkpoint import saved
 from tests.torch_helpers import torch_gru
-
-
-def saved(obj) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
 
 
 def fails(data, match: str, **kw) -> CheckpointError:
