@@ -304,5 +304,5 @@ PRESETS: dict[str, Preset] = {
     "oscillation": Preset(
         "Each unit drives the other, one exciting, one inhibiting: the fixed point is an "
         "unstable spiral and states circle around it, about 28° a step.",
-        ((1.0, -2.0), (2.0, 1.0)), b_z=1.0, example="0.2, 0; 0, 0; 0, 0; 0, 0; 0, 0; 0, 0"),
+        ((1.0, -2.0), (2.0, 1.0)), b_z=1.0, example="; ".join(["0.2, 0"] + ["0, 0"] * 39)),
 }

@@ -1,0 +1,138 @@
+"""The model and input that the dynamics and memory pages study: a shipped example checkpoint,
+an uploaded one, or a random GRU; the typed input read the way that model reads input."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from gru_viz.checkpoint import Checkpoint, load_checkpoint
+from gru_viz.errors import GRUVizError, InputError
+from gru_viz.inputs import Vocabulary, format_rows, parse_rows
+from gru_viz.model import GRUModel
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
+SAMPLE_TEXT = ("(([])[()])([[]]((", "def f(x):\n    return x\n")
+
+
+@dataclass(frozen=True, eq=False)
+class Subject:
+    model: GRUModel
+    name: str
+    key: str  # identifies the weights exactly, for caches
+    summary: str
+    vocabulary: Vocabulary | None = None
+    embedding: np.ndarray | None = None  # (V, I)
+    head: tuple[np.ndarray, np.ndarray] | None = None  # (V', D·H), (V',)
+
+    def default_text(self) -> str:
+        if self.vocabulary is not None:
+            known = set(self.vocabulary.symbols)
+            return next((s for s in SAMPLE_TEXT if set(s) <= known),
+                        "".join(self.vocabulary.symbols[:12]))
+        return pulses(self.model.input_size)
+
+    def encode(self, text: str) -> tuple[np.ndarray, list[str] | None]:
+        """Typed text -> the GRU's input (T, I) and the tokens (None for numeric rows)."""
+        if self.vocabulary is None:
+            x = parse_rows(text, self.model.input_size)
+            tokens = None
+        else:
+            ids = self.vocabulary.encode(text)
+            x = self.embedding[ids] if self.embedding is not None else \
+                self.vocabulary.one_hot(ids)
+            tokens = [repr(s)[1:-1] for s in self.vocabulary.decode(ids)]
+        if len(x) == 0:
+            raise InputError("The input is empty: type at least one step.")
+        return np.asarray(x, dtype=np.float64), tokens
+
+    def symbol_input(self, symbol: str) -> np.ndarray:
+        """The input vector (I,) of one symbol."""
+        return self.encode(symbol)[0][0]
+
+
+def pulses(channels: int, steps: int = 36, every: int = 6) -> str:
+    """Flip-flop style input: a ±1 pulse every few steps, cycling through the channels."""
+    x = np.zeros((steps, channels))
+    for k, t in enumerate(range(1, steps, every)):
+        x[t, k % channels] = 1.0 if (k // channels) % 2 == 0 else -1.0
+    return format_rows(x)
+
+
+def examples() -> list[Path]:
+    return sorted(ASSETS.glob("*.pt"))
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint…")
+def _load(path: str, mtime: float) -> Checkpoint:  # mtime: reload when the file changes
+    return load_checkpoint(path)
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
+def _load_bytes(digest: str, _data: bytes, name: str) -> Checkpoint:
+    return load_checkpoint(_data, name=name)
+
+
+def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
+    head = None if ck.head_weight is None else (
+        ck.head_weight, ck.head_bias if ck.head_bias is not None else
+        np.zeros(len(ck.head_weight)))
+    summary = ck.description.get("summary") or "; ".join(ck.summary())
+    return Subject(ck.model.astype(np.float64), name, key, summary, ck.vocabulary, ck.embedding,
+                   head)
+
+
+def picker(prefix: str) -> Subject | None:
+    """Widgets choosing the model; None when nothing usable is chosen (a message is shown)."""
+    files = examples()
+    options = [p.stem for p in files] + [RANDOM, UPLOAD]
+    choice = st.selectbox("Model", options, key=f"{prefix}.model",
+                          help="Example checkpoints are trained by `python -m gru_viz train`.")
+    try:
+        if choice == RANDOM:
+            c = st.columns(4)
+            H = c[0].number_input("hidden size", 2, 128, 16, key=f"{prefix}.H")
+            L = c[1].number_input("layers", 1, 3, 1, key=f"{prefix}.L")
+            scale = c[2].number_input("weight scale", 0.1, 10.0, 3.0, step=0.5,
+                                      key=f"{prefix}.scale",
+                                      help="× PyTorch's default range ±1/√H")
+            seed = c[3].number_input("seed", 0, 10**6, 0, key=f"{prefix}.seed")
+            m = GRUModel.random(3, int(H), int(L), seed=int(seed)).map(
+                lambda w: w.replace(**{n: getattr(w, n) * scale for n in
+                                       ("W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn")}))
+            return Subject(m, RANDOM, f"random-{H}-{L}-{scale}-{seed}",
+                           f"Random GRU: {m.describe()}, weights ×{scale:g}.")
+        if choice == UPLOAD:
+            up = st.file_uploader("Checkpoint (.pt, .pth, .ckpt, .safetensors)",
+                                  key=f"{prefix}.upload")
+            if up is None:
+                st.info("Upload a checkpoint holding a GRU to study it here.")
+                return None
+            data = up.getvalue()
+            digest = hashlib.sha256(data).hexdigest()
+            return _from_checkpoint(_load_bytes(digest, data, up.name), up.name, digest)
+        path = files[[p.stem for p in files].index(choice)]
+        ck = _load(str(path), path.stat().st_mtime)
+        return _from_checkpoint(ck, choice, f"{path}-{path.stat().st_mtime}")
+    except GRUVizError as exc:
+        st.error(str(exc))
+        return None
+
+
+def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | None] | None:
+    """A text box for the input; the parsed input, or None after showing the error."""
+    key = f"{prefix}.text.{subject.key}"  # each model keeps its own text
+    hint = (f"Text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
+            else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
+                 "each")
+    text = st.text_area(f"Input sequence ({hint})", subject.default_text(), key=key, height=90)
+    try:
+        return subject.encode(text)
+    except GRUVizError as exc:
+        st.error(f"{exc} Fix the input to update the views.")
+        return None

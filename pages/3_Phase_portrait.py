@@ -1,0 +1,203 @@
+"""Phase portrait: where a GRU's state goes under a constant input, its fixed and slow points."""
+
+import numpy as np
+import streamlit as st
+
+from gru_viz import dynamics as dy
+from gru_viz.dynamics_figures import phase_portrait, pitchfork_figure, point_kind
+from gru_viz.errors import GRUVizError
+from gru_viz.inputs import parse_rows
+from gru_viz.model import GRUModel
+from gru_viz.run import run
+from gru_viz.ui import frame, notation
+from gru_viz.ui.subjects import Subject, picker, typed_input
+
+HAND = "2-unit GRU (sliders)"
+SLIDERS = {  # key -> (label, low, high, help)
+    "w00": ("W_hn[0,0]: unit 0 → its own candidate", -3.0, 3.0,
+            "The recurrent weight to watch: as it crosses 1, one fixed point becomes three."),
+    "w01": ("W_hn[0,1]: unit 1 → unit 0's candidate", -3.0, 3.0, None),
+    "w10": ("W_hn[1,0]: unit 0 → unit 1's candidate", -3.0, 3.0, None),
+    "w11": ("W_hn[1,1]: unit 1 → its own candidate", -3.0, 3.0, None),
+    "b0": ("candidate bias of unit 0", -1.5, 1.5, None),
+    "b1": ("candidate bias of unit 1", -1.5, 1.5, None),
+    "bz": ("update gate bias b_z (z = σ(b_z))", -3.0, 4.0,
+           "Larger: z nearer 1, each step keeps more of the old state. The fixed points stay "
+           "where they are; only their eigenvalues move."),
+}
+
+
+def preset_values(p: dy.Preset) -> dict[str, float]:
+    (w00, w01), (w10, w11) = p.W_hn
+    return {"w00": w00, "w01": w01, "w10": w10, "w11": w11, "b0": p.b_n[0], "b1": p.b_n[1],
+            "bz": p.b_z}
+
+
+def apply_preset() -> None:
+    p = dy.PRESETS[st.session_state["pp.preset"]]
+    for k, v in preset_values(p).items():
+        st.session_state[f"pp.{k}"] = float(v)
+    st.session_state["pp.hand_text"] = p.example
+
+
+def points_table(points, plane) -> list[dict]:
+    rows = []
+    for p in points:
+        c = plane.coords(p.h)
+        ev = np.abs(p.eigenvalues)
+        rows.append({"kind": point_kind(p), plane.labels[0]: round(float(c[0]), 4),
+                     plane.labels[1]: round(float(c[1]), 4), "max |λ|": round(float(ev[0]), 4),
+                     "min |λ|": round(float(ev[-1]), 4), "q = ½‖F(h) − h‖²": f"{p.q:.1e}"})
+    return rows
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def hand_set(values: tuple, xbar: tuple, grid: int = 85):
+    w = dy.two_unit(((values[0], values[1]), (values[2], values[3])), values[4:6], values[6])
+    axis = np.linspace(-1.05, 1.05, grid)
+    field = dy.vector_field(w, np.array(xbar), dy.unit_plane(2), axis, axis)
+    return w, field, dy.fixed_points(w, np.array(xbar))
+
+
+def hand_set_view() -> None:
+    first = next(iter(dy.PRESETS))
+    for k, v in preset_values(dy.PRESETS[first]).items():
+        st.session_state.setdefault(f"pp.{k}", float(v))
+    st.session_state.setdefault("pp.hand_text", dy.PRESETS[first].example)
+    controls, plot = st.columns([1, 2], gap="large")
+    with controls:
+        name = st.selectbox("Preset", list(dy.PRESETS), key="pp.preset", on_change=apply_preset)
+        st.caption(dy.PRESETS[name].description)
+        for k, (label, lo, hi, helptext) in SLIDERS.items():
+            st.slider(label, lo, hi, step=0.05, key=f"pp.{k}", help=helptext)
+        c = st.columns(2)
+        xbar = (c[0].number_input("constant input x̄₀", -3.0, 3.0, 0.0, 0.1, key="pp.x0"),
+                c[1].number_input("constant input x̄₁", -3.0, 3.0, 0.0, 0.1, key="pp.x1"))
+        text = st.text_area("Input sequence for the trajectory (2 numbers a step, rows split by "
+                            "';'); channel i drives unit i", key="pp.hand_text", height=90)
+    values = tuple(st.session_state[f"pp.{k}"] for k in SLIDERS)
+    w, field, points = hand_set(values, xbar)
+    try:
+        x = parse_rows(text, 2)
+        trajectory = run(GRUModel(((w,),)), x).layers[0][0].h
+        states = [np.vstack([np.zeros((1, 2)), trajectory])]
+        labels = ["start: h0 = 0"] + [f"t = {t}, input {', '.join(f'{v:g}' for v in row)}"
+                                      for t, row in enumerate(x)]
+    except GRUVizError as exc:
+        with controls:
+            st.error(f"{exc} The portrait shows no trajectory until the input reads.")
+        states, labels = [], None
+    plane = dy.unit_plane(2)
+    nt = notation()
+    with plot:
+        st.plotly_chart(phase_portrait(
+            plane, field, points, states, labels,
+            title=f"One step under x̄ = ({xbar[0]:g}, {xbar[1]:g}): F(h) = (1 − z) ⊙ n + z ⊙ h"),
+            key="pp.portrait")
+        st.markdown(
+            f"Arrows: the direction each state moves in one step; background: how far (white = "
+            f"slow). Each nullcline is where one unit stops changing, i.e. where its candidate "
+            f"{nt.candidate} equals its state: they cross at the fixed points. Stability comes "
+            f"from the eigenvalues λ of the step's Jacobian: stable when every |λ| < 1 (it is a "
+            f"map, not a flow). The trajectory follows the typed input; the field assumes the "
+            f"constant input x̄. Update gate: z = {1 / (1 + np.exp(-values[6])):.3f} here "
+            f"({nt.update} = {float(nt.update_values(1 / (1 + np.exp(-values[6])))):.3f}).")
+        st.dataframe(points_table(points, plane), hide_index=True)
+    with st.expander("One unit: watch one fixed point become three (pitchfork)", expanded=False):
+        k = st.slider("candidate recurrent weight k (reset gate open, no bias)", 0.0, 3.0, 1.5,
+                      0.05, key="pp.k")
+        roots = dy.fixed_points(dy.pitchfork(k), np.zeros(1))
+        st.plotly_chart(pitchfork_figure(k, roots), key="pp.pitchfork")
+        st.markdown("A fixed point is where the candidate curve meets the diagonal, "
+                    "tanh(k·h) = h. For k ≤ 1 the only one is h = 0; above 1 the slope at 0 "
+                    "exceeds the diagonal's, 0 turns unstable and two stable states appear: "
+                    "a one-bit memory.")
+
+
+@st.cache_data(max_entries=16, show_spinner="Searching for fixed and slow points…")
+def slow_search(key: str, layer: int, direction: int, xbar: tuple, text: str, _subject: Subject,
+                _x: np.ndarray, samples: int = 12):
+    """Trajectory states of the typed input and of shuffles of its steps, and the slow points
+    reached from them."""
+    model = _subject.model
+    rng = np.random.default_rng(0)
+    batch = np.stack([_x] + [_x[rng.permutation(len(_x))] for _ in range(samples)])
+    cell = run(model, batch).layers[layer][direction]
+    states = np.asarray(cell.h)  # (B, T, H)
+    w = model.cells[layer][direction]
+    points = dy.slow_points(w, np.array(xbar), states.reshape(-1, w.hidden_size), count=160)
+    return states, points
+
+
+def larger_view(subject: Subject) -> None:
+    model = subject.model
+    st.caption(subject.summary)
+    c = st.columns(3)
+    layer = c[0].selectbox("Layer", range(model.num_layers), key="pp.layer")
+    direction = c[1].selectbox("Direction", range(model.num_directions), key="pp.dir",
+                               format_func=("forward", "reverse").__getitem__)
+    parsed = typed_input("pp", subject)
+    if parsed is None:
+        return
+    x, tokens = parsed
+    labels = tokens or [", ".join(f"{v:g}" for v in row) for row in x]
+    hover = [f"t = {t}, input {s}" for t, s in enumerate(labels)]
+    if layer == 0:
+        options = ["zero"] + (list(subject.vocabulary.symbols) if subject.vocabulary else [])
+        held = c[2].selectbox("Constant input x̄", options, key="pp.xbar",
+                              format_func=lambda s: s if s == "zero" else f"symbol {s!r}")
+        xbar = np.zeros(model.input_size) if held == "zero" else subject.symbol_input(held)
+    else:
+        t_in = c[2].slider("x̄ = this layer's input at step", 0, len(x) - 1, len(x) - 1,
+                           key="pp.t_in")
+        xbar = run(model, x).layers[layer][direction].x[t_in]
+    states, points = slow_search(subject.key, layer, direction, tuple(np.round(xbar, 12)),
+                                 "|".join(hover), subject, x)
+    H = model.hidden_size
+    plane_kind = st.radio("Plane", ["top-2 principal components", "two units"],
+                          key="pp.plane", horizontal=True)
+    if plane_kind == "two units":
+        c = st.columns(3)
+        i = c[0].selectbox("x axis: unit", range(H), key="pp.ui")
+        j = c[1].selectbox("y axis: unit", range(H), index=min(1, H - 1), key="pp.uj")
+        t = c[2].slider("other units held at their state at step", 0, len(x) - 1, len(x) - 1,
+                        key="pp.t_hold")
+        if i == j:
+            st.error("Choose two different units.")
+            return
+        plane = dy.unit_plane(H, i, j, rest=states[0, t])
+        extent = 1.05
+        note = f"a slice through the state at step {t}; the other units held there"
+    else:
+        plane, var = dy.pca_plane(states.reshape(-1, H))
+        coords = plane.coords(states.reshape(-1, H))
+        extent = float(np.max(np.abs(coords))) * 1.15 + 1e-3
+        note = (f"PC 1 and PC 2 explain {var[0]:.0%} and {var[1]:.0%} of the states' variance; "
+                "the field is the plane through their mean")
+    axis = np.linspace(-extent, extent, 41)
+    field = dy.vector_field(model.cells[layer][direction], xbar, plane, axis, axis)
+    fixed = sum(p.q <= 1e-20 for p in points)
+    st.plotly_chart(phase_portrait(
+        plane, field, points, list(states), hover,
+        title=f"{len(points)} fixed/slow points ({fixed} fixed), {note}", extent=extent),
+        key="pp.large")
+    st.markdown(
+        "The points minimise q(h) = ½‖F(h) − h‖² from states the model visits (Sussillo & "
+        "Barak 2013): q ≈ 0 is a fixed point, a small q a slow point where the state drifts "
+        "about √(2q) a step. Light blue lines: the same steps shuffled, to visit more of the "
+        "space. Arrows show the step projected onto the plane; states off the plane move "
+        "differently.")
+    st.dataframe(points_table(points, plane), hide_index=True)
+
+
+frame("Phase portrait", "🌀")
+st.title("Phase portrait: fixed points and slow points")
+st.markdown("Hold the input constant and a GRU layer becomes a map h ↦ F(h). Where it rests "
+            "(its fixed points) and how fast it gets there is how it remembers.")
+source = st.radio("Study", [HAND, "a larger model"], key="pp.source", horizontal=True)
+if source == HAND:
+    hand_set_view()
+else:
+    chosen = picker("pp")
+    if chosen is not None:
+        larger_view(chosen)
