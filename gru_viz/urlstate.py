@@ -64,7 +64,7 @@ def unpack_weights(s: str) -> GRUWeights:
         raise WeightsError(f"hidden size {H} or input size {I} is outside 1–{MAX_HIDDEN}, "
                            f"1–{MAX_INPUT}")
     try:
-        raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        raw = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise WeightsError("the weights data is not base64") from None
     sizes = (3 * H * I, 3 * H * H, 3 * H, 3 * H)

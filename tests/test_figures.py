@@ -1,0 +1,78 @@
+"""The figures carry the recorded numbers, on fixed colour ranges and one shared time axis."""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from gru_viz.figures import gate_heatmaps, heatmap_spec, lines_spec, unit_lines
+from gru_viz.model import GRUModel
+from gru_viz.notation import COURSE, PYTORCH
+from gru_viz.run import run
+
+
+@pytest.fixture
+def cell(rng):
+    return run(GRUModel.random(2, 3, seed=4), rng.normal(size=(12, 2))).layers[0][0]
+
+
+@pytest.mark.parametrize("notation", [COURSE, PYTORCH])
+def test_heatmaps_hold_the_trace_on_one_time_axis(cell, notation):
+    fig = heatmap_spec(cell, notation, tokens=list("abcdefghijkl"))
+    maps = fig["data"]
+    assert [m["type"] for m in maps] == ["heatmap"] * 4
+    assert {m["xaxis"] for m in maps} == {"x"}  # shared time axis
+    expected = [notation.update_values(cell.z), cell.r, cell.n, cell.h]
+    for m, values in zip(maps, expected):
+        assert m["z"].dtype == np.float32
+        np.testing.assert_allclose(m["z"], values.T, atol=1e-6)  # units × time
+        assert "t = %{x}" in m["hovertemplate"] and "unit %{y}" in m["hovertemplate"]
+        assert m["customdata"][0][3] == "d"
+    lay = fig["layout"]
+    assert (lay["coloraxis"]["cmin"], lay["coloraxis"]["cmax"]) == (0, 1)
+    assert (lay["coloraxis2"]["cmin"], lay["coloraxis2"]["cmax"], lay["coloraxis2"]["cmid"]) \
+        == (-1, 1, 0)
+    assert [m["coloraxis"] for m in maps] == ["coloraxis"] * 2 + ["coloraxis2"] * 2
+    assert lay["xaxis"]["ticktext"][:3] == ["a", "b", "c"]
+    assert notation.label("z") in [a["text"] for a in lay["annotations"]]
+
+
+def test_course_update_gate_is_one_minus_z(cell):
+    course = heatmap_spec(cell, COURSE)["data"][0]["z"]
+    torch = heatmap_spec(cell, PYTORCH)["data"][0]["z"]
+    np.testing.assert_allclose(course, 1 - torch, atol=1e-6)
+
+
+def test_numeric_inputs_label_the_steps(cell):
+    fig = heatmap_spec(cell, PYTORCH)
+    first = ", ".join(f"{v:.3g}" for v in cell.x[0])
+    assert fig["layout"]["xaxis"]["ticktext"][0] == first
+    assert fig["data"][0]["customdata"][1][0] == first
+
+
+def test_window_and_column_cap(rng):
+    c = run(GRUModel.random(1, 4, seed=1), rng.normal(size=(500, 1))).layers[0][0]
+    fig = heatmap_spec(c, PYTORCH, window=(100, 300), max_cols=50)
+    m = fig["data"][3]
+    assert list(m["x"]) == list(range(100, 300, 4))
+    np.testing.assert_allclose(m["z"], c.h[100:300:4].T, atol=1e-6)
+    assert "every 4th step" in fig["layout"]["xaxis"]["title"]["text"]
+    big = run(GRUModel.random(1, 64, seed=1), rng.normal(size=(400, 1))).layers[0][0]
+    assert heatmap_spec(big, PYTORCH)["data"][0]["customdata"] is None  # payload cap
+
+
+def test_unit_lines(cell):
+    fig = lines_spec(cell, COURSE, units=[0, 2], step=5)
+    assert len(fig["data"]) == 4 * 2
+    first = fig["data"][0]
+    np.testing.assert_allclose(first["y"], 1 - cell.z[:, 0], atol=1e-6)
+    assert first["y"].dtype == np.float32
+    assert fig["layout"]["yaxis"]["range"] == [-0.05, 1.05]
+    assert fig["layout"]["yaxis3"]["range"] == [-1.05, 1.05]
+    assert [s["x0"] for s in fig["layout"]["shapes"]] == [5] * 4
+    assert sum(t["showlegend"] for t in fig["data"]) == 2
+
+
+def test_figures_are_valid_plotly(cell):
+    assert isinstance(gate_heatmaps(cell, COURSE), go.Figure)
+    fig = unit_lines(cell, PYTORCH, [1])
+    assert isinstance(fig, go.Figure) and len(fig.data) == 4
