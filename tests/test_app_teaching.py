@@ -1,0 +1,158 @@
+"""The teaching pages in Streamlit's AppTest: each opened by itself on a fresh session."""
+
+import base64
+import json
+import pathlib
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from gru_viz.presets import COUNTER, LATCH
+from gru_viz.ui import lab
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
+
+
+def open_page(page: str | None = None, **params: str) -> AppTest:
+    """A fresh session on one page, as when its URL is opened (query parameters included)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update(params)
+    if page:
+        at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    """Every Plotly chart's spec, typed arrays decoded."""
+    def decode(v):
+        if isinstance(v, dict) and set(v) >= {"dtype", "bdata"}:
+            return np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"]))
+        if isinstance(v, dict):
+            return {k: decode(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [decode(x) for x in v]
+        return v
+    return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def heatmap(at: AppTest, row: int) -> np.ndarray:
+    """Row 0..3 of the playground's heatmaps (update, reset, candidate, state) as (H, T)."""
+    m = charts(at)[0]["data"][row]
+    return m["z"].reshape(len(m["y"]), -1)
+
+
+def test_home_page():
+    at = open_page()
+    assert len(at.latex) == 2  # both notations
+    text = " ".join(c.value for c in at.caption)
+    assert "c⟨t−1⟩ is meant" in text
+    assert (ROOT / "assets" / "gru_cell.svg").read_text().startswith("<svg")
+
+
+def test_playground_opened_alone_shows_the_default_preset():
+    at = open_page(PLAYGROUND)
+    assert len(charts(at)) == 2
+    assert len(at.slider) == 30  # hidden 2, input 1: every weight and bias
+    assert at.text_input[0].value == LATCH.text
+    assert at.selectbox(key="teach.preset").value == "latch"
+    assert at.query_params["p"] in ("latch", ["latch"])
+    state = heatmap(at, 3)
+    np.testing.assert_allclose(state[0], np.tanh(0.8), atol=5e-3)  # the latch holds
+
+
+def test_changing_a_weight_changes_the_plotted_values():
+    at = open_page(PLAYGROUND)
+    before = heatmap(at, 2)
+    at.slider(key="pg.W_in.0.0").set_value(2.0).run()
+    after = heatmap(at, 2)
+    np.testing.assert_allclose(after[0], np.tanh(2.0 * np.array(
+        [float(v) for v in LATCH.text.split(";")])), atol=1e-3)
+    assert not np.allclose(before[0], after[0])
+    assert at.session_state[lab.WEIGHTS].W_in[0, 0] == 2.0
+    assert at.selectbox(key="teach.preset").value == "latch"  # an edited preset
+
+
+def test_a_preset_loads_weights_and_input_together():
+    at = open_page(PLAYGROUND)
+    at.selectbox(key="teach.preset").set_value("counter").run()
+    assert at.text_input[0].value == COUNTER.text
+    hm = charts(at)[0]
+    assert hm["layout"]["xaxis"]["ticktext"] == list(COUNTER.text)
+    assert at.session_state[lab.WEIGHTS].equals(COUNTER.weights)
+    assert len(at.slider) == 3 * 2 * (2 + 2 + 2)
+
+
+def test_malformed_input_shows_an_error_and_keeps_the_weights():
+    at = open_page(PLAYGROUND)
+    weights, before = at.session_state[lab.WEIGHTS], heatmap(at, 3)
+    at.text_input[0].set_value("0.5; abc; 1").run()
+    assert any("'abc' is not a number" in e.value for e in at.error)
+    assert at.session_state[lab.WEIGHTS].equals(weights)
+    np.testing.assert_array_equal(heatmap(at, 3), before)  # last good input still shown
+    at.text_input[0].set_value("0.1; 0.2").run()
+    assert not at.error and heatmap(at, 3).shape == (2, 2)
+
+
+def test_notation_and_variant_switch_relabel_and_recompute():
+    at = open_page(PLAYGROUND)
+    course = heatmap(at, 0)
+    at.radio(key="notation.w").set_value("pytorch").run()
+    np.testing.assert_allclose(heatmap(at, 0), 1 - course, atol=1e-6)
+    titles = [a["text"] for a in charts(at)[0]["layout"]["annotations"]]
+    assert titles[0].startswith("update gate z (share of the old state kept")
+    assert any("PyTorch (z, r, n, h) notation, reset before" in m.value for m in at.markdown)
+    at.radio(key="lab.variant.w").set_value("after").run()
+    assert any("reset after (PyTorch)" in m.value for m in at.markdown)
+    assert r"r_t \odot (W_{hn}" in at.latex[0].value
+
+
+def test_resize_and_randomize_switch_to_the_matrix_editor():
+    at = open_page(PLAYGROUND)
+    at.number_input(key="pg.hidden").set_value(4).run()
+    assert at.session_state[lab.WEIGHTS].hidden_size == 4 and len(at.slider) == 0
+    assert len(at.dataframe) == 3  # one matrix editor per gate
+    assert heatmap(at, 3).shape[0] == 4
+    at.button[0].click().run()  # randomize
+    assert at.session_state[lab.PRESET] is None and not at.exception
+    assert np.abs(heatmap(at, 1) - 0.5).max() > 1e-3
+
+
+def test_step_through_opened_alone():
+    at = open_page(STEP)
+    assert len(at.latex) == 4  # the four equations with numbers
+    assert any(m.value.startswith("<svg") for m in at.markdown)
+    assert len(charts(at)) == 1
+    at.button[1].click().run()  # next
+    assert at.session_state[lab.STEP] == 1
+    assert "Step t = 1" in " ".join(m.value for m in at.markdown)
+
+
+def test_shared_link_restores_the_view():
+    at = open_page(STEP, p="counter", n="pytorch", r="after", t="3", x="abab")
+    assert at.session_state[lab.STEP] == 3
+    assert at.radio(key="notation.w").value == "pytorch"
+    assert at.radio(key="lab.variant.w").value == "after"
+    text = " ".join(m.value for m in at.markdown)
+    assert "Step t = 3" in text and "input b" in text
+    assert r"z_t" in at.latex[0].value
+    # the page writes the same state back: a reload gives the same view
+    assert at.query_params["t"] in ("3", ["3"])
+
+
+def test_hostile_link_warns_and_shows_defaults():
+    at = open_page(PLAYGROUND, p="<script>", w="8.4.%%%", t="x")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "unknown preset" in warnings and "weights could not be read" in warnings
+    assert len(charts(at)) == 2
+
+
+def test_state_is_shared_between_pages():
+    at = open_page(PLAYGROUND)
+    at.selectbox(key="teach.preset").set_value("reset").run()
+    at.switch_page(STEP).run()
+    assert not at.exception
+    assert at.session_state[lab.PRESET] == "reset"
+    assert "input a" in " ".join(m.value for m in at.markdown)
