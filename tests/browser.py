@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
@@ -97,6 +98,13 @@ def browser():
         b.close()
 
 
+def _probe(url: str) -> bool:
+    """Streamlit's frontend, opened at /<Page>, first probes /<Page>/_stcore/{health,host-config}
+    and falls back to the server root on 404: expected, not an error of ours."""
+    path = urllib.parse.urlparse(url).path
+    return path.endswith(("/_stcore/health", "/_stcore/host-config")) and path.count("/") > 2
+
+
 class AppPage:
     """One browser tab on one page of the app, collecting JS errors."""
 
@@ -104,10 +112,17 @@ class AppPage:
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(
-            f"console: {m.text}"))
+        self.page.on("console", self._console)
+        self.page.on("response", lambda r: r.status >= 400 and not _probe(r.url)
+                     and self.errors.append(f"HTTP {r.status}: {r.url}"))
         self.page.goto(url)
         self.wait_idle()
+
+    def _console(self, msg) -> None:
+        url = msg.location.get("url", "")
+        if msg.type == "error" and not (msg.text.startswith("Failed to load resource")
+                                        and _probe(url)):
+            self.errors.append(f"console: {msg.text} at {url}")
 
     def wait_idle(self, timeout_ms: int = 60000) -> None:
         """Until the script run has ended and the page has stopped changing.
