@@ -4,6 +4,7 @@ import streamlit as st
 
 from gru_viz.figures import heatmap_spec, lines_spec
 from gru_viz.ui import frame, lab, notation
+from gru_viz.ui.charts import chart
 from gru_viz.ui.frame import persistent, store
 from gru_viz.ui.teaching import equations_in_force, preset_card, preset_picker, variant_control
 from gru_viz.ui.weights_editor import model_controls, weight_editors
@@ -39,11 +40,11 @@ with controls:
     equations_in_force(nt, state.model.reset_after)
 with plots:
     preset_card(state)
-    st.plotly_chart(heatmap_spec(state.cell, nt, state.tokens), key="pg.heatmaps")
+    chart(heatmap_spec(state.cell, nt, state.tokens), key="pg.heatmaps")
     H = state.model.hidden_size
     units = st.multiselect("Units to follow", list(range(H)), default=list(range(H)),
                            key="pg.units", format_func=lambda j: f"unit {j}")
-    st.plotly_chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
+    chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
     st.page_link("pages/2_Step_through.py", label="Step through this run, one equation at a time",
                  icon="👣")
 lab.sync_url()

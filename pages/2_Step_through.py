@@ -6,6 +6,7 @@ from gru_viz.diagram import UnitStep, cell_svg
 from gru_viz.figures import lines_spec, step_labels
 from gru_viz.stepmath import FULL_MATRICES, equation_tex, explain, from_trace
 from gru_viz.ui import frame, lab, notation
+from gru_viz.ui.charts import chart
 from gru_viz.ui.frame import persistent, store
 from gru_viz.ui.teaching import equations_in_force, preset_card, preset_picker, variant_control
 
@@ -71,7 +72,7 @@ def step_view() -> None:
                                       float(c.h[t, unit])),
                          state.model.reset_after, title=f"unit {unit}, t = {t}"),
                     unsafe_allow_html=True)
-    st.plotly_chart(lines_spec(state.cell, nt, [unit], state.tokens, step=t), key="step.lines")
+    chart(lines_spec(state.cell, nt, [unit], state.tokens, step=t), key="step.lines")
     lab.sync_url()
 
 

@@ -44,6 +44,11 @@ def heatmap(at: AppTest, row: int) -> np.ndarray:
     return m["z"].reshape(len(m["y"]), -1)
 
 
+def weight_slider(at: AppTest, name: str):
+    """The slider of one weight (its key also carries the weights' version)."""
+    return next(s for s in at.slider if s.key.startswith(f"pg.{name}."))
+
+
 def test_home_page():
     at = open_page()
     assert len(at.latex) == 2  # both notations
@@ -66,13 +71,14 @@ def test_playground_opened_alone_shows_the_default_preset():
 def test_changing_a_weight_changes_the_plotted_values():
     at = open_page(PLAYGROUND)
     before = heatmap(at, 2)
-    at.slider(key="pg.W_in.0.0").set_value(2.0).run()
+    weight_slider(at, "W_in.0.0").set_value(2.0).run()
     after = heatmap(at, 2)
     np.testing.assert_allclose(after[0], np.tanh(2.0 * np.array(
         [float(v) for v in LATCH.text.split(";")])), atol=1e-3)
     assert not np.allclose(before[0], after[0])
     assert at.session_state[lab.WEIGHTS].W_in[0, 0] == 2.0
     assert at.selectbox(key="teach.preset").value == "latch"  # an edited preset
+    assert weight_slider(at, "W_in.0.0").value == 2.0
 
 
 def test_a_preset_loads_weights_and_input_together():

@@ -43,18 +43,21 @@ def _set_one(name: str, index: tuple[int, ...], key: str) -> None:
 
 
 def _sliders(w: GRUWeights, g: str) -> None:
+    """One slider a number. Keys carry the weights' version, so that weights replaced from
+    elsewhere (preset, randomize, file, link) make fresh sliders showing the new values."""
     H, I = w.hidden_size, w.input_size
+    version = st.session_state[lab.VERSION]
     cols = st.columns(2)
     for name, shape in ((f"W_i{g}", (H, I)), (f"W_h{g}", (H, H)), (f"b_i{g}", (H,)),
                         (f"b_h{g}", (H,))):
         for index in np.ndindex(*shape):
-            key = f"pg.{name}.{'.'.join(map(str, index))}"
-            st.session_state[key] = float(getattr(w, name)[index])
+            key = f"pg.{name}.{'.'.join(map(str, index))}.v{version}"
             src = ("bias" if len(index) == 1 else
                    f"x[{index[1]}]" if name[2] == "i" else f"h[{index[1]}]")
             with cols[0 if name.startswith("W") else 1]:
                 st.slider(f"{name}[{', '.join(map(str, index))}]: {src} → unit {index[0]}",
-                          -RANGE, RANGE, step=0.1, key=key, on_change=_set_one,
+                          -RANGE, RANGE, float(getattr(w, name)[index]), step=0.1, key=key,
+                          on_change=_set_one,
                           args=(name, index, key))
 
 
