@@ -205,12 +205,22 @@ class Alignment:
 
 def align(tokens_a: Sequence[Hashable], tokens_b: Sequence[Hashable]) -> Alignment:
     """Pair the steps of two inputs by difflib's matching blocks; equal-length replacements are
-    paired too (an edited token), insertions and deletions are left out."""
+    paired too (an edited token), insertions and deletions are left out.
+
+    difflib prefers long matches, so one edited token can come out as a deletion plus an
+    insertion; for inputs of equal length, pairing by position wins when it pairs more steps
+    and keeps at least as many equal tokens.
+    """
     pairs: list[tuple[int, int, bool]] = []
     matcher = difflib.SequenceMatcher(None, list(tokens_a), list(tokens_b), autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal" or (op == "replace" and a1 - a0 == b1 - b0):
             pairs += [(i, j, op == "replace") for i, j in zip(range(a0, a1), range(b0, b1))]
+    if len(tokens_a) == len(tokens_b):
+        by_position = [(i, i, x != y) for i, (x, y) in enumerate(zip(tokens_a, tokens_b))]
+        same = sum(not e for *_, e in by_position)
+        if len(by_position) > len(pairs) and same >= sum(not e for *_, e in pairs):
+            pairs = by_position
     a, b, edited = (np.array(c, dtype=t) for c, t in
                     zip(zip(*pairs) if pairs else ((), (), ()), (np.int64, np.int64, bool)))
     return Alignment(a, b, edited)

@@ -104,6 +104,9 @@ def test_alignment_pairs_equal_tokens_and_edits():
     assert al.a.tolist() == [0, 1, 2, 3, 4, 5] and al.b.tolist() == [0, 1, 2, 4, 5, 6]
     assert not al.edited.any()
     assert an.align("", "ab").a.size == 0
+    # difflib alone would call this a deletion and an insertion; by position it is one edit
+    al = an.align("(([]))", "(([)))")
+    assert al.a.tolist() == list(range(6)) and np.flatnonzero(al.edited).tolist() == [3]
 
 
 def test_aligned_difference_is_zero_before_the_edit():

@@ -1,0 +1,237 @@
+"""Figures of the checkpoint explorer, as plain Plotly dicts (fast to build, small to send).
+
+The gate heatmaps themselves are ``gru_viz.figures``'s; this module reorders their units and
+adds the research views: saturation scatter (Karpathy et al. 2015), value histograms,
+expected response (RNNVis), difference heatmaps, next-symbol probabilities, correlation with a
+signal. Same vocabulary as figures.py: gates fixed to [0, 1], values diverging around 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.colors
+
+from gru_viz.analysis import GATES, SaturationCounts
+from gru_viz.figures import (
+    FONT,
+    GATE_SCALE,
+    UNIT_COLOURS,
+    VALUE_SCALE,
+    _ticks,
+    columns,
+    heatmap_spec,
+)
+from gru_viz.notation import Notation
+from gru_viz.trace import LayerTrace
+
+PROB_SCALE = "Viridis"
+
+
+def text_scale(field: str) -> list[list]:
+    """The heatmaps' colour scale of a field as ``[[position, "#rrggbb"], ...]`` (for text)."""
+    if field in GATES:  # Plotly names this scale; its stops are hex colours
+        return [list(s) for s in plotly.colors.get_colorscale(GATE_SCALE)]
+    return [list(s) for s in VALUE_SCALE]
+
+
+def ordered_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
+                     tokens: Sequence[str] | None = None,
+                     window: tuple[int, int] | None = None, max_cols: int | None = None,
+                     height: int | None = None) -> dict:
+    """figures.heatmap_spec with its unit rows in ``order`` (units keep their ids as labels)."""
+    spec = heatmap_spec(cell, notation, tokens, window, max_cols, height)
+    labels = [str(u) for u in order]
+    for trace in spec["data"]:
+        trace["z"] = trace["z"][order]
+        trace["y"] = labels
+    for name, axis in spec["layout"].items():
+        if name.startswith("yaxis"):
+            axis["type"] = "category"
+            axis.pop("tickvals", None)
+            if len(order) > 32:
+                axis["showticklabels"] = False
+    return spec
+
+
+def _layout(height: int, **extra) -> dict:
+    return {"height": height, "font": FONT, "margin": {"l": 70, "r": 20, "t": 80, "b": 60},
+            **extra}
+
+
+def saturation_scatter(sat: dict[tuple[int, int], dict[str, SaturationCounts]],
+                       notation: Notation) -> dict:
+    """One panel per layer: each unit's fraction of steps left- (x) vs right-saturated (y),
+    per gate (colour) and direction (open markers: reverse)."""
+    layers = sorted({k for k, _ in sat})
+    gap = 0.06
+    width = (1 - gap * (len(layers) - 1)) / len(layers)
+    data, layout, notes = [], {}, []
+    for i, k in enumerate(layers):
+        ax = "" if i == 0 else str(i + 1)
+        dom = [i * (width + gap), i * (width + gap) + width]
+        for (kk, d), gates in sorted(sat.items()):
+            if kk != k:
+                continue
+            for g, colour in zip(GATES, UNIT_COLOURS):
+                c = gates[g]
+                data.append({
+                    "type": "scatter", "mode": "markers", "xaxis": f"x{ax}", "yaxis": f"y{ax}",
+                    "x": c.left.astype(np.float32), "y": c.right.astype(np.float32),
+                    "customdata": np.arange(len(c.left)),
+                    "name": f"{notation.symbol(g)}" + (" reverse" if d else ""),
+                    "legendgroup": f"{g}{d}", "showlegend": i == 0,
+                    "marker": {"color": colour, "size": 9, "opacity": 0.75,
+                               "symbol": "circle-open" if d else "circle"},
+                    "hovertemplate": f"layer {k}{' reverse' if d else ''}, unit %{{customdata}}"
+                                     f"<br>{notation.symbol(g)}: left %{{x:.2f}}, right "
+                                     "%{y:.2f}<extra></extra>"})
+        layout[f"xaxis{ax}"] = {"domain": dom, "range": [-0.03, 1.03], "anchor": f"y{ax}",
+                                "title": {"text": "fraction left-saturated"}}
+        layout[f"yaxis{ax}"] = {"range": [-0.03, 1.03], "anchor": f"x{ax}",
+                                "title": {"text": "fraction right-saturated" if i == 0 else ""}}
+        notes.append({"text": f"layer {k}", "x": sum(dom) / 2, "y": 1.0, "xref": "paper",
+                      "yref": "paper", "showarrow": False, "yanchor": "bottom"})
+    # x + y ≤ 1: the feasible triangle
+    layout["shapes"] = [{"type": "line", "x0": 0, "y0": 1, "x1": 1, "y1": 0,
+                         "xref": f"x{'' if i == 0 else i + 1}",
+                         "yref": f"y{'' if i == 0 else i + 1}",
+                         "line": {"dash": "dot", "color": "grey"}} for i in range(len(layers))]
+    legend = {"orientation": "h", "y": 1.12, "x": 0}
+    return {"data": data, "layout": layout | _layout(480, annotations=notes, legend=legend)}
+
+
+def histogram_heatmap(hist: np.ndarray, lo: float, hi: float, order: np.ndarray,
+                      title: str, thresholds: Sequence[float] = ()) -> dict:
+    """Units (rows, in ``order``) × value bins: each unit's share of steps in each bin."""
+    H, bins = hist.shape
+    share = hist / np.maximum(hist.sum(1, keepdims=True), 1)
+    centres = lo + (np.arange(bins) + 0.5) * (hi - lo) / bins
+    data = [{"type": "heatmap", "z": share[order].astype(np.float32), "x": centres,
+             "y": [str(u) for u in order], "colorscale": PROB_SCALE, "zmin": 0,
+             "colorbar": {"title": {"text": "share of steps"}},
+             "hovertemplate": "unit %{y}<br>value ≈ %{x:.2f}<br>share %{z:.3f}<extra></extra>"}]
+    return {"data": data, "layout": _layout(
+        max(360, min(900, 60 + 12 * H)), title={"text": title},
+        xaxis={"title": {"text": "value"}, "range": [lo, hi]},
+        yaxis={"title": {"text": "unit"}, "type": "category", "autorange": "reversed",
+               "showticklabels": H <= 48},
+        shapes=[{"type": "line", "x0": t, "x1": t, "y0": 0, "y1": 1, "yref": "paper",
+                 "line": {"color": "#d62728", "dash": "dash", "width": 2}} for t in thresholds])}
+
+
+def response_heatmap(mean: np.ndarray, counts: np.ndarray, symbols: Sequence[str],
+                     order: np.ndarray) -> dict:
+    """RNNVis's expected response: units (rows) × symbols, mean h_t − h_{t−1} per occurrence.
+
+    Its range is [−2, 2] in principle; the scale is symmetric around 0 at the largest |value|
+    so that small responses stay visible, and says so.
+    """
+    H, V = mean.shape
+    seen = np.flatnonzero(counts > 0)
+    m = float(np.abs(mean[:, seen]).max()) if seen.size else 1.0
+    data = [{"type": "heatmap", "z": mean[np.ix_(order, seen)].astype(np.float32),
+             "x": [f"{symbols[v]} ({counts[v]})" for v in seen], "y": [str(u) for u in order],
+             "colorscale": VALUE_SCALE, "zmin": -m, "zmax": m, "zmid": 0,
+             "colorbar": {"title": {"text": f"mean Δh (±{m:.2f})"}},
+             "hovertemplate": "unit %{y}<br>symbol %{x}<br>mean Δh %{z:.3f}<extra></extra>"}]
+    return {"data": data, "layout": _layout(
+        max(360, min(1000, 80 + 12 * H)),
+        xaxis={"title": {"text": "symbol (occurrences)"}, "type": "category"},
+        yaxis={"title": {"text": "unit"}, "type": "category", "autorange": "reversed",
+               "showticklabels": H <= 48})}
+
+
+def difference_heatmaps(diffs: dict[str, np.ndarray], notation: Notation, labels: list[str],
+                        order: np.ndarray) -> dict:
+    """B − A per field at the aligned steps (N, H): gates on [−1, 1], candidate and state on
+    [−2, 2], units in ``order``."""
+    fields = list(diffs)
+    gap = 0.07
+    h = (1 - gap * (len(fields) - 1)) / len(fields)
+    x = np.arange(len(labels))
+    data, layout, notes = [], {}, []
+    for k, f in enumerate(fields):
+        ax = "" if k == 0 else str(k + 1)
+        dom = [max(0.0, 1 - (k + 1) * h - k * gap), 1 - k * h - k * gap]
+        data.append({"type": "heatmap", "xaxis": "x", "yaxis": f"y{ax}",
+                     "z": np.ascontiguousarray(diffs[f][:, order].T, dtype=np.float32), "x": x,
+                     "y": [str(u) for u in order], "customdata": [labels] * len(order),
+                     "coloraxis": "coloraxis" if f in GATES else "coloraxis2",
+                     "hovertemplate": "step %{customdata}<br>unit %{y}<br>"
+                                      f"Δ{notation.symbol(f)} = %{{z:.3f}}<extra></extra>"})
+        layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "type": "category",
+                                "autorange": "reversed", "title": {"text": "unit"},
+                                "showticklabels": len(order) <= 32}
+        notes.append({"text": f"Δ {notation.label(f)} (B − A)", "x": 0.5, "y": dom[1],
+                      "xref": "paper", "yref": "paper", "showarrow": False,
+                      "yanchor": "bottom", "font": {"size": 17}})
+    layout["xaxis"] = {"anchor": f"y{len(fields)}", **_ticks(labels, x, 40),
+                       "title": {"text": "aligned step (A → B where edited)"}}
+    axis = {"colorscale": VALUE_SCALE, "cmid": 0}
+    return {"data": data, "layout": layout | _layout(
+        max(560, len(fields) * (70 + 10 * min(len(order), 24))), annotations=notes,
+        coloraxis=axis | {"cmin": -1, "cmax": 1, "colorbar": {"title": {"text": "Δ gate"},
+                                                               "y": 0.77, "len": 0.45}},
+        coloraxis2=axis | {"cmin": -2, "cmax": 2, "colorbar": {"title": {"text": "Δ value"},
+                                                                "y": 0.23, "len": 0.45}})}
+
+
+def prediction_heatmap(probs: np.ndarray, symbols: Sequence[str], tokens: Sequence[str],
+                       window: tuple[int, int] | None = None, max_cols: int | None = None,
+                       rows: int = 30, step: int | None = None) -> dict:
+    """Next-symbol probabilities (symbols × time, fixed [0, 1]): the ``rows`` symbols most
+    often in the top 3 when the vocabulary is larger."""
+    T, V = probs.shape
+    cols = columns(T, window, max_cols)
+    shown = np.arange(V)
+    if rows < V:
+        top3 = np.argsort(-probs[cols], axis=1)[:, :3].ravel()
+        shown = np.argsort(-np.bincount(top3, minlength=V), kind="stable")[:rows]
+    data = [{"type": "heatmap", "z": np.ascontiguousarray(probs[np.ix_(cols, shown)].T,
+                                                          dtype=np.float32),
+             "x": cols, "y": [symbols[v] for v in shown], "colorscale": PROB_SCALE,
+             "zmin": 0, "zmax": 1, "colorbar": {"title": {"text": "p(next)"}},
+             "hovertemplate": "t = %{x}<br>next = %{y}<br>p = %{z:.3f}<extra></extra>"}]
+    shapes = [] if step is None else [{"type": "line", "x0": step, "x1": step, "y0": 0,
+                                       "y1": 1, "yref": "paper",
+                                       "line": {"color": "#d62728", "width": 2}}]
+    return {"data": data, "layout": _layout(
+        max(320, min(900, 90 + 18 * len(shown))), shapes=shapes,
+        xaxis={"title": {"text": "time step t (input)"}, **_ticks(list(tokens), cols, 40)},
+        yaxis={"title": {"text": "next symbol"}, "type": "category", "autorange": "reversed"})}
+
+
+def top_k_bars(ids: np.ndarray, probs: np.ndarray, symbols: Sequence[str], title: str) -> dict:
+    """The top-k next symbols at one step, most likely on top."""
+    data = [{"type": "bar", "orientation": "h", "x": probs.astype(np.float32),
+             "y": [f"{symbols[i]} " for i in ids], "marker": {"color": UNIT_COLOURS[0]},
+             "hovertemplate": "%{y}: p = %{x:.3f}<extra></extra>"}]
+    return {"data": data, "layout": _layout(
+        max(260, 60 + 32 * len(ids)), title={"text": title},
+        xaxis={"range": [0, 1], "title": {"text": "probability"}},
+        yaxis={"autorange": "reversed", "type": "category"})}
+
+
+def correlation_bars(r: np.ndarray, signal: str) -> dict:
+    """Each unit's correlation with a signal, in [−1, 1]."""
+    return {"data": [{"type": "bar", "x": np.arange(len(r)), "y": r.astype(np.float32),
+                      "marker": {"color": np.where(r >= 0, "#b2182b", "#2166ac")},
+                      "hovertemplate": "unit %{x}: r = %{y:.3f}<extra></extra>"}],
+            "layout": _layout(340, xaxis={"title": {"text": "unit"}},
+                              yaxis={"range": [-1, 1],
+                                     "title": {"text": f"correlation with {signal}"}})}
+
+
+def head_lines(head: np.ndarray, tokens: Sequence[str], names: Sequence[str]) -> dict:
+    """A head's outputs over time (one line per output), for heads that predict no symbol."""
+    t = np.arange(len(head))
+    data = [{"type": "scatter", "mode": "lines", "x": t, "y": head[:, j].astype(np.float32),
+             "name": f"output {names[j]}", "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)],
+                                                   "width": 3},
+             "hovertemplate": f"t = %{{x}}<br>output {names[j]} = %{{y:.3f}}<extra></extra>"}
+            for j in range(head.shape[1])]
+    return {"data": data, "layout": _layout(
+        380, xaxis={"title": {"text": "time step t (input)"}, **_ticks(list(tokens), t, 30)},
+        yaxis={"title": {"text": "head output"}}, legend={"orientation": "h", "y": 1.15})}

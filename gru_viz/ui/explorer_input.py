@@ -1,0 +1,169 @@
+"""The explorer's input, read the way the model reads input, and its run, cached exactly.
+
+Text goes through the vocabulary (unknown characters are reported and skipped); token ids when
+there is an embedding but no vocabulary; numeric rows, CSV or NPY when the model takes vectors.
+The run is cached by the model's content key and a hash of the exact input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from gru_viz.analysis import softmax
+from gru_viz.api import encode
+from gru_viz.checkpoint import Checkpoint
+from gru_viz.errors import GRUVizError
+from gru_viz.inputs import format_rows, parse_ids, read_csv, read_npy
+from gru_viz.limits import limits
+from gru_viz.run import run
+from gru_viz.textcolor import display_token
+from gru_viz.trace import Trace
+from gru_viz.ui.explorer_model import Loaded
+
+SAMPLES = ("([()[]])(([[]])[([])])((", "def area(r):\n    return 3.14 * r ** 2\n")
+
+
+Input = tuple[np.ndarray, list[str] | None, np.ndarray | None]  # x (T, I), symbols, ids
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One input run through the model in use."""
+
+    key: str  # model key + input hash
+    x: np.ndarray  # (T, I)
+    tokens: list[str]  # displayable label per step
+    symbols: list[str] | None  # the raw symbols read (text/ids input), else None
+    ids: np.ndarray | None  # (T,) token ids, else None
+    trace: Trace
+    probs: np.ndarray | None  # (T, V') next-symbol probabilities, else None
+    head: np.ndarray | None  # (T, V') head outputs, else None
+    running_text: bool  # the symbols are characters of a text (joined without spaces)
+
+    @property
+    def text(self) -> list[str]:
+        """What to print per step: the raw symbols read, else the step labels."""
+        return self.symbols if self.symbols is not None else self.tokens
+
+    def join(self, start: int, stop: int) -> str:
+        """Steps [start, stop) as one string, for listing matches."""
+        return ("" if self.running_text else " ").join(self.text[start:stop])
+
+
+def input_kind(ckpt: Checkpoint) -> str:
+    if ckpt.vocabulary is not None:
+        return "text"
+    return "ids" if ckpt.embedding is not None else "vectors"
+
+
+def symbol_names(ckpt: Checkpoint) -> list[str]:
+    """Display names of the symbols the model reads (and its head predicts, when they match)."""
+    if ckpt.vocabulary is not None:
+        return [display_token(s) for s in ckpt.vocabulary.symbols]
+    n = ckpt.embedding.shape[0] if ckpt.embedding is not None else ckpt.model.input_size
+    return [str(i) for i in range(n)]
+
+
+def default_input(ckpt: Checkpoint) -> str:
+    kind = input_kind(ckpt)
+    if kind == "text":
+        known = set(ckpt.vocabulary.symbols)
+        return next((s for s in SAMPLES if set(s) <= known), "".join(ckpt.vocabulary.symbols[:16]))
+    if kind == "ids":
+        return " ".join(str(i % ckpt.embedding.shape[0]) for i in range(12))
+    x = np.zeros((40, ckpt.model.input_size))
+    for k, t in enumerate(range(2, 40, 7)):  # pulses of alternating sign, cycling channels
+        x[t, k % x.shape[1]] = 1.0 if k % 2 == 0 else -1.0
+    return format_rows(x)
+
+
+def _skip_unknown(ckpt: Checkpoint, text: str) -> str:
+    known = set(ckpt.vocabulary.symbols)
+    unknown = sorted({c for c in text if c not in known})
+    if unknown:
+        st.warning(f"Not in the vocabulary, skipped: {', '.join(repr(c) for c in unknown)} "
+                   f"({sum(c not in known for c in text)} character(s)).")
+    return "".join(c for c in text if c in known)
+
+
+def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
+               default: str | None = None) -> Input | None:
+    """Widgets for one input; (x (T, I), symbols or None, ids or None), or None after an
+    error message."""
+    ckpt = loaded.ckpt
+    kind = input_kind(ckpt)
+    key = f"{prefix}.{loaded.key}"  # each model keeps its own input
+    hints = {"text": f"text over the model's {len(ckpt.vocabulary or ())} symbols",
+             "ids": f"token ids 0..{len(symbol_names(ckpt)) - 1}, split by spaces",
+             "vectors": f"one step per row, rows split by ';' or new lines, "
+                        f"{ckpt.model.input_size} number(s) each"}
+    text = st.text_area(f"{label}: {hints[kind]}", default or default_input(ckpt), key=key,
+                        height=100)
+    upload = None
+    if kind == "vectors":
+        upload = st.file_uploader("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
+                                  key=f"{key}.file")
+    try:
+        if upload is not None:
+            data, I = upload.getvalue(), ckpt.model.input_size
+            x = read_npy(data, I) if upload.name.endswith(".npy") else read_csv(data, I)
+            symbols, ids = None, None
+        elif kind == "vectors":
+            x, symbols = encode(ckpt, rows=text)
+            ids = None
+        elif kind == "ids":
+            ids = parse_ids(text, len(symbol_names(ckpt)))
+            x, symbols = encode(ckpt, ids=ids)
+        else:
+            x, symbols = encode(ckpt, text=_skip_unknown(ckpt, text))
+            ids = ckpt.vocabulary.encode(symbols)
+        if len(x) == 0:
+            raise GRUVizError("The input is empty: give at least one step.")
+    except GRUVizError as exc:
+        st.error(f"{exc} Fix the input to update the views.")
+        return None
+    most = limits().max_steps
+    if len(x) > most:
+        st.info(f"The input has {len(x)} steps; the first {most} are run (this server's "
+                "limit, GRUVIZ_MAX_STEPS).")
+        x, symbols = x[:most], None if symbols is None else symbols[:most]
+        ids = None if ids is None else ids[:most]
+    return np.asarray(x), None if symbols is None else list(symbols), ids
+
+
+def input_key(x: np.ndarray, ids: np.ndarray | None) -> str:
+    """An exact hash of the input (every byte, shape and dtype)."""
+    h = hashlib.sha256(repr((x.shape, str(x.dtype))).encode())
+    h.update(np.ascontiguousarray(x).tobytes())
+    if ids is not None:
+        h.update(np.ascontiguousarray(ids, np.int64).tobytes())
+    return h.hexdigest()
+
+
+@st.cache_data(max_entries=12, show_spinner="Running the model…")
+def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symbolic: bool
+         ) -> tuple[Trace, np.ndarray | None, np.ndarray | None]:
+    """The trace and head outputs; keyed by (model key, input hash), never by the arrays."""
+    trace = run(_ckpt.model, _x)
+    head = probs = None
+    if _ckpt.head_weight is not None:
+        head = trace.output @ _ckpt.head_weight.T + (
+            0 if _ckpt.head_bias is None else _ckpt.head_bias)
+        probs = softmax(head) if symbolic else None
+    return trace, head, probs
+
+
+def make_run(loaded: Loaded, x: np.ndarray, symbols: list[str] | None,
+             ids: np.ndarray | None) -> Run:
+    ikey = input_key(x, ids)
+    trace, head, probs = _run(loaded.key, ikey, loaded.ckpt, x, symbols is not None)
+    if symbols is not None:
+        tokens = [display_token(s) for s in symbols]
+    else:
+        tokens = [", ".join(f"{v:.3g}" for v in row) for row in x]
+    return Run(f"{loaded.key}|{ikey}", x, tokens, symbols, ids, trace, probs, head,
+               symbols is not None and loaded.ckpt.vocabulary is not None)

@@ -1,0 +1,101 @@
+"""The explorer's model choice: a shipped example or an uploaded checkpoint, cached by content.
+
+A file that fails to load shows its message while the model loaded before stays in use.
+Checkpoints are shared by every session through ``st.cache_resource``: they are frozen and their
+arrays read-only, and nothing here writes to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from gru_viz.checkpoint import EXTENSIONS, Checkpoint, load_checkpoint
+from gru_viz.errors import GRUVizError
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+UPLOAD = "upload a file"
+CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
+ERROR = "ex.load_error"  # (file digest, message) of the last failure
+
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    ckpt: Checkpoint
+    name: str  # file name shown to the user
+    key: str  # content hash + chosen GRU: identifies the model exactly, for caches
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the checkpoint…")
+def _load(digest: str, _data: bytes, name: str) -> Checkpoint:
+    return load_checkpoint(_data, name=name)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _select(digest: str, gru: str, _ckpt: Checkpoint) -> Checkpoint:
+    return _ckpt.select(gru)
+
+
+def shipped() -> list[Path]:
+    return sorted(p for p in ASSETS.glob("*") if p.suffix in EXTENSIONS)
+
+
+def _source() -> tuple[str, bytes] | None:
+    """(name, bytes) of the file the widgets choose, or None when none is given yet."""
+    files = shipped()
+    options = [p.name for p in files] + [UPLOAD]
+    choice = st.selectbox("Model", options, key="ex.source",
+                          help="Examples are trained by `python -m gru_viz train NAME`.")
+    if choice == UPLOAD:
+        up = st.file_uploader("Checkpoint", type=[e.lstrip(".") for e in EXTENSIONS],
+                              key="ex.upload", help="A state dict saved with torch.save, a "
+                              "Lightning checkpoint or a .safetensors file holding a GRU.")
+        return None if up is None else (up.name, up.getvalue())
+    path = files[options.index(choice)]
+    return path.name, path.read_bytes()
+
+
+def model_picker() -> Loaded | None:
+    """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
+    source = _source()
+    if source is not None:
+        name, data = source
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            ckpt = _load(digest, data, name)
+            gru = ckpt.gru_name
+            if len(ckpt.gru_names) > 1:
+                gru = st.selectbox("GRU in this file", ckpt.gru_names, key=f"ex.gru.{digest}",
+                                   format_func=lambda n: n or "(top level)")
+                ckpt = _select(digest, gru, ckpt)
+            st.session_state[CURRENT] = Loaded(ckpt, name, f"{digest}:{gru}")
+            st.session_state.pop(ERROR, None)
+        except GRUVizError as exc:
+            st.session_state[ERROR] = str(exc)
+    if ERROR in st.session_state:
+        current = st.session_state.get(CURRENT)
+        st.error(st.session_state[ERROR] + (f" Still showing {current.name}." if current else ""))
+    return st.session_state.get(CURRENT)
+
+
+def detected(loaded: Loaded) -> None:
+    """What the loader found, plainly."""
+    ck = loaded.ckpt
+    desc = ck.description
+    m = ck.model
+    cols = st.columns(5)
+    cols[0].metric("Layers", m.num_layers)
+    cols[1].metric("Directions", m.num_directions)
+    cols[2].metric("Hidden size", m.hidden_size)
+    cols[3].metric("Input size", m.input_size)
+    cols[4].metric("Vocabulary", len(ck.vocabulary) if ck.vocabulary else "none")
+    lines = ck.summary()
+    if isinstance(desc.get("description"), dict) and desc["description"].get("summary"):
+        lines.insert(0, str(desc["description"]["summary"]))
+    st.markdown("\n".join(f"- {line}" for line in lines))
+    st.caption(f"File {loaded.name}, {desc.get('container', '')}; reset gate "
+               + ("after the recurrent product (PyTorch)." if m.reset_after else
+                  "before the recurrent product (Cho et al.)."))

@@ -1,0 +1,262 @@
+"""The explorer's views beyond one input: a corpus, a second input to compare, exports."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import numpy as np
+import streamlit as st
+
+from gru_viz import analysis as an
+from gru_viz import explorer_figures as ef
+from gru_viz import export
+from gru_viz.api import encode
+from gru_viz.errors import GRUVizError, InputError
+from gru_viz.figexport import figure_html, figure_image
+from gru_viz.inputs import parse_ids, read_npy
+from gru_viz.notation import Notation
+from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
+from gru_viz.ui.explorer_model import Loaded
+from gru_viz.ui.explorer_views import SEARCH, WINDOW, window_slider
+
+CORPUS = "ex.corpus.result"  # (key, stats, sequences, texts)
+MATCHES = "ex.corpus.matches"  # (key, matches)
+CONTEXT = 12  # steps of context shown either side of a corpus match
+
+
+# --- corpus ----------------------------------------------------------------------------------
+
+def read_corpus(loaded: Loaded, data: bytes, name: str
+                ) -> tuple[list[np.ndarray], list[np.ndarray] | None, list[list[str]], str]:
+    """A corpus file -> (inputs (T_i, I), ids or None, symbols per sequence, notice).
+
+    Text and ids: one sequence a line (unknown characters skipped, counted in the notice).
+    Vectors: a .npy of shape (B, T, I) or (T, I), or a .npz with one (T, I) array each.
+    """
+    ckpt, kind = loaded.ckpt, input_kind(loaded.ckpt)
+    if kind == "vectors":
+        if name.endswith(".npz"):
+            try:
+                with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                    xs = [read_npy(_npy(z[k]), ckpt.model.input_size) for k in z.files]
+            except (ValueError, OSError) as exc:
+                raise InputError(f"{name} is not a readable .npz of arrays: {exc}") from None
+        else:
+            x = np.load(io.BytesIO(data), allow_pickle=False) if data.startswith(b"\x93NUMPY") \
+                else None
+            if x is not None and x.ndim == 3:
+                xs = [read_npy(_npy(a), ckpt.model.input_size) for a in x]
+            else:
+                xs = [read_npy(data, ckpt.model.input_size)]
+        return xs, None, [[f"{v:.3g}" for v in row[:3]] for row in xs], ""
+    try:
+        lines = [s for s in data.decode("utf-8").splitlines() if s.strip()]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is not UTF-8 text (byte {exc.start}).") from None
+    skipped = 0
+    xs, ids, symbols = [], [], []
+    for line in lines:
+        if kind == "ids":
+            i = parse_ids(line, len(symbol_names(ckpt)))
+            x, sym = encode(ckpt, ids=i)
+        else:
+            known = set(ckpt.vocabulary.symbols)
+            kept = "".join(c for c in line if c in known)
+            skipped += len(line) - len(kept)
+            if not kept:
+                continue
+            x, sym = encode(ckpt, text=kept)
+            i = ckpt.vocabulary.encode(sym)
+        xs.append(x)
+        ids.append(i)
+        symbols.append(list(sym))
+    notice = f"{skipped} character(s) not in the vocabulary were skipped." if skipped else ""
+    return xs, ids, symbols, notice
+
+
+def _npy(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np.ndarray
+                ) -> None:
+    kind = input_kind(loaded.ckpt)
+    up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
+                                        else ".npy (B, T, I) or .npz of (T, I) arrays"),
+                          key="ex.corpus_file")
+    pasted = "" if kind == "vectors" else st.text_area(
+        "…or paste sequences, one a line", key="ex.corpus_text", height=100)
+    data, name = (up.getvalue(), up.name) if up is not None else (pasted.encode(), "pasted")
+    if not data.strip():
+        st.info("Give a corpus to compute saturation, expected response and unit-search "
+                "matches over many sequences.")
+        return
+    c1, c2 = st.columns(2)
+    left = c1.slider("Left-saturated below", 0.0, 0.5, 0.1, 0.01, key="ex.c_left")
+    right = c2.slider("Right-saturated above", 0.5, 1.0, 0.9, 0.01, key="ex.c_right")
+    key = "|".join((loaded.key, hashlib.sha256(data).hexdigest(), f"{left}:{right}", nt.key))
+    if st.button("Run the corpus", key="ex.corpus_go", type="primary"):
+        try:
+            xs, ids, symbols, notice = read_corpus(loaded, data, name)
+        except GRUVizError as exc:
+            st.error(str(exc))
+            return
+        if notice:
+            st.warning(notice)
+        bar = st.progress(0.0, "Running the corpus…")
+        V = len(symbol_names(loaded.ckpt)) if ids is not None else None
+        try:
+            stats = an.corpus_stats(loaded.ckpt.model, xs, ids, V, nt, left, right,
+                                    progress=lambda d, n: bar.progress(d / n, f"{d}/{n} sequences"))
+        except GRUVizError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[CORPUS] = (key, stats, xs, symbols)
+    result = st.session_state.get(CORPUS)
+    if result is None or result[0] != key:
+        st.info("Press “Run the corpus” to compute its statistics.")
+        return
+    _, stats, xs, symbols = result
+    st.caption(f"{len(xs)} sequences, {sum(len(x) for x in xs)} steps.")
+    sat = {cid: s.saturation for cid, s in stats.items()}
+    st.plotly_chart(ef.saturation_scatter(sat, nt), key="ex.c_sat")
+    resp = stats[cell_id].response
+    if resp is not None:
+        st.subheader("Expected response (RNNVis)")
+        st.caption("Each unit's mean change of state h_t − h_{t−1} over every occurrence of "
+                   "each symbol in the corpus.")
+        st.plotly_chart(ef.response_heatmap(resp.mean, resp.counts,
+                                            symbol_names(loaded.ckpt), order), key="ex.c_resp")
+    _corpus_matches(loaded, nt, key, xs, symbols)
+
+
+def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray],
+                    symbols: list[list[str]]) -> None:
+    st.subheader("The unit search's matches in the corpus")
+    search = st.session_state.get(SEARCH)
+    if search is None or not len(search["units"]):
+        st.info("Find units with the unit search first; their matches are listed here.")
+        return
+    (k, d), units = search["cell"], search["units"]
+    st.caption(f"Units {', '.join(map(str, units[:20]))} of layer {k}"
+               + (" reverse" if d else "") + f", {search['field']}.")
+    mkey = key + repr((k, d, search["field"], units.tolist(), np.asarray(search["threshold"])
+                       .round(6).tolist(), search["min_length"]))
+    if st.button("Find the matches", key="ex.c_match"):
+        bar = st.progress(0.0)
+        found = an.corpus_matches(loaded.ckpt.model, xs, k, d, search["field"], units,
+                                  search["threshold"], nt, search["min_length"],
+                                  lambda done, n: bar.progress(done / n))
+        st.session_state[MATCHES] = (mkey, found)
+    stored = st.session_state.get(MATCHES)
+    if stored is None or stored[0] != mkey:
+        return
+    found = stored[1]
+    sep = "" if loaded.ckpt.vocabulary is not None else " "
+    rows = [{"sequence": m.seq, "start": m.start, "steps": m.stop - m.start,
+             "before": sep.join(symbols[m.seq][max(0, m.start - CONTEXT):m.start]),
+             "match": sep.join(symbols[m.seq][m.start:m.stop]),
+             "after": sep.join(symbols[m.seq][m.stop:m.stop + CONTEXT])} for m in found[:500]]
+    st.markdown(f"**{len(found)} match(es)**, longest first" + (" (first 500)"
+                                                               if len(found) > 500 else ""))
+    st.dataframe(rows, height=300)
+
+
+# --- comparing two inputs --------------------------------------------------------------------
+
+def compare_view(loaded: Loaded, a: Run, nt: Notation, cell_id: tuple[int, int],
+                 order: np.ndarray) -> None:
+    st.caption("Edit a token (or any part) of input B; the differences are shown where the two "
+               "inputs align (equal tokens, and same-length replacements).")
+    got = read_input(loaded, "ex.compare", "Input B", _edited(loaded, a))
+    if got is None:
+        return
+    b = make_run(loaded, *got)
+    al = an.align(a.text, b.text)
+    if not len(al.a):
+        st.warning("The two inputs share no aligned step.")
+        return
+    k, d = cell_id
+    ca, cb = a.trace.layers[k][d], b.trace.layers[k][d]
+    diffs = {f: an.aligned_difference(an.shown(nt, f, getattr(ca, f)),
+                                      an.shown(nt, f, getattr(cb, f)), al) for f in "zrnh"}
+    labels = [f"{a.tokens[i]}→{b.tokens[j]}" if e else a.tokens[i]
+              for i, j, e in zip(al.a, al.b, al.edited)]
+    start, stop = window_slider(len(labels), "ex.compare_window", WINDOW)
+    diffs = {f: v[start:stop] for f, v in diffs.items()}
+    changed = float(np.abs(diffs["h"]).max())
+    st.markdown(f"{len(al.a)} aligned steps, {int(al.edited.sum())} edited; "
+                f"largest change of state {changed:.3f}.")
+    st.plotly_chart(ef.difference_heatmaps(diffs, nt, labels[start:stop], order),
+                    key="ex.diff")
+
+
+def _edited(loaded: Loaded, a: Run) -> str:
+    """Input A with its middle step changed: a default for input B."""
+    kind, t = input_kind(loaded.ckpt), len(a.x) // 2
+    if kind == "vectors":
+        x = a.x.copy()
+        x[t] = -x[t] if np.any(x[t]) else 1.0
+        return "\n".join(", ".join(f"{v:g}" for v in row) for row in x)
+    if kind == "ids":
+        ids = a.ids.copy()
+        ids[t] = (ids[t] + 1) % len(symbol_names(loaded.ckpt))
+        return " ".join(map(str, ids))
+    symbols = loaded.ckpt.vocabulary.symbols
+    text = list(a.symbols)
+    text[t] = symbols[(symbols.index(text[t]) + 1) % len(symbols)]
+    return "".join(text)
+
+
+# --- export ----------------------------------------------------------------------------------
+
+def description(loaded: Loaded) -> dict:
+    return loaded.ckpt.description | {"model": loaded.ckpt.model.describe(),
+                                      "file": loaded.name, "summary": loaded.ckpt.summary()}
+
+
+def trace_file(loaded: Loaded, r: Run, fmt: str) -> bytes | str:
+    """The whole trace with the model's description: "npz", "csv" or "json"."""
+    extras = {k: v for k, v in (("probs", r.probs), ("head", r.head)) if v is not None}
+    if fmt == "npz":
+        return export.to_npz(r.trace, description(loaded), r.symbols, extras)
+    if fmt == "json":
+        return export.to_json(r.trace, description(loaded), r.symbols, extras)
+    return export.to_csv(r.trace, description(loaded), r.symbols)
+
+
+def export_view(loaded: Loaded, r: Run, figures: dict[str, dict]) -> None:
+    st.subheader("The whole trace")
+    st.caption("Every layer, direction and gate at every step, with the input and the model's "
+               "description. Files are made when you click.")
+    c = st.columns(3)
+    stem = loaded.name.rsplit(".", 1)[0]
+    for col, fmt, mime in zip(c, ("npz", "csv", "json"),
+                              ("application/octet-stream", "text/csv", "application/json")):
+        col.download_button(f"Trace as {fmt.upper()}", lambda fmt=fmt: trace_file(loaded, r, fmt),
+                            f"{stem}-trace.{fmt}", mime, key=f"ex.dl_{fmt}")
+    st.subheader("A figure")
+    name = st.selectbox("Figure", list(figures), key="ex.fig_choice")
+    spec = figures[name]
+    slug = name.split(" (")[0].replace(" ", "-")
+    c = st.columns(3)
+    c[0].download_button("Standalone HTML", lambda: figure_html(spec), f"{slug}.html",
+                         "text/html", key="ex.dl_html")
+    if c[1].button("Draw PNG and SVG on the server", key="ex.draw"):
+        with st.spinner("Drawing with kaleido…"):
+            try:
+                st.session_state["ex.images"] = (json.dumps([r.key, name]), {
+                    fmt: figure_image(spec, fmt) for fmt in ("png", "svg")})
+            except Exception as exc:  # kaleido needs Chromium; say what failed, keep the page
+                st.error(f"Server-side drawing failed ({type(exc).__name__}: {exc}). Use the "
+                         "chart toolbar's camera button instead.")
+    images = st.session_state.get("ex.images")
+    if images and images[0] == json.dumps([r.key, name]):
+        c[2].download_button("PNG", images[1]["png"], f"{slug}.png", "image/png",
+                             key="ex.dl_png")
+        c[2].download_button("SVG", images[1]["svg"], f"{slug}.svg", "image/svg+xml",
+                             key="ex.dl_svg")

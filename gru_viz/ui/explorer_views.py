@@ -1,0 +1,182 @@
+"""The explorer's views of one run: gates, units, saturation, unit search, predictions.
+
+Payload budget (DESIGN.md §6): a heatmap overview is capped at OVERVIEW_COLS columns (strided),
+and a zoomed window of at most WINDOW steps is drawn at full resolution; both in float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from gru_viz import analysis as an
+from gru_viz import explorer_figures as ef
+from gru_viz.figures import lines_spec
+from gru_viz.notation import Notation
+from gru_viz.textcolor import coloured_text
+from gru_viz.trace import LayerTrace
+from gru_viz.ui.explorer_input import Run
+
+OVERVIEW_COLS = 400
+WINDOW = 400
+TEXT_STEPS = 2000  # most tokens coloured at once
+SEARCH = "ex.search.result"  # the last unit search: {layer, direction, field, units, threshold}
+FIELD_NAMES = {"z": "update gate", "r": "reset gate", "n": "candidate", "h": "hidden state"}
+
+
+def field_picker(nt: Notation, key: str, default: str = "h", label: str = "Field") -> str:
+    fields = list(FIELD_NAMES)
+    return st.selectbox(label, fields, index=fields.index(default), key=key,
+                        format_func=lambda f: nt.label(f))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def unit_order(run_key: str, layer: int, direction: int, field: str, how: str, nt_key: str,
+               _values: np.ndarray) -> np.ndarray:
+    """Cached per (run, cell, field, ordering, notation): clustering costs tens of ms."""
+    return an.unit_order(_values, how)
+
+
+def window_slider(T: int, key: str, size: int = WINDOW) -> tuple[int, int]:
+    """(start, stop) of a window of ``size`` steps, or the whole run when it is shorter."""
+    if size >= T:
+        return 0, T
+    start = st.slider(f"Window start (full resolution, {size} steps)", 0, T - size, 0,
+                      key=key)
+    return start, start + size
+
+
+def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
+    T = cell.steps
+    st.plotly_chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, max_cols=OVERVIEW_COLS),
+                    key="ex.overview")
+    if T > OVERVIEW_COLS:
+        st.caption(f"Overview of all {T} steps (every {int(np.ceil(T / OVERVIEW_COLS))}th "
+                   "step drawn). The window below shows every step.")
+        _zoom(r, cell, nt, order)
+
+
+@st.fragment
+def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
+    window = window_slider(cell.steps, "ex.zoom")
+    st.plotly_chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, window=window),
+                    key="ex.zoomed")
+
+
+def units_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
+    H = cell.hidden_size
+    units = st.multiselect("Units to follow", list(range(H)),
+                           default=[int(u) for u in order[:3]], key="ex.units",
+                           format_func=lambda u: f"unit {u}")
+    if units:
+        st.plotly_chart(lines_spec(cell, nt, units, r.tokens), key="ex.lines")
+    st.subheader("The input coloured by a unit")
+    c1, c2 = st.columns(2)
+    unit = c1.selectbox("Unit", list(range(H)), index=int(units[0] if units else order[0]),
+                        key="ex.colour_unit", format_func=lambda u: f"unit {u}")
+    field = field_picker(nt, "ex.colour_field", label="Value")
+    colour_text(r, cell, nt, field, unit, "ex.text_window")
+    if r.symbols is not None and set(r.symbols) <= set("()[]{}<>"):
+        depth_view(r, cell)
+
+
+def colour_text(r: Run, cell: LayerTrace, nt: Notation, field: str, unit: int, key: str,
+                marked: list[tuple[int, int]] = ()) -> None:
+    values = an.shown(nt, field, getattr(cell, field))[:, unit]
+    start, stop = window_slider(cell.steps, key, TEXT_STEPS)
+    lo, hi = an.RANGES[field]
+    st.html(coloured_text(r.text[start:stop], values[start:stop], lo, hi, ef.text_scale(field),
+                          marked, start, f"unit {unit} {nt.symbol(field)}",
+                          sep="" if r.running_text else " "))
+    st.caption(f"Background: {nt.label(field)} of unit {unit} at each step, on the heatmaps' "
+               f"fixed scale [{lo:g}, {hi:g}]. Hover a character for its value.")
+
+
+def depth_view(r: Run, cell: LayerTrace) -> None:
+    """Bracket input: which units track the true nesting depth."""
+    depth = an.nesting_depth(r.symbols)
+    corr = an.correlate(cell.h, depth)
+    best = np.argsort(-np.abs(corr))[:3]
+    st.subheader("Units that track the nesting depth")
+    st.markdown("Correlation of each unit's state with the true bracket depth after each "
+                "character: " + ", ".join(f"unit {u} (r = {corr[u]:+.2f})" for u in best) + ".")
+    st.plotly_chart(ef.correlation_bars(corr, "nesting depth"), key="ex.depth")
+
+
+def saturation_view(r: Run, cell_id: tuple[int, int], nt: Notation, order: np.ndarray) -> None:
+    c1, c2 = st.columns(2)
+    left = c1.slider("Left-saturated below", 0.0, 0.5, 0.1, 0.01, key="ex.sat_left")
+    right = c2.slider("Right-saturated above", 0.5, 1.0, 0.9, 0.01, key="ex.sat_right")
+    sat = {(k, d): {g: an.saturation(an.shown(nt, g, getattr(c, g)), left, right)
+                    for g in an.GATES}
+           for k, layer in enumerate(r.trace.layers) for d, c in enumerate(layer)}
+    st.plotly_chart(ef.saturation_scatter(sat, nt), key="ex.sat")
+    st.caption("Each point is one unit's gate: the share of steps it spends nearly shut "
+               "(left) or nearly open (right), as in Karpathy et al. (2015).")
+    field = field_picker(nt, "ex.hist_field", "z", "Histogram of")
+    cell = r.trace.layers[cell_id[0]][cell_id[1]]
+    lo, hi = an.RANGES[field]
+    hist = an.histograms(an.shown(nt, field, getattr(cell, field)), lo, hi, 40)
+    st.plotly_chart(ef.histogram_heatmap(hist, lo, hi, order, f"{nt.label(field)}: values of "
+                                         f"each unit ({cell.name})",
+                                         (left, right) if field in an.GATES else ()),
+                    key="ex.hist")
+
+
+def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation) -> None:
+    T = cell.steps
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        field = field_picker(nt, "ex.search_field")
+    span = c2.slider("Span of steps [start, stop)", 0, T, (T // 4, min(T, T // 4 + 3)),
+                     key="ex.search_span")
+    mode = c3.radio("Threshold", ["value", "percentile of each unit"], key="ex.search_mode",
+                    horizontal=True)
+    values = an.shown(nt, field, getattr(cell, field))
+    lo, hi = an.RANGES[field]
+    c1, c2, c3 = st.columns(3)
+    if mode == "value":
+        thr = c1.slider("On when ≥", lo, hi, (lo + hi) / 2 + (hi - lo) / 4, 0.01,
+                        key="ex.search_value")
+    else:
+        thr = an.percentile_thresholds(values, c1.slider("Percentile", 50, 99, 90,
+                                                         key="ex.search_pct"))
+    outside = c2.number_input("…and off on this many steps around it", 0, 10, 1,
+                              key="ex.search_outside")
+    min_len = c3.number_input("Matches at least this long", 1, 50, 1, key="ex.search_min")
+    start, stop = span
+    if stop <= start:
+        st.info("Choose a span of at least one step.")
+        return
+    units = an.search_units(values, start, stop, thr, int(outside))
+    st.session_state[SEARCH] = {"cell": cell_id, "field": field, "units": units,
+                                "threshold": thr, "min_length": int(min_len)}
+    shown_span = r.join(start, stop)
+    if not len(units):
+        st.warning(f"No unit stays on over steps {start}–{stop - 1} ({shown_span!r}) and off "
+                   "around it. Lower the threshold or the steps around.")
+        return
+    spans = an.co_activation_spans(values, units, thr, int(min_len))
+    st.success(f"{len(units)} unit(s) on over {shown_span!r}: "
+               + ", ".join(str(u) for u in units[:40]) + (" …" if len(units) > 40 else "")
+               + f". They are on together in {len(spans)} place(s) of this input.")
+    st.dataframe({"start": [a for a, _ in spans], "stop": [b for _, b in spans],
+                  "text": [r.join(a, b) for a, b in spans]}, height=200)
+    colour_text(r, cell, nt, field, int(units[0]), "ex.search_text", spans)
+
+
+def predictions_view(r: Run, names: list[str]) -> None:
+    if r.probs is None:
+        out_names = [str(j) for j in range(r.head.shape[1])]
+        st.plotly_chart(ef.head_lines(r.head, r.tokens, out_names), key="ex.head")
+        return
+    V = r.probs.shape[1]
+    labels = names if len(names) == V else [str(v) for v in range(V)]
+    T = len(r.probs)
+    step = st.slider("Step", 0, T - 1, T - 1, key="ex.pred_step")
+    st.plotly_chart(ef.prediction_heatmap(r.probs, labels, r.tokens,
+                                          window=(max(0, step - WINDOW // 2), step + WINDOW // 2)
+                                          if T > WINDOW else None, step=step), key="ex.pred")
+    ids, p = an.top_k(r.probs[step], 10)
+    st.plotly_chart(ef.top_k_bars(ids, p, labels, f"After step {step} ({r.tokens[step]!r}): "
+                                  "the 10 likeliest next symbols"), key="ex.topk")

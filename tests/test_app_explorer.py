@@ -1,0 +1,201 @@
+"""The explorer page in AppTest: shipped and uploaded checkpoints of every kind, bad files,
+the unit search on a planted unit, the corpus, the comparison, and exports that round trip."""
+
+import io
+import pathlib
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save as st_save
+from streamlit.testing.v1 import AppTest
+
+from gru_viz.api import run_checkpoint
+from gru_viz.checkpoint import load_checkpoint
+from gru_viz.inputs import Vocabulary
+from gru_viz.savefile import save_checkpoint
+from gru_viz.ui.explorer_input import Run
+from gru_viz.ui.explorer_model import Loaded, shipped
+from gru_viz.ui.explorer_more import trace_file
+from tests.test_analysis import VOCAB, planted_model
+
+PAGE = str(pathlib.Path(__file__).resolve().parents[1] / "pages" / "5_Explorer.py")
+
+
+def saved(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+BRACKETS = Vocabulary(tuple("()[]"))
+
+
+def own_format(model=None, vocab=BRACKETS) -> bytes:
+    """Our self-describing file: one-hot symbols, a vocabulary and a linear head."""
+    model = model or planted_model(H=6).astype(np.float32)
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    save_checkpoint(buf, model, vocabulary=vocab,
+                    head_weight=rng.normal(size=(len(vocab), model.hidden_size)).astype(np.float32),
+                    head_bias=np.zeros(len(vocab), np.float32))
+    return buf.getvalue()
+
+
+def gru(I=3, H=5, L=1, bi=False) -> torch.nn.GRU:
+    torch.manual_seed(0)
+    return torch.nn.GRU(I, H, L, bidirectional=bi, batch_first=True)
+
+
+class Net(torch.nn.Module):
+    """Embedding -> GRU -> linear head, no vocabulary: the input is token ids."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.embedding = torch.nn.Embedding(7, 3)
+        self.rnn = torch.nn.GRU(3, 4, 2, batch_first=True)
+        self.fc = torch.nn.Linear(4, 7)
+
+
+KINDS = {  # file name -> bytes, one per kind of checkpoint the loader supports
+    "own.pt": lambda: own_format(),
+    "raw_bidirectional.pt": lambda: saved(gru(3, 5, 2, True).state_dict()),
+    "lightning_ids.ckpt": lambda: saved({"state_dict": {f"model.{k}": v for k, v in
+                                                        Net().state_dict().items()},
+                                         "pytorch-lightning_version": "2.4.0"}),
+    "weights.safetensors": lambda: st_save({k: v.contiguous() for k, v in
+                                            gru(2, 4).state_dict().items()}),
+    "cell.pth": lambda: saved({"cell": torch.nn.GRUCell(3, 4).state_dict()}),
+    "two.pt": lambda: saved({**{f"enc.{k}": v for k, v in gru(3, 4).state_dict().items()},
+                             **{f"dec.{k}": v for k, v in gru(4, 6).state_dict().items()}}),
+}
+BAD = {  # file name -> (bytes, part of the message)
+    "empty.pt": (b"", "empty"),
+    "text.pt": (b"hello, this is not a checkpoint", "neither a torch file"),
+    "pickled.pt": (pickle.dumps({"a": 1}), "plain Python pickle"),
+    "lstm.pt": (saved(torch.nn.LSTM(3, 4).state_dict()), "No GRU found"),
+    "truncated.pt": (saved(gru().state_dict())[:700], "truncated or corrupt"),
+}
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.sidebar.selectbox(key="ex.source").select("upload a file").run()
+    at.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
+    return at
+
+
+def view(at: AppTest, name: str) -> AppTest:
+    return at.radio(key="ex.view").set_value(name).run()
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def showing(at: AppTest) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("path", shipped(), ids=lambda p: p.name)
+def test_each_shipped_model_loads_and_renders_every_view(path):
+    at = page()
+    at.sidebar.selectbox(key="ex.source").select(path.name).run()
+    assert_ok(at)
+    assert path.name in showing(at)
+    assert at.get("plotly_chart"), "the gate heatmaps are drawn"
+    for v in at.radio(key="ex.view").options:
+        assert_ok(view(at, v))
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_an_uploaded_checkpoint_of_each_kind_works(name):
+    at = upload(page(), name, KINDS[name]())
+    assert_ok(at)
+    assert name in showing(at)
+    assert at.get("plotly_chart")
+    if name == "two.pt":  # a choice of GRU, and the other one renders too
+        choice = at.sidebar.selectbox[-1]
+        assert set(choice.options) == {"enc", "dec"}
+        choice.select("dec").run()
+        assert_ok(at)
+        assert "hidden size 6" in showing(at)
+    for v in ("Units", "Saturation", "Compare"):
+        assert_ok(view(at, v))
+
+
+def test_each_bad_file_shows_its_message_and_the_previous_model_stays():
+    at = upload(page(), "good.pt", own_format())
+    assert_ok(at)
+    for name, (data, message) in BAD.items():
+        at.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
+        assert not at.exception
+        errors = " ".join(e.value for e in at.error)
+        assert message in errors and "Still showing good.pt" in errors, (name, errors)
+        assert "good.pt" in showing(at) and at.get("plotly_chart")
+
+
+def test_unit_search_finds_the_planted_unit_and_its_corpus_matches():
+    at = upload(page(), "planted.pt", own_format(planted_model(H=6).astype(np.float32), VOCAB))
+    at.text_area[0].set_value("xxaxxybxxxayxbxx").run()
+    view(at, "Unit search")
+    at.slider(key="ex.search_span").set_value((2, 6)).run()
+    assert_ok(at)
+    assert at.success and at.success[0].value.startswith("1 unit(s) on over 'axxy': 3.")
+    spans = at.dataframe[0].value
+    assert list(spans["start"]) == [2, 10] and list(spans["stop"]) == [6, 13]
+    view(at, "Corpus")
+    at.text_area(key="ex.corpus_text").set_value("xaxxbx\nyyyy\naxbxxaxxxx").run()
+    at.button(key="ex.corpus_go").click().run()
+    assert_ok(at)
+    assert len(at.get("plotly_chart")) == 2  # saturation scatter and expected response
+    at.button(key="ex.c_match").click().run()
+    rows = at.dataframe[0].value
+    assert sorted(zip(rows["sequence"], rows["start"], rows["steps"])) == [
+        (0, 1, 3), (2, 0, 2), (2, 5, 5)]
+    assert rows["match"][0] == "axxxx"  # longest first
+
+
+def test_compare_aligns_an_edited_input():
+    at = upload(page(), "own.pt", own_format())
+    at.text_area[0].set_value("(([]))").run()
+    view(at, "Compare")
+    at.text_area[1].set_value("(([)))").run()
+    assert_ok(at)
+    assert any("6 aligned steps, 1 edited" in m.value for m in at.markdown)
+    at.text_area[1].set_value("((x[]))").run()  # unknown symbol: reported, skipped
+    assert any("'x'" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("fmt", ["npz", "json", "csv"])
+def test_exports_round_trip(fmt):
+    ckpt = load_checkpoint(own_format())
+    res = run_checkpoint(ckpt, text="([])[")
+    loaded = Loaded(ckpt, "own.pt", "key")
+    r = Run("key", np.zeros((5, 4)), list(res.tokens), list(res.tokens), None, res.trace,
+            res.probs, res.head_output, True)
+    data = trace_file(loaded, r, fmt)
+    cell = res.trace.layers[0][0]
+    if fmt == "npz":
+        z = np.load(io.BytesIO(data))
+        for f in ("x", "r", "z", "n", "h"):
+            assert np.array_equal(z[f"l0.{f}"], getattr(cell, f))
+        assert np.array_equal(z["probs"], res.probs)
+        assert list(z["tokens"]) == list("([])[")
+        assert "own.pt" in str(z["description"])
+    elif fmt == "json":
+        import json
+        doc = json.loads(data)
+        assert np.allclose(doc["cells"][0]["z"], cell.z, atol=0, rtol=1e-7)
+        assert doc["description"]["file"] == "own.pt"
+    else:
+        body = [line for line in data.splitlines() if not line.startswith("#")]
+        assert len(body) == 1 + cell.z.size * ckpt.model.num_layers
