@@ -43,26 +43,26 @@ def diverging(v: float) -> str:
     return "#b2182b"
 
 
-def _box(x: float, y: float, label: str, value: float | None, w: float = 96) -> str:
+def _box(x: float, y: float, label: str, value: float | None, w: float = 120) -> str:
     fill = diverging(value) if value is not None else "#e8e8e8"
     ink = "#ffffff" if value is not None and abs(value) > 0.6 else \
         "#222222"
-    num = "" if value is None else f'<tspan x="{x}" dy="22">{value:+.2f}</tspan>'
-    return (f'<rect x="{x - w / 2}" y="{y - 26}" width="{w}" height="52" rx="10" fill="{fill}" '
+    num = "" if value is None else f'<tspan x="{x}" dy="25">{value:+.2f}</tspan>'
+    return (f'<rect x="{x - w / 2}" y="{y - 30}" width="{w}" height="60" rx="10" fill="{fill}" '
             f'stroke="currentColor" stroke-width="2"/>'
-            f'<text x="{x}" y="{y - (4 if value is not None else -6)}" fill="{ink}" '
-            f'text-anchor="middle" font-size="18">{escape(label)}{num}</text>')
+            f'<text x="{x}" y="{y - (5 if value is not None else -8)}" fill="{ink}" '
+            f'text-anchor="middle" font-size="22">{escape(label)}{num}</text>')
 
 
 def _valve(x: float, y: float, opening: float, along: str, colour: str, label: str,
            anchor: str = "start") -> str:
     """A butterfly valve: the disc lies along the pipe when open, across it when shut."""
     angle = (1 - opening) * 90 + (90 if along == "v" else 0)
-    tx, ty = {"start": (x + 28, y + 6), "end": (x - 28, y + 6), "middle": (x, y - 30)}[anchor]
+    tx, ty = {"start": (x + 28, y + 8), "end": (x - 28, y + 8), "middle": (x, y - 30)}[anchor]
     return (f'<circle cx="{x}" cy="{y}" r="20" fill="none" stroke="{colour}" stroke-width="3"/>'
             f'<line x1="{x - 17}" y1="{y}" x2="{x + 17}" y2="{y}" stroke="currentColor" '
             f'stroke-width="5" stroke-linecap="round" transform="rotate({angle:.1f} {x} {y})"/>'
-            f'<text x="{tx}" y="{ty}" font-size="17" fill="currentColor" '
+            f'<text x="{tx}" y="{ty}" font-size="22" fill="currentColor" '
             f'text-anchor="{anchor}">{escape(label)}</text>')
 
 
@@ -88,30 +88,30 @@ def cell_svg(notation: Notation, step: UnitStep | None = None, reset_after: bool
         ("1 − Γu" if course else "z")
     write_label = (f"Γu = {write:.2f}" if course else f"1 − z = {write:.2f}") if show else \
         ("Γu" if course else "1 − z")
-    reset_where = "after W·h" if reset_after else "before W·h"
+    reset_where = "after W·h" if reset_after else "before W·h"  # where it acts
     parts = [
         # kept old state along the top, written candidate up from the candidate box
         _pipe([(110, 70), (560, 70)], KEPT, keep),
         _pipe([(300, 250), (300, 200), (470, 200), (470, 70)], WRITTEN, write),
         _pipe([(150, 70), (150, 250), (250, 250)], RESET, s.r),
-        _pipe([(70, 340), (300, 340), (300, 275)], INPUT, 0.3),
+        _pipe([(20, 345), (300, 345), (300, 275)], INPUT, 0.3),
         _valve(380, 70, keep, "h", KEPT, keep_label, "middle"),
         _valve(470, 140, write, "v", WRITTEN, write_label, "end"),
         _valve(150, 170, s.r, "v", RESET, f"{rst} ({reset_where})"),
         _box(70, 70, names["hp"], s.h_prev if show else None),
         _box(610, 70, names["h"], s.h if show else None),
-        _box(300, 250, f"tanh → {names['n']}", s.n if show else None, w=150),
-        f'<text x="20" y="345" font-size="17" fill="currentColor">{escape(names["x"])}'
+        _box(300, 250, f"tanh → {names['n']}", s.n if show else None, w=170),
+        f'<text x="20" y="380" font-size="22" fill="currentColor">{escape(names["x"])}'
         f'{": " + escape(s.x) if show else ""}</text>',
-        f'<text x="640" y="300" font-size="15" fill="currentColor" text-anchor="end">'
-        f'<tspan x="640" fill="{KEPT}">■ old state kept</tspan>'
-        f'<tspan x="640" dy="20" fill="{WRITTEN}">■ candidate written</tspan>'
-        f'<tspan x="640" dy="20" fill="{RESET}">■ old state into the candidate</tspan></text>',
-        f'<text x="20" y="24" font-size="18" font-weight="bold" fill="currentColor">'
+        f'<text x="660" y="305" font-size="19" fill="currentColor" text-anchor="end">'
+        f'<tspan x="660" fill="{KEPT}">■ old state kept</tspan>'
+        f'<tspan x="660" dy="23" fill="{WRITTEN}">■ candidate written</tspan>'
+        f'<tspan x="660" dy="23" fill="{RESET}">■ old state into the candidate</tspan></text>',
+        f'<text x="20" y="24" font-size="22" font-weight="bold" fill="currentColor">'
         f'{escape(title)}</text>',
     ]
-    bg = f'<rect width="680" height="370" rx="14" fill="{background}"/>' if background else ""
+    bg = f'<rect width="680" height="395" rx="14" fill="{background}"/>' if background else ""
     style = ' style="color:#222222"' if background else ""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 680 370" role="img" '
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 680 395" role="img" '
             f'aria-label="GRU cell diagram" font-family="sans-serif"{style}>{bg}'
             + "".join(parts) + "</svg>")

@@ -1,9 +1,13 @@
 """The figures carry the recorded numbers, on fixed colour ranges and one shared time axis."""
 
+import pathlib
+from xml.etree import ElementTree
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from gru_viz.diagram import UnitStep, cell_svg
 from gru_viz.figures import gate_heatmaps, heatmap_spec, lines_spec, unit_lines
 from gru_viz.model import GRUModel
 from gru_viz.notation import COURSE, PYTORCH
@@ -76,3 +80,23 @@ def test_figures_are_valid_plotly(cell):
     assert isinstance(gate_heatmaps(cell, COURSE), go.Figure)
     fig = unit_lines(cell, PYTORCH, [1])
     assert isinstance(fig, go.Figure) and len(fig.data) == 4
+
+
+def test_cell_diagram_draws_the_step():
+    svg = cell_svg(PYTORCH, UnitStep("a", h_prev=0.5, r=0.25, z=0.75, n=-0.5, h=0.25))
+    root = ElementTree.fromstring(svg)  # well-formed
+    ns = "{http://www.w3.org/2000/svg}"
+    widths = [float(p.get("stroke-width")) for p in root.iter(f"{ns}path")]
+    assert widths[:3] == [2 + 16 * 0.75, 2 + 16 * 0.25, 2 + 16 * 0.25]  # kept, written, reset
+    angles = [ln.get("transform") for ln in root.iter(f"{ns}line")]
+    assert angles[0] == "rotate(22.5 380 70)"  # keep valve 75 % open, pipe horizontal
+    text = "".join(root.itertext())
+    assert "z = 0.75" in text and "1 − z = 0.25" in text and "+0.25" in text
+    assert "Γu = 0.25" in "".join(ElementTree.fromstring(cell_svg(
+        COURSE, UnitStep("a", 0.5, 0.25, 0.75, -0.5, 0.25))).itertext())
+
+
+def test_home_diagram_asset_is_ours():
+    asset = pathlib.Path(__file__).resolve().parents[1] / "assets" / "gru_cell.svg"
+    assert asset.read_text().strip() == cell_svg(COURSE, background="#ffffff",
+                                                 title="A GRU unit (course notation)")
