@@ -128,7 +128,7 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
     labels = step_labels(cell.x, tokens)
     t = np.arange(T)
     data, layout, notes = [], {}, []
-    rows, cols = _stack(2, 0.16), [(0.0, 0.46), (0.54, 1.0)]
+    rows, cols = _stack(2, 0.2), [(0.0, 0.46), (0.54, 1.0)]
     for k, f in enumerate(FIELDS):
         ax = "" if k == 0 else str(k + 1)
         ydom, xdom = rows[k // 2], cols[k % 2]
@@ -142,18 +142,19 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                 "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)], "width": 3},
                 "hovertemplate": f"t = %{{x}}<br>input: %{{customdata}}<br>unit {j}<br>"
                                  f"{sym} = %{{y:.3f}}<extra></extra>"})
-        layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **_ticks(labels, t, 16),
+        layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **_ticks(labels, t, 8),
                                 **TICKS, **({"matches": "x"} if k else {})}
         layout[f"yaxis{ax}"] = {"domain": ydom, "anchor": f"x{ax}", **TICKS,
                                 "range": [-0.05, 1.05] if f in "zr" else [-1.05, 1.05]}
-        notes.append(_title(notation.label(f), sum(xdom) / 2, ydom[1]))
+        # two lines: a half-width panel cannot hold the update gate's meaning on one
+        notes.append(_title(notation.label(f).replace(" (", "<br>("), sum(xdom) / 2, ydom[1]))
     if step is not None:
         layout["shapes"] = [{"type": "line", "x0": step, "x1": step, "xref": f"x{ax}",
                              "y0": 0, "y1": 1, "yref": f"y{ax} domain",
                              "line": {"dash": "dot", "width": 2, "color": "grey"}}
                             for ax in ("", "2", "3", "4")]
-    layout |= {"height": 560, "font": FONT, "annotations": notes,
-               "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
+    layout |= {"height": 600, "font": FONT, "annotations": notes,
+               "margin": {"l": 60, "r": 20, "t": 75, "b": 40},
                "legend": {"orientation": "h", "y": -0.1, "font": {"size": 17}}}
     return {"data": data, "layout": layout}
 
