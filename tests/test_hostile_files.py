@@ -198,13 +198,25 @@ def test_expanded_tensor_declaring_huge_size_is_not_materialized(tmp_path):
     assert_refused_cheaply(load_isolated(path), "MB")
 
 
-def test_nested_container_bomb_does_not_hang(tmp_path):
+def _laughs() -> dict:
     """40 levels of dicts whose two entries are the same dict: 2⁴⁰ paths in a 1 kB file."""
     d: dict = {"leaf": 1}
     for _ in range(40):
         d = {"x": d, "y": d}
-    path = tmp_path / "laughs.pt"
-    path.write_bytes(torch_zip(pickled(d), {}))
+    return d
+
+
+def _wrapper_cycle() -> dict:
+    """A 'state_dict' entry that is the dict itself: unwrapping never ends."""
+    d: dict = {}
+    d["state_dict"] = d
+    return d
+
+
+@pytest.mark.parametrize("make", [_laughs, _wrapper_cycle], ids=["shared dicts", "cycle"])
+def test_container_bombs_do_not_hang(tmp_path, make):
+    path = tmp_path / "bomb.pt"
+    path.write_bytes(torch_zip(pickled(make()), {}))
     out = load_isolated(path)
     assert out["kind"] == "error", out
     assert out["grew_mb"] < GREW_MB
