@@ -43,7 +43,7 @@ with plots:
     chart(heatmap_spec(state.cell, nt, state.tokens), key="pg.heatmaps")
     H = state.model.hidden_size
     units = st.multiselect("Units to follow", list(range(H)), default=list(range(H)),
-                           key="pg.units", format_func=lambda j: f"unit {j}")
+                           key=f"pg.units.{H}", format_func=lambda j: f"unit {j}")
     chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
     st.page_link("pages/2_Step_through.py", label="Step through this run, one equation at a time",
                  icon="👣")
