@@ -16,19 +16,15 @@ import argparse
 import asyncio
 import pathlib
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.browser import free_port  # noqa: E402
-from tests.ws_client import Run, Session  # noqa: E402
+from tests.ws_client import Run, Session, serve  # noqa: E402
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PAGE = "Playground"
@@ -113,34 +109,6 @@ def memory_kb(pid: int, field_name: str) -> int | None:
     return None
 
 
-@contextmanager
-def serve() -> Iterator[tuple[str, int]]:
-    """`streamlit run app.py` on a free loopback port: (url, pid)."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def p50_ms(latencies: list[float]) -> float:
     return statistics.median(latencies) * 1000 if latencies else 0.0
 
@@ -186,7 +154,7 @@ def main() -> int:
             ap.error("load tests target only this machine (127.0.0.1)")
         server = nullcontext((args.url, args.pid))
     else:
-        server = serve()
+        server = serve(ROOT)
     with server as (url, pid):
         # One session alone first: the same machine's latency without contention, for the ratio.
         solo = asyncio.run(load(url, PAGE, 1, 5, args.timeout))

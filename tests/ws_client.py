@@ -1,4 +1,5 @@
-"""A minimal Streamlit client speaking the browser's websocket protocol (asyncio, `websockets`).
+"""A minimal Streamlit client speaking the browser's websocket protocol (asyncio, `websockets`),
+and a `streamlit run app.py` server on a free loopback port to point it at.
 
 One `Session` is one browser tab: it connects to ``/_stcore/stream`` with the subprotocol
 "streamlit", sends a ``BackMsg.rerun_script`` (a ``ClientState``: query string, page, every
@@ -11,8 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -132,3 +140,33 @@ class Session:
             run.elements[tuple(fwd.metadata.delta_path)] = fwd.delta.new_element
         elif kind == "script_finished":
             run.status = fwd.script_finished
+
+
+@contextmanager
+def serve(root: Path, log: IO | int = subprocess.DEVNULL) -> Iterator[tuple[str, int]]:
+    """`streamlit run app.py` in ``root`` on a free port of 127.0.0.1: (url, process id)."""
+    from tests.browser import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start") from None
+                time.sleep(0.2)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
