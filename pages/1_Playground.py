@@ -3,6 +3,7 @@
 import streamlit as st
 
 from gru_viz.figures import heatmap_spec, lines_spec
+from gru_viz.stepmath import equations_block
 from gru_viz.ui import frame, lab, notation
 from gru_viz.ui.charts import chart
 from gru_viz.ui.frame import persistent, store
@@ -36,15 +37,15 @@ with controls:
 state = lab.current()
 if state.error:
     error_slot.error(f"{state.error} The plots show the last input that worked.")
-with controls:
-    equations_in_force(nt, state.model.reset_after)
 with plots:
     preset_card(state)
+    equations_in_force(nt, state.model.reset_after)
     chart(heatmap_spec(state.cell, nt, state.tokens), key="pg.heatmaps")
     H = state.model.hidden_size
     units = st.multiselect("Units to follow", list(range(H)), default=list(range(H)),
                            key=f"pg.units.{H}", format_func=lambda j: f"unit {j}")
     chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
+    st.latex(equations_block(nt, state.model.reset_after))
     st.page_link("pages/2_Step_through.py", label="Step through this run, one equation at a time",
                  icon="👣")
 lab.sync_url()

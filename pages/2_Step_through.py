@@ -27,7 +27,7 @@ state = lab.current()
 if state.error:
     st.error(f"{state.error} Showing the last input that worked; fix it on the Playground.")
 preset_card(state, compact=True)
-equations_in_force(nt, state.model.reset_after, show=False)
+equations_in_force(nt, state.model.reset_after)
 T, H = state.cell.steps, state.model.hidden_size
 
 

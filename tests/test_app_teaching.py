@@ -112,7 +112,7 @@ def test_notation_and_variant_switch_relabel_and_recompute():
     assert any("PyTorch (z, r, n, h) notation, reset before" in m.value for m in at.markdown)
     at.radio(key="lab.variant.w").set_value("after").run()
     assert any("reset after (PyTorch)" in m.value for m in at.markdown)
-    assert r"r_t \odot (W_{hn}" in at.latex[0].value
+    assert r"r_t \odot (W_{hn}" in at.latex[-1].value
 
 
 def test_resize_and_randomize_switch_to_the_matrix_editor():

@@ -6,7 +6,6 @@ import streamlit as st
 
 from gru_viz.notation import COURSE, Notation
 from gru_viz.presets import Preset, all_presets
-from gru_viz.stepmath import equations_block
 from gru_viz.ui import lab
 from gru_viz.ui.frame import persistent, store
 from gru_viz.weights import BIASES, MATRICES
@@ -23,14 +22,12 @@ def variant_control() -> None:
                   "notes and Cho et al. (2014) apply it to the previous state before it.")
 
 
-def equations_in_force(notation: Notation, reset_after: bool, show: bool = True) -> None:
-    """Which notation and reset placement the page computes, and (``show``) the equations."""
+def equations_in_force(notation: Notation, reset_after: bool) -> None:
+    """Which notation and reset placement the page computes, in one line."""
     place = "reset after (PyTorch)" if reset_after else "reset before (course, Cho et al.)"
     meaning = ("Γu = share of the new candidate written = 1 − z" if notation.key == COURSE.key
                else "z = share of the old state kept")
     st.markdown(f"**Equations in force:** {notation.name} notation, {place}; {meaning}.")
-    if show:
-        st.latex(equations_block(notation, reset_after))
 
 
 def _load() -> None:
