@@ -101,21 +101,23 @@ def minimise_speed(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray,
         return G, jacobian(w, xbar, h) - eye, 0.5 * np.einsum("ni,ni->n", G, G)
 
     G, J, q = evaluate(h)
+    wall = np.zeros(N, dtype=int)  # accepted steps in a row that ended on the box's wall
     for _ in range(iterations):
-        active = (q > 1e-32) & (mu < 1e12)
-        if not active.any():
+        idx = np.flatnonzero((q > 1e-32) & (mu < 1e12) & (wall < 8))
+        if not idx.size:
             break
-        Jt = J.transpose(0, 2, 1)
-        A = Jt @ J + mu[:, None, None] * eye
-        grad = np.einsum("nij,nj->ni", Jt, G)
-        delta = -np.linalg.solve(A, grad[..., None])[..., 0]
-        trial = np.clip(h + np.where(active[:, None], delta, 0), -1, 1)
+        Jt = J[idx].transpose(0, 2, 1)
+        A = Jt @ J[idx] + mu[idx, None, None] * eye
+        grad = np.einsum("nij,nj->ni", Jt, G[idx])
+        trial = np.clip(h[idx] - np.linalg.solve(A, grad[..., None])[..., 0], -1, 1)
         G2, J2, q2 = evaluate(trial)
-        ok = active & (q2 < q)
-        h = np.where(ok[:, None], trial, h)
-        G, J, q = (np.where(ok[:, None], G2, G), np.where(ok[:, None, None], J2, J),
-                   np.where(ok, q2, q))
-        mu = np.where(ok, np.maximum(mu * 0.1, 1e-15), np.where(active, mu * 10, mu))
+        ok = q2 < q[idx]
+        mu[idx] = np.where(ok, np.maximum(mu[idx] * 0.1, 1e-15), mu[idx] * 10)
+        acc = idx[ok]
+        h[acc], G[acc], J[acc], q[acc] = trial[ok], G2[ok], J2[ok], q2[ok]
+        # pressed against the wall again and again: no fixed point lies there, and sliding
+        # along it can take forever
+        wall[acc] = np.where(np.abs(trial[ok]).max(axis=1) >= 1, wall[acc] + 1, 0)
     return h
 
 
@@ -155,7 +157,7 @@ def fixed_points(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray | None = No
     |n| < 1); candidates within ``merge`` (max-norm) are one.
     """
     H = w.hidden_size
-    parts = [grid_starts(H, {1: 41, 2: 15, 3: 7}[H])] if H <= 3 else []
+    parts = [grid_starts(H, {1: 41, 2: 15, 3: 7}[H], 0.98)] if H <= 3 else []
     if starts is not None:
         parts.append(np.asarray(starts, dtype=np.float64).reshape(-1, H))
     h = minimise_speed(w, xbar, np.concatenate(parts))

@@ -196,7 +196,7 @@ def gradient_heatmap(rows: Sequence[np.ndarray], names: Sequence[str], labels: S
     top = math.ceil(float(np.max(z[np.isfinite(z)], initial=0.0)))
     fig = _heatmap(np.where(z < -300, np.nan, z), labels, scale=GATE_SCALE, zmin=top - 6,
                    zmax=top, title=title, colorbar="log₁₀ ‖∂y/∂·‖", name="log₁₀ norm", y=names,
-                   ytitle="", height=130 + 60 * len(rows))
+                   ytitle="", height=max(300, 130 + 60 * len(rows)))
     fig.update_yaxes(tickvals=None)
     return fig
 

@@ -125,9 +125,10 @@ def parameter_count(model: GRUModel) -> int:
 
 
 def baseline_module(kind: str, model: GRUModel, state: Mapping[str, np.ndarray] | None = None,
-                    seed: int = 0):
+                    seed: int = 0, weight_scale: float = 1.0):
     """A torch.nn.GRU holding ``model``'s weights, or an RNN (tanh) / LSTM of the same size with
-    torch's default random initialisation (seeded) or the given state dict, in float64."""
+    torch's default random initialisation (seeded; weight matrices × ``weight_scale``, to match
+    a GRU drawn with larger weights) or the given state dict, in float64."""
     import torch
 
     cls = {"GRU": torch.nn.GRU, "vanilla RNN": torch.nn.RNN, "LSTM": torch.nn.LSTM}[kind]
@@ -138,16 +139,21 @@ def baseline_module(kind: str, model: GRUModel, state: Mapping[str, np.ndarray] 
         state = model.state_dict()
     if state is not None:
         m.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state.items()})
+    elif kind != "GRU":
+        with torch.no_grad():
+            for name, p in m.named_parameters():
+                if name.startswith("weight"):
+                    p.mul_(weight_scale)
     return m
 
 
 def module_connectivity(kind: str, model: GRUModel, x: np.ndarray, target: Target,
                         head: Head | None = None, state: Mapping[str, np.ndarray] | None = None,
-                        seed: int = 0) -> Connectivity:
+                        seed: int = 0, weight_scale: float = 1.0) -> Connectivity:
     """‖∂y/∂x_s‖ for a vanilla RNN or an LSTM shaped like ``model``; y read out the same way."""
     import torch
 
-    m = baseline_module(kind, model, state, seed)
+    m = baseline_module(kind, model, state, seed, weight_scale)
     xt = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
     _check_target(target, len(xt), model.num_directions * model.hidden_size, head)
     output, _ = m(xt[None])
@@ -182,15 +188,16 @@ def seconds_per_step(module, input_size: int, steps: int = 200, repeats: int = 7
 
 def compare(model: GRUModel, x: np.ndarray, target: Target, head: Head | None = None,
             states: Mapping[str, Mapping[str, np.ndarray]] | None = None, seed: int = 0,
-            timing: bool = True) -> list[Connectivity]:
+            timing: bool = True, weight_scale: float = 1.0) -> list[Connectivity]:
     """GRU, vanilla RNN and LSTM side by side on the same input and target.
 
     ``states`` may hold trained state dicts under "vanilla RNN" and "LSTM"; the others are
-    random. With ``timing``, each gets its measured time per step (torch.nn modules).
+    random, their weights × ``weight_scale``. With ``timing``, each gets its measured time per
+    step (torch.nn modules).
     """
     states = states or {}
     out = [gru_connectivity(model, x, target, head=head)]
-    out += [module_connectivity(k, model, x, target, head, states.get(k), seed)
+    out += [module_connectivity(k, model, x, target, head, states.get(k), seed, weight_scale)
             for k in KINDS[1:]]
     if timing:
         def timed(c: Connectivity, onednn: bool) -> float:

@@ -6,6 +6,7 @@ import streamlit as st
 from gru_viz import dynamics as dy
 from gru_viz.dynamics_figures import phase_portrait, pitchfork_figure, point_kind
 from gru_viz.errors import GRUVizError
+from gru_viz.figures import step_labels
 from gru_viz.inputs import parse_rows
 from gru_viz.model import GRUModel
 from gru_viz.run import run
@@ -140,7 +141,7 @@ def larger_view(subject: Subject) -> None:
     if parsed is None:
         return
     x, tokens = parsed
-    labels = tokens or [", ".join(f"{v:g}" for v in row) for row in x]
+    labels = step_labels(x, tokens)
     hover = [f"t = {t}, input {s}" for t, s in enumerate(labels)]
     if layer == 0:
         options = ["zero"] + (list(subject.vocabulary.symbols) if subject.vocabulary else [])

@@ -17,6 +17,7 @@ from gru_viz.dynamics_figures import (
     split_heatmaps,
 )
 from gru_viz.errors import GRUVizError
+from gru_viz.figures import step_labels
 from gru_viz.run import run
 from gru_viz.ui import frame, notation
 from gru_viz.ui.subjects import Subject, picker, typed_input
@@ -26,13 +27,15 @@ VIEWS = ("Memory", "Gradients through time", "Ablation")
 
 @st.cache_data(max_entries=16, show_spinner="Computing gradients…")
 def comparison(key: str, text: str, target: gr.Target, _subject: Subject, _x: np.ndarray):
-    return gr.compare(_subject.model, _x, target, head=_subject.head, timing=False)
+    return gr.compare(_subject.model, _x, target, head=_subject.head, timing=False,
+                      weight_scale=_subject.weight_scale)
 
 
 @st.cache_data(max_entries=16, show_spinner="Timing each model (oneDNN's first run compiles "
                                             "its kernel: a few seconds)…")
 def timings(key: str, _subject: Subject) -> list[tuple[str, int, float, float]]:
-    out = gr.compare(_subject.model, np.zeros((1, _subject.model.input_size)), gr.Target(0, 0))
+    out = gr.compare(_subject.model, np.zeros((1, _subject.model.input_size)), gr.Target(0, 0),
+                     weight_scale=_subject.weight_scale)
     return [(c.kind, c.parameters, c.seconds_per_step, c.seconds_per_step_plain) for c in out]
 
 
@@ -94,8 +97,9 @@ def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:
                     key="mg.g_states")
     st.markdown(
         "The GRU uses this model's weights; the vanilla RNN (tanh) and the LSTM have the same "
-        "input size, hidden size and layers with PyTorch's default random weights, read out "
-        "the same way.")
+        "input size, hidden size and layers with PyTorch's default random weights"
+        + (f" × {subject.weight_scale:g}, like this GRU's" if subject.weight_scale != 1 else "")
+        + ", read out the same way.")
     if not st.toggle("Measure the time per step of each", key="mg.g_time"):
         return
     rows = timings(subject.key, subject)
@@ -139,8 +143,8 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
                ("z", 0.0): "always overwrite with the candidate",
                ("r", 0.0): "the candidate ignores the past state",
                ("r", 1.0): "the past state fully feeds the candidate"}.get((gate, value), "")
-    st.markdown(f"**Clamp:** {clamp.describe()} (PyTorch's z)" + (f": {meaning}." if meaning
-                                                                   else "."))
+    said = f"{nt.update} = {shown:g}, i.e. " if course_update else ""
+    st.markdown(f"**Clamp:** {said}{clamp.describe()}" + (f": {meaning}." if meaning else "."))
     heat, line = ablation_figures(
         result.d_state(layer, direction), result.base.layers[layer][direction].h[:, unit],
         result.clamped.layers[layer][direction].h[:, unit], labels, unit, start, nt.state)
@@ -168,7 +172,7 @@ subject = picker("mg")
 parsed = typed_input("mg", subject) if subject is not None else None
 if parsed is not None:
     x, tokens = parsed
-    labels = tokens or [", ".join(f"{v:g}" for v in row) for row in x]
+    labels = step_labels(x, tokens)
     model = subject.model
     st.caption(subject.summary)
     c = st.columns(3)

@@ -127,7 +127,7 @@ def test_random_2_unit_fixed_points_are_exact_and_complete(seed, scale, reset_af
     assert index_sum(w, ZERO2, pts) == 1  # none missed
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**16), st.floats(0.5, 3.0), st.booleans(), st.integers(0, 2**16))
 def test_update_gate_weights_never_move_the_fixed_points(seed, scale, reset_after, zseed):
     w = random_cell(2, 2, seed, scale, reset_after)

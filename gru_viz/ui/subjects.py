@@ -11,12 +11,14 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.checkpoint import Checkpoint, load_checkpoint
+from gru_viz.dynamics import PRESETS
 from gru_viz.errors import GRUVizError, InputError
 from gru_viz.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.model import GRUModel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
+PRESET = "2-unit preset: "
 SAMPLE_TEXT = ("(([])[()])([[]]((", "def f(x):\n    return x\n")
 
 
@@ -29,8 +31,11 @@ class Subject:
     vocabulary: Vocabulary | None = None
     embedding: np.ndarray | None = None  # (V, I)
     head: tuple[np.ndarray, np.ndarray] | None = None  # (V', D·H), (V',)
+    weight_scale: float = 1.0  # × PyTorch's default range, for random baselines to match
 
     def default_text(self) -> str:
+        if self.name.startswith(PRESET):
+            return PRESETS[self.name[len(PRESET):]].example
         if self.vocabulary is not None:
             known = set(self.vocabulary.symbols)
             return next((s for s in SAMPLE_TEXT if set(s) <= known),
@@ -90,7 +95,7 @@ def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
 def picker(prefix: str) -> Subject | None:
     """Widgets choosing the model; None when nothing usable is chosen (a message is shown)."""
     files = examples()
-    options = [p.stem for p in files] + [RANDOM, UPLOAD]
+    options = [p.stem for p in files] + [PRESET + k for k in PRESETS] + [RANDOM, UPLOAD]
     choice = st.selectbox("Model", options, key=f"{prefix}.model",
                           help="Example checkpoints are trained by `python -m gru_viz train`.")
     try:
@@ -106,7 +111,12 @@ def picker(prefix: str) -> Subject | None:
                 lambda w: w.replace(**{n: getattr(w, n) * scale for n in
                                        ("W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn")}))
             return Subject(m, RANDOM, f"random-{H}-{L}-{scale}-{seed}",
-                           f"Random GRU: {m.describe()}, weights ×{scale:g}.")
+                           f"Random GRU: {m.describe()}, weights ×{scale:g}.",
+                           weight_scale=float(scale))
+        if choice.startswith(PRESET):
+            p = PRESETS[choice[len(PRESET):]]
+            return Subject(GRUModel(((p.weights(),),)), choice, choice,
+                           f"{p.description} Input: 2 channels, channel i drives unit i.")
         if choice == UPLOAD:
             up = st.file_uploader("Checkpoint (.pt, .pth, .ckpt, .safetensors)",
                                   key=f"{prefix}.upload")

@@ -1,0 +1,120 @@
+"""The phase-portrait and memory/gradients pages in AppTest: every view renders, presets and
+sliders move the fixed points, bad input shows an error instead of an exception."""
+
+import pathlib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gru_viz import gradients as gr
+from gru_viz.ui.subjects import PRESET, RANDOM
+
+PAGES = pathlib.Path(__file__).resolve().parents[1] / "pages"
+PORTRAIT, MEMORY = str(PAGES / "3_Phase_portrait.py"), str(PAGES / "4_Memory_and_gradients.py")
+
+
+def page(path: str) -> AppTest:
+    return AppTest.from_file(path, default_timeout=60).run()
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def kinds(at: AppTest) -> list[str]:
+    return list(at.dataframe[0].value["kind"])
+
+
+@pytest.mark.parametrize("preset,expected", [
+    ("single attractor", ["stable"]),
+    ("bistable switch", ["stable", "saddle", "stable"]),
+    ("four states (2 bits)", ["stable"] * 4 + ["saddle"] * 4 + ["unstable"]),
+    ("oscillation", ["unstable"]),
+])
+def test_each_preset_shows_its_fixed_points(preset, expected):
+    at = page(PORTRAIT)
+    at.selectbox(key="pp.preset").set_value(preset).run()
+    assert_ok(at)
+    assert sorted(kinds(at)) == sorted(expected)
+    assert len(at.get("plotly_chart")) == 2  # the portrait and the one-unit pitchfork
+
+
+def test_the_recurrent_weight_slider_makes_fixed_points_appear():
+    at = page(PORTRAIT)
+    at.selectbox(key="pp.preset").set_value("bistable switch").run()
+    at.slider(key="pp.w00").set_value(0.8).run()
+    assert kinds(at) == ["stable"]
+    at.slider(key="pp.w00").set_value(1.3).run()
+    assert sorted(kinds(at)) == ["saddle", "stable", "stable"]
+    assert_ok(at)
+
+
+def test_a_bad_trajectory_input_is_an_error_not_an_exception():
+    at = page(PORTRAIT)
+    at.text_area(key="pp.hand_text").set_value("1, 0; banana").run()
+    assert not at.exception
+    assert "not a number" in at.error[0].value
+    assert kinds(at) == ["stable"]  # the portrait still shows
+
+
+def test_larger_models_in_both_planes():
+    at = page(PORTRAIT)
+    at.radio(key="pp.source").set_value("a larger model").run()
+    at.selectbox(key="pp.model").set_value(RANDOM).run()
+    assert_ok(at)
+    assert "stable" in kinds(at)
+    at.radio(key="pp.plane").set_value("two units").run()
+    assert_ok(at)
+    at.selectbox(key="pp.uj").set_value(0).run()
+    assert "two different units" in at.error[0].value
+
+
+def test_a_preset_as_a_larger_model_finds_its_four_memories():
+    at = page(PORTRAIT)
+    at.radio(key="pp.source").set_value("a larger model").run()
+    at.selectbox(key="pp.model").set_value(PRESET + "four states (2 bits)").run()
+    assert_ok(at)
+    assert kinds(at).count("stable") == 4
+
+
+@pytest.mark.parametrize("view", ["Memory", "Gradients through time", "Ablation"])
+def test_every_memory_view_renders(view):
+    at = page(MEMORY)
+    at.selectbox(key="mg.model").set_value(RANDOM).run()
+    at.radio(key="mg.view").set_value(view).run()
+    assert_ok(at)
+    assert at.get("plotly_chart")
+
+
+def test_timing_table_lists_three_models(monkeypatch):
+    # the measurement itself is tested in test_gradients; here oneDNN's first LSTM call
+    # (seconds of kernel compilation) would only slow the suite down
+    monkeypatch.setattr(gr, "seconds_per_step", lambda module, *a, onednn=True: 1e-5 + onednn)
+    at = page(MEMORY)
+    at.selectbox(key="mg.model").set_value(RANDOM).run()
+    at.radio(key="mg.view").set_value("Gradients through time").run()
+    at.toggle(key="mg.g_time").set_value(True).run()
+    assert_ok(at)
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["GRU", "vanilla RNN", "LSTM"]
+    assert list(table["µs per step"]) == [1000010.0] * 3
+    assert list(table["µs per step, oneDNN off"]) == [10.0] * 3
+
+
+def test_ablation_in_course_notation_says_never_write():
+    at = page(MEMORY)
+    at.selectbox(key="mg.model").set_value(PRESET + "bistable switch").run()
+    at.radio(key="mg.view").set_value("Ablation").run()
+    assert_ok(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "Γu = 0" in text and "z = 1" in text and "never write" in text
+
+
+def test_bad_memory_input_is_an_error():
+    at = page(MEMORY)
+    at.selectbox(key="mg.model").set_value(RANDOM).run()
+    key = next(t.key for t in at.text_area)
+    at.text_area(key=key).set_value("1, 2").run()
+    assert not at.exception
+    assert "3" in at.error[0].value and "Row 1" in at.error[0].value
