@@ -24,7 +24,9 @@ def trace_figure(trace: Trace, tokens: Sequence[str] | None = None, title: str =
     """Heatmaps (units × time) of z, r, n, h for every cell; a batch shows its first sequence."""
     cells = trace.cells()
     rows = [(c, p) for c in cells for p in PANELS]
-    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.02,
+    height = 180 * len(rows) + 120
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True,
+                        vertical_spacing=45 / height,  # room for each panel's title
                         subplot_titles=[f"{c.name}: {p[1]}" for c, p in rows])
     T = trace.steps
     labels = [f"{t}:{s}" for t, s in enumerate(tokens)] if tokens is not None else list(range(T))
@@ -41,5 +43,5 @@ def trace_figure(trace: Trace, tokens: Sequence[str] | None = None, title: str =
         fig.update_yaxes(title_text="unit", row=k, col=1)
     fig.update_xaxes(type="category", title_text="step: symbol" if tokens else "step",
                      row=len(rows), col=1)
-    fig.update_layout(title=title, height=180 * len(rows) + 120)
+    fig.update_layout(title=title, height=height)
     return fig

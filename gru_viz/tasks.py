@@ -31,21 +31,19 @@ def brackets(n: int, length: int, seed: int, max_depth: int = 6, p_open: float =
     """Random well-nested prefixes from depth 0: open (either kind) with ``p_open`` unless at
     ``max_depth``, otherwise close the innermost bracket; at depth 0 always open."""
     rng = np.random.default_rng(seed)
-    texts, depth = [], np.zeros((n, length), np.int64)
-    for i in range(n):
-        stack: list[str] = []
-        chars = []
-        for t in range(length):
-            opening = not stack or (len(stack) < max_depth and rng.random() < p_open)
-            if opening:
-                kind = int(rng.integers(2))
-                stack.append(CLOSERS[kind])
-                chars.append(OPENERS[kind])
-            else:
-                chars.append(stack.pop())
-            depth[i, t] = len(stack)
-        texts.append("".join(chars))
-    return BracketData(tuple(texts), depth)
+    u, kinds = rng.random((length, n)), rng.integers(2, size=(length, n))
+    stack = np.zeros((n, max_depth + 1), np.int64)  # kinds of the open brackets, per sequence
+    depth, chars = np.zeros((n, length), np.int64), np.zeros((n, length), np.int64)
+    d, rows = np.zeros(n, np.int64), np.arange(n)
+    for t in range(length):  # all sequences at once
+        opening = (d == 0) | ((d < max_depth) & (u[t] < p_open))
+        stack[rows[opening], d[opening]] = kinds[t, opening]
+        d = d + np.where(opening, 1, -1)
+        closed = stack[rows, d]  # the kind being closed (read after stepping down)
+        chars[:, t] = np.where(opening, kinds[t], 2 + closed)  # "(", "[", ")", "]"
+        depth[:, t] = d
+    symbols = np.array(list(OPENERS + CLOSERS))
+    return BracketData(tuple("".join(row) for row in symbols[chars]), depth)
 
 
 def flipflop(n: int, length: int, channels: int, seed: int, p_pulse: float = 0.05
@@ -80,8 +78,8 @@ def python_source(chars: int, seed: int, skip: int = 0) -> str:
     for k in order:
         text = files[k].read_text(encoding="utf-8", errors="replace")
         text = "".join(c if c in allowed else "?" for c in text)
-        total += len(text)
-        if total <= skip:
+        start, total = total, total + len(text)
+        if start < skip:  # whole files only: held-out text shares none with the first part
             continue
         parts.append(text)
         if total - skip >= chars:
