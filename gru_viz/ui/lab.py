@@ -81,20 +81,23 @@ def load_preset(key: str) -> None:
     _apply(preset_view(key))
 
 
-def set_weights(w: GRUWeights, vocabulary: tuple[str, ...] | None = None,
-                keep_preset: bool = False) -> None:
-    """New weights from an editor, a file or the randomizer; the input follows the size."""
+def set_weights(w: GRUWeights, vocabulary: tuple[str, ...] | None = None) -> None:
+    """New weights from a resize, a file or the randomizer (no preset any more). A vocabulary
+    given replaces the current one; the input is replaced when it no longer fits."""
     old = st.session_state[WEIGHTS]
-    st.session_state[WEIGHTS] = w.replace(reset_after=False)
-    if not keep_preset:
-        st.session_state[PRESET] = None
-        if vocabulary is not None or w.input_size != old.input_size:
-            st.session_state[VOCAB] = vocabulary
-        if w.input_size != old.input_size or \
-                (vocabulary is None and st.session_state[VOCAB] is None and
-                 _fails(st.session_state[TEXT], w.input_size)):
-            st.session_state[TEXT] = default_text(w.input_size)
+    st.session_state.update({WEIGHTS: w.replace(reset_after=False), PRESET: None})
+    resized = w.input_size != old.input_size
+    if vocabulary is not None or resized:
+        st.session_state[VOCAB] = vocabulary
+    if resized or (st.session_state[VOCAB] is None and _fails(st.session_state[TEXT],
+                                                               w.input_size)):
+        st.session_state[TEXT] = default_text(w.input_size)
     st.session_state[VERSION] += 1
+
+
+def weights_in_force() -> GRUWeights:
+    """The shared weights with the reset placement chosen on the page."""
+    return st.session_state[WEIGHTS].replace(reset_after=st.session_state[VARIANT] == "after")
 
 
 def _fails(text: str, width: int) -> bool:
@@ -139,7 +142,7 @@ def _parse(text: str, w: GRUWeights, vocab: tuple[str, ...] | None):
 
 def current() -> Lab:
     """The model in force and its run on the typed input (or on the last one that parsed)."""
-    w = st.session_state[WEIGHTS].replace(reset_after=st.session_state[VARIANT] == "after")
+    w = weights_in_force()
     text, vocab = st.session_state[TEXT], st.session_state[VOCAB]
     error = None
     try:

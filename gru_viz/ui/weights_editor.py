@@ -134,8 +134,8 @@ def model_controls() -> None:
               help="PyTorch's default initialisation, from this seed.")
     st.button("↺ Reset to the preset", on_click=_reset, width="stretch")
     st.download_button("⬇ Download weights (JSON)", weights_to_json(
-        w, st.session_state[lab.VOCAB]), "gru-weights.json", "application/json",
-        width="stretch")
+        lab.weights_in_force(), st.session_state[lab.VOCAB]), "gru-weights.json",
+        "application/json", width="stretch")
     up = st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload")
     if up is not None and st.session_state.get("pg.uploaded") != up.file_id:
         st.session_state["pg.uploaded"] = up.file_id
@@ -145,4 +145,5 @@ def model_controls() -> None:
             st.error(f"{exc} The previous weights stay in force.")
         else:
             lab.set_weights(weights, vocab)
+            st.session_state[lab.VARIANT] = "after" if weights.reset_after else "before"
             st.rerun()
