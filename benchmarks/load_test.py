@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import pathlib
 import statistics
 import sys
@@ -98,6 +99,15 @@ async def load(url: str, page: str, sessions: int, interactions: int,
     return tally
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used, from /proc/PID/stat (Linux)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kb(pid: int, field_name: str) -> int | None:
     """VmHWM (peak) or VmRSS (now) of a process, in kB, from /proc (Linux)."""
     try:
@@ -114,7 +124,7 @@ def p50_ms(latencies: list[float]) -> float:
 
 
 def report(tally: Tally, solo: Tally, sessions: int, interactions: int, wall: float,
-           rss_kb: int | None, peak_kb: int | None) -> None:
+           rss_kb: int | None, peak_kb: int | None, cpu: float | None) -> None:
     def pct(q: float) -> float:
         lat = sorted(tally.latencies) or [0.0]
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
@@ -131,6 +141,9 @@ def report(tally: Tally, solo: Tally, sessions: int, interactions: int, wall: fl
             ("one session alone p50", f"{p50_ms(solo.latencies):.0f} ms (load p50 is "
              f"{p50_ms(tally.latencies) / max(p50_ms(solo.latencies), 1e-9):.1f}×)"),
             ("throughput", f"{tally.done / wall:.1f} interactions/s over {wall:.1f} s"),
+            ("server CPU / interaction", "unknown" if cpu is None else
+             f"{cpu / max(tally.done + len(tally.first_loads), 1) * 1000:.0f} ms "
+             "(first loads included)"),
             ("server RSS before", mb(rss_kb)), ("server peak RSS", mb(peak_kb))]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
@@ -159,12 +172,15 @@ def main() -> int:
         # One session alone first: the same machine's latency without contention, for the ratio.
         solo = asyncio.run(load(url, PAGE, 1, 5, args.timeout))
         rss = memory_kb(pid, "VmRSS") if pid else None
+        cpu0 = cpu_seconds(pid) if pid else None
         start = time.perf_counter()
         tally = asyncio.run(load(url, PAGE, args.sessions, args.interactions, args.timeout))
         wall = time.perf_counter() - start
         peak = memory_kb(pid, "VmHWM") if pid else None
+        cpu1 = cpu_seconds(pid) if pid else None
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     print(f"load test: {url}/{PAGE}")
-    report(tally, solo, args.sessions, args.interactions, wall, rss, peak)
+    report(tally, solo, args.sessions, args.interactions, wall, rss, peak, cpu)
     return 1 if tally.errors or solo.errors else 0
 
 
