@@ -8,6 +8,7 @@ from gru_viz.notation import COURSE, PYTORCH
 from gru_viz.stepmath import equations_block
 from gru_viz.ui import frame
 
+ROOT = pathlib.Path(__file__).parent
 frame("Home")
 st.title("🔁 gru-viz: see inside a GRU")
 st.markdown(
@@ -35,15 +36,15 @@ with left:
                "acts.")
 with right:
     st.subheader("One unit of the cell")
-    st.image(str(pathlib.Path(__file__).parent / "assets" / "gru_cell.svg"), width="stretch")
+    st.image(str(ROOT / "assets" / "gru_cell.svg"), width="stretch")
     st.caption("Blue: old state kept. Orange: candidate written. Purple: old state let into "
                "the candidate by the reset gate. Each valve opens with its gate's value.")
 
 st.subheader("Where next")
-c1, c2 = st.columns(2)
-with c1:
-    st.page_link("pages/1_Playground.py", label="**Playground**: move every weight, type a "
-                 "sequence, watch the gates", icon="🎛️")
-with c2:
-    st.page_link("pages/2_Step_through.py", label="**Step through**: one timestep's equations "
-                 "with its numbers, beside the cell", icon="👣")
+# Every page in pages/, so pages added later are listed too; ours say what they offer.
+ABOUT = {"1_Playground": "move every weight, type a sequence, watch the gates",
+         "2_Step_through": "one timestep's equations with its numbers, beside the cell"}
+for page in sorted((ROOT / "pages").glob("*.py")):
+    name = page.stem.split("_", 1)[-1].replace("_", " ")
+    about = ABOUT.get(page.stem)
+    st.page_link(f"pages/{page.name}", label=f"**{name}**" + (f": {about}" if about else ""))

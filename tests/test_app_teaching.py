@@ -55,6 +55,7 @@ def test_home_page():
     text = " ".join(c.value for c in at.caption)
     assert "c⟨t−1⟩ is meant" in text
     assert (ROOT / "assets" / "gru_cell.svg").read_text().startswith("<svg")
+    assert len(at.get("page_link")) == len(list((ROOT / "pages").glob("*.py")))
 
 
 def test_playground_opened_alone_shows_the_default_preset():
