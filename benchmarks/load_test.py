@@ -4,9 +4,10 @@
 
 Starts `streamlit run app.py` on a free port of 127.0.0.1 (or uses --url, loopback only), opens
 N websocket sessions speaking Streamlit's own protocol (tests/ws_client.py) and has each one
-change a widget of the target page to a value of its own, again and again. Every response is
-checked to belong to its session: the page must show that session's value and no other
-session's. Prints p50/p95 latency per interaction (rerun sent -> script_finished), the errors
+type an input sequence and set a weight slider of the Playground to values of its own, again
+and again. Every response is checked to belong to its session: the charts' tick labels must be
+its input, and the candidate heatmap must equal the NumPy core's run of its own weights on its
+own input. Prints p50/p95 latency per interaction (rerun sent -> script_finished), the errors
 (goal: 0) and the server's peak resident memory (VmHWM). Bounded in count and in time.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import pathlib
 import statistics
@@ -25,6 +27,11 @@ from dataclasses import dataclass, field
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import numpy as np  # noqa: E402
+
+from gru_viz.model import GRUModel  # noqa: E402
+from gru_viz.presets import DEFAULT, all_presets  # noqa: E402
+from gru_viz.run import run  # noqa: E402
 from tests.ws_client import Run, Session, serve  # noqa: E402
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -40,6 +47,8 @@ class Tally:
 
 
 INPUT_LABEL = "Input sequence"  # the Playground's text input (its label goes on to explain)
+WEIGHT_LABEL = "W_in[0, 0]"  # the slider of one input weight of the candidate
+CANDIDATE = 2  # heatmap panels: update, reset, candidate, state
 
 
 def own_sequence(s: int, i: int) -> list[str]:
@@ -47,14 +56,36 @@ def own_sequence(s: int, i: int) -> list[str]:
     return [str(s), str(i), "0.5", str(-s), "1", str(i + 1)]
 
 
-def find_input(run: Run) -> str:
-    ids = [wid for label, (wid, _) in run.widgets().items() if label.startswith(INPUT_LABEL)]
+def own_weight(s: int, i: int) -> float:
+    """A value of W_in[0, 0] on the slider's 0.1 grid, different for neighbouring sessions."""
+    return ((s + 3 * i) % 21 - 10) / 10
+
+
+def expected_candidate(x: list[str], w_in00: float) -> np.ndarray:
+    """(H, T) candidate of the default preset with the session's own W_in[0, 0], by the core."""
+    w = all_presets()[DEFAULT].weights.replace(reset_after=False)  # the page's default variant
+    W_in = np.array(w.W_in)
+    W_in[0, 0] = w_in00
+    model = GRUModel(((w.replace(W_in=W_in),),))
+    return run(model, np.array(x, float)[:, None]).layers[0][0].n.T
+
+
+def widget_id(run: Run, prefix: str) -> str:
+    ids = [wid for label, (wid, _) in run.widgets().items() if label.startswith(prefix)]
     if not ids:
-        raise LookupError(f"no widget labelled {INPUT_LABEL!r}; found {sorted(run.widgets())}")
+        raise LookupError(f"no widget labelled {prefix!r}; found {sorted(run.widgets())}")
     return ids[0]
 
 
-def problems(run: Run, expected: list[str]) -> list[str]:
+def decoded(z) -> np.ndarray:
+    """A Plotly array as sent: a list, or {dtype, bdata (base64), shape}."""
+    if isinstance(z, dict):
+        a = np.frombuffer(base64.b64decode(z["bdata"]), np.dtype(z["dtype"]))
+        return a.reshape([int(n) for n in str(z.get("shape", len(a))).split(",")])
+    return np.asarray(z, float)
+
+
+def problems(run: Run, x: list[str], w_in00: float) -> list[str]:
     """Why a response is not this session's own (empty when it is)."""
     found = [f"exception: {e}" for e in run.exceptions()]
     if run.status != 0:
@@ -62,7 +93,13 @@ def problems(run: Run, expected: list[str]) -> list[str]:
     ticks = run.tick_labels()
     if not ticks:
         found.append("no chart with tick labels")
-    found += [f"chart shows {t}, expected {expected}" for t in ticks if t != expected]
+    found += [f"chart shows input {t}, expected {x}" for t in ticks if t != x]
+    charts = run.charts()
+    if charts:
+        drawn = decoded(charts[0]["data"][CANDIDATE]["z"])
+        want = expected_candidate(x, w_in00)
+        if drawn.shape != want.shape or not np.allclose(drawn, want, atol=1e-5):
+            found.append(f"candidate heatmap is not this session's (W_in[0, 0] = {w_in00})")
     return found
 
 
@@ -70,13 +107,14 @@ async def one_session(url: str, page: str, s: int, interactions: int, tally: Tal
     async with Session(url, page=page) as session:
         first = await session.rerun()
         tally.first_loads.append(first.seconds)
-        widget = find_input(first)
+        text, weight = widget_id(first, INPUT_LABEL), widget_id(first, WEIGHT_LABEL)
         for i in range(interactions):
-            expected = own_sequence(s, i)
-            session.values[widget] = "; ".join(expected)
-            run = await session.rerun()
-            tally.latencies.append(run.seconds)
-            tally.errors += [f"session {s} interaction {i}: {p}" for p in problems(run, expected)]
+            x, w = own_sequence(s, i), own_weight(s, i)
+            session.values[text] = "; ".join(x)
+            session.values[weight] = [w]
+            reply = await session.rerun()
+            tally.latencies.append(reply.seconds)
+            tally.errors += [f"session {s} interaction {i}: {p}" for p in problems(reply, x, w)]
             tally.done += 1
 
 
