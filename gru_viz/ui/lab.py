@@ -25,7 +25,7 @@ from gru_viz.weights import GRUWeights
 WEIGHTS, PRESET, VOCAB = "lab.weights", "lab.preset", "lab.vocab"
 TEXT, VARIANT, STEP = "lab.text", "lab.variant", "lab.step"
 VERSION = "lab.version"  # bumped when weights are replaced wholesale (editors re-read them)
-LAST_GOOD = "lab.last_good"  # the last input that parsed: (text, x, tokens)
+LAST_GOOD = "lab.last_good"  # the last input that parsed: (text, vocab, I, x, tokens)
 URL_SEEN = "lab.url"
 
 
@@ -89,9 +89,9 @@ def set_weights(w: GRUWeights, vocabulary: tuple[str, ...] | None = None) -> Non
     resized = w.input_size != old.input_size
     if vocabulary is not None or resized:
         st.session_state[VOCAB] = vocabulary
-    if resized or (st.session_state[VOCAB] is None and _fails(st.session_state[TEXT],
-                                                               w.input_size)):
-        st.session_state[TEXT] = default_text(w.input_size)
+    vocab = st.session_state[VOCAB]
+    if resized or _fails(st.session_state[TEXT], w, vocab):
+        st.session_state[TEXT] = "".join(vocab) if vocab else default_text(w.input_size)
     st.session_state[VERSION] += 1
 
 
@@ -100,9 +100,9 @@ def weights_in_force() -> GRUWeights:
     return st.session_state[WEIGHTS].replace(reset_after=st.session_state[VARIANT] == "after")
 
 
-def _fails(text: str, width: int) -> bool:
+def _fails(text: str, w: GRUWeights, vocab: tuple[str, ...] | None) -> bool:
     try:
-        parse_rows(text, width)
+        _parse(text, w, vocab)
     except GRUVizError:
         return True
     return False
