@@ -71,7 +71,7 @@ def _readout(output, target: Target, head: Head | None):
     o = output[target.step]
     if target.symbol is None:
         return o[target.unit]
-    W, b = (torch.as_tensor(np.asarray(a), dtype=o.dtype) for a in head)
+    W, b = (torch.tensor(np.asarray(a), dtype=o.dtype) for a in head)  # copies: may be read-only
     return W[target.symbol] @ o + b[target.symbol]
 
 

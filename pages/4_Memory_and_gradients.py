@@ -39,6 +39,14 @@ def timings(key: str, _subject: Subject) -> list[tuple[str, int, float, float]]:
     return [(c.kind, c.parameters, c.seconds_per_step, c.seconds_per_step_plain) for c in out]
 
 
+def symbol_names(subject: Subject) -> list[str]:
+    """The head's output symbols: the vocabulary when it matches, else their indices."""
+    V = len(subject.head[0])
+    vocab = subject.vocabulary
+    return list(vocab.symbols) if vocab is not None and len(vocab) == V else \
+        [str(v) for v in range(V)]
+
+
 def memory_view(cell, labels: list[str], nt) -> None:
     st.markdown(
         f"With {nt.update} the update gate, each step keeps z ⊙ {nt.state}⟨t−1⟩ of the old state "
@@ -73,9 +81,8 @@ def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:
         target = gr.Target(step, unit=int(unit))
     else:
         V = len(subject.head[0])
-        names = list(subject.vocabulary.symbols) if subject.vocabulary is not None and \
-            len(subject.vocabulary) == V else [str(v) for v in range(V)]
-        sym = c[2].selectbox("symbol", range(V), format_func=lambda v: repr(names[v]),
+        symbols = symbol_names(subject)
+        sym = c[2].selectbox("symbol", range(V), format_func=lambda v: repr(symbols[v]),
                              key="mg.g_sym")
         target = gr.Target(step, symbol=int(sym))
     try:
@@ -154,9 +161,7 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
         st.caption(f"Changes reach the layers above too: the largest change of the output "
                    f"is {np.abs(result.d_output).max():.3f}.")
     if subject.head is not None:
-        V = len(subject.head[0])
-        symbols = list(subject.vocabulary.symbols) if subject.vocabulary is not None and \
-            len(subject.vocabulary) == V else [str(v) for v in range(V)]
+        symbols = symbol_names(subject)
         base_p = ab.predictions(result.base, subject.head)
         new_p = ab.predictions(result.clamped, subject.head)
         st.plotly_chart(prediction_change(base_p, new_p, labels,

@@ -118,3 +118,49 @@ def test_bad_memory_input_is_an_error():
     at.text_area(key=key).set_value("1, 2").run()
     assert not at.exception
     assert "3" in at.error[0].value and "Row 1" in at.error[0].value
+
+
+def text_checkpoint() -> bytes:
+    """Our own format: one-hot symbols over '()[]', a 6-unit GRU and a linear head."""
+    import io
+
+    import numpy as np
+
+    from gru_viz.inputs import Vocabulary
+    from gru_viz.model import GRUModel
+    from gru_viz.savefile import save_checkpoint
+
+    model = GRUModel.random(4, 6, seed=3).map(lambda w: w.replace(W_hn=w.W_hn * 4))
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    save_checkpoint(buf, model, vocabulary=Vocabulary(tuple("()[]")),
+                    head_weight=rng.normal(size=(4, 6)), head_bias=np.zeros(4))
+    return buf.getvalue()
+
+
+def upload(at: AppTest, prefix: str) -> AppTest:
+    at.selectbox(key=f"{prefix}.model").set_value("upload a checkpoint").run()
+    at.get("file_uploader")[0].set_value(("brackets.pt", text_checkpoint(),
+                                          "application/octet-stream")).run()
+    return at
+
+
+def test_an_uploaded_text_model_with_a_head_on_both_pages():
+    at = page(PORTRAIT)
+    at.radio(key="pp.source").set_value("a larger model").run()
+    upload(at, "pp")
+    assert_ok(at)
+    at.selectbox(key="pp.xbar").set_value("(").run()  # hold a symbol's input
+    assert_ok(at)
+    assert kinds(at)
+    at = upload(page(MEMORY), "mg")
+    at.radio(key="mg.view").set_value("Gradients through time").run()
+    at.radio(key="mg.g_what").set_value("a symbol's logit (the head)").run()
+    at.selectbox(key="mg.g_sym").set_value(2).run()
+    assert_ok(at)
+    at.radio(key="mg.view").set_value("Ablation").run()
+    assert_ok(at)
+    assert any("top prediction changes" in c.value for c in at.caption)
+    key = next(t.key for t in at.text_area)
+    at.text_area(key=key).set_value("(x)").run()
+    assert "Not in the vocabulary" in at.error[0].value and not at.exception
