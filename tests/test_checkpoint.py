@@ -183,3 +183,18 @@ def test_bias_free_save_refuses_nonzero_biases():
     ckpt = load_checkpoint(saved(torch_gru(2, 3).state_dict()))
     with pytest.raises(CheckpointError, match="bias=True"):
         gru_state_dict(ckpt.model, bias=False)
+
+
+def test_api_head_probabilities_equal_torch_forward():
+    from gru_viz.api import trace_checkpoint
+
+    net = Net(V=6, L=2, bi=True)
+    ids = torch.tensor([[0, 3, 5, 1, 1, 2]])
+    with torch.no_grad():
+        out, _ = net.rnn(net.embedding(ids))
+        probs = torch.softmax(net.fc(out), -1)[0].numpy()
+    res = trace_checkpoint(saved({"model": net.state_dict()}), ids=ids[0].tolist())
+    assert res.tokens == tuple("035112")
+    assert np.abs(res.probs - probs).max() <= 1e-10
+    assert np.abs(res.trace.output - out[0].numpy()).max() <= 1e-10
+    assert not res.probs.flags.writeable
