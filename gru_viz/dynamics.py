@@ -160,6 +160,8 @@ def fixed_points(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray | None = No
     parts = [grid_starts(H, {1: 41, 2: 15, 3: 7}[H], 0.98)] if H <= 3 else []
     if starts is not None:
         parts.append(np.asarray(starts, dtype=np.float64).reshape(-1, H))
+    if not parts:
+        raise ValueError("Above 3 units a grid is too large: pass starts (e.g. visited states).")
     h = minimise_speed(w, xbar, np.concatenate(parts))
     G = step_map(w, xbar, h) - h
     h = h[(np.max(np.abs(G), axis=1) <= tol) & (np.max(np.abs(h), axis=1) < 1)]

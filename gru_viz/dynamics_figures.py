@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from gru_viz.dynamics import Field, Plane, Point
 from gru_viz.figures import FONT, GATE_SCALE, UNIT_COLOURS, VALUE_SCALE
+from gru_viz.notation import Notation
 
 KIND_STYLE = {  # Okabe–Ito colours; the symbol also differs, for greyscale and colour blindness
     "stable": ("#009E73", "circle"),
@@ -163,28 +164,44 @@ def _heatmap(z: np.ndarray, labels: Sequence[str], *, scale, zmin: float, zmax: 
     return fig
 
 
-def retention_heatmap(retention: np.ndarray, labels: Sequence[str]) -> go.Figure:
-    """(T, H) share of each step's state still there at the end, ∏ z over the later steps."""
+def _keep_symbol(notation: Notation) -> str:
+    """The share of the old state kept, in the notation's own terms."""
+    return "(1 − Γu)" if notation.key == "course" else "z"
+
+
+def _write_symbol(notation: Notation) -> str:
+    return "Γu" if notation.key == "course" else "(1 − z)"
+
+
+def retention_heatmap(retention: np.ndarray, labels: Sequence[str],
+                      notation: Notation) -> go.Figure:
+    """(T, H) share of each step's state still there at the end: ∏ z over the later steps."""
+    keep = _keep_symbol(notation)
     return _heatmap(retention.T, labels, scale=GATE_SCALE, zmin=0, zmax=1,
-                    title="Retention: share of h_t kept to the end of the sequence (∏ z after t)",
+                    title=f"Retention: share of {notation.state}⟨t⟩ kept to the end of the "
+                          f"sequence (∏ {keep} over the later steps)",
                     colorbar="kept", name="kept to the end")
 
 
 def split_heatmaps(kept: np.ndarray, written: np.ndarray, labels: Sequence[str],
-                   state: str) -> tuple[go.Figure, go.Figure]:
+                   notation: Notation) -> tuple[go.Figure, go.Figure]:
     """The kept part z ⊙ h_prev and the change written (1 − z) ⊙ (n − h_prev), each (T, H)."""
+    c, keep, write = notation.state, _keep_symbol(notation), _write_symbol(notation)
     a = _heatmap(kept.T, labels, scale=VALUE_SCALE, zmin=-1, zmax=1, colorbar="value",
-                 title=f"Kept: z ⊙ {state}⟨t−1⟩ (the old state's share that stays)", name="kept")
+                 title=f"Kept: {keep} ⊙ {c}⟨t−1⟩, the part of the old state that stays",
+                 name="kept")
     b = _heatmap(written.T, labels, scale=VALUE_SCALE, zmin=-1, zmax=1, colorbar="change",
-                 title=f"Written: (1 − z) ⊙ (candidate − {state}⟨t−1⟩), the change of the state "
-                       "(±2 possible; colours saturate at ±1)", name="written")
+                 title=f"Written: {write} ⊙ ({notation.candidate}⟨t⟩ − {c}⟨t−1⟩), the change of "
+                       "the state (up to ±2; colours saturate at ±1)", name="written")
     return a, b
 
 
-def retention_matrix_figure(M: np.ndarray, labels: Sequence[str], unit: int) -> go.Figure:
+def retention_matrix_figure(M: np.ndarray, labels: Sequence[str], unit: int,
+                            notation: Notation) -> go.Figure:
     """(T, T): how much of h_t (row) is left at step u (column), for one unit."""
+    c = notation.state
     return _heatmap(M, labels, scale=GATE_SCALE, zmin=0, zmax=1, colorbar="kept",
-                    title=f"Unit {unit}: share of h_t (row t) still there at step u (column)",
+                    title=f"Unit {unit}: share of {c}⟨t⟩ (row t) still there at step u (column)",
                     name="kept", ytitle="from step t", height=520)
 
 

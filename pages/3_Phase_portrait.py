@@ -69,6 +69,8 @@ def hand_set_view() -> None:
     with controls:
         name = st.selectbox("Preset", list(dy.PRESETS), key="pp.preset", on_change=apply_preset)
         st.caption(dy.PRESETS[name].description)
+        st.caption("The reset gate is held open (r = 1) and input channel i drives unit i's "
+                   "candidate with weight 1: n = tanh(x + W_hn h + b).")
         for k, (label, lo, hi, helptext) in SLIDERS.items():
             st.slider(label, lo, hi, step=0.05, key=f"pp.{k}", help=helptext)
         c = st.columns(2)

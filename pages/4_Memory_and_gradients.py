@@ -48,25 +48,29 @@ def symbol_names(subject: Subject) -> list[str]:
 
 
 def memory_view(cell, labels: list[str], nt) -> None:
+    keep = "1 − Γu" if nt.key == "course" else "z"
     st.markdown(
-        f"With {nt.update} the update gate, each step keeps z ⊙ {nt.state}⟨t−1⟩ of the old state "
-        f"(z = {'1 − Γu' if nt.key == 'course' else 'the share kept'}) and writes the rest from "
-        f"the candidate. What a unit held at step t survives to step u as ∏ z over the steps in "
-        "between; its half-life is the number of steps until that product falls to ½.")
-    st.plotly_chart(retention_heatmap(memory.retention_to_end(cell), labels), key="mg.ret")
+        f"Each step keeps the share {keep} of the old state {nt.state}⟨t−1⟩ and writes the rest "
+        f"from the candidate {nt.candidate}. What a unit held at step t survives to step u as the "
+        f"product of {keep} over the steps in between; its half-life is the number of steps "
+        "until that product falls to ½.")
+    st.plotly_chart(retention_heatmap(memory.retention_to_end(cell), labels, nt), key="mg.ret")
     s = memory.split(cell)
-    kept, written = split_heatmaps(s.kept, s.written, labels, nt.state)
+    kept, written = split_heatmaps(s.kept, s.written, labels, nt)
     st.plotly_chart(kept, key="mg.kept")
     st.plotly_chart(written, key="mg.written")
-    st.markdown("**Units** (click a column title to sort). The typical half-life assumes z "
-                "stayed at its geometric mean over this input.")
+    st.markdown(f"**Units** (click a column title to sort). The typical half-life assumes "
+                f"{keep} stayed at its geometric mean over this input.")
     table = memory.unit_table(cell)
+    if nt.key == "course":  # the same column in the course's terms
+        table = {("mean Γu" if k == "mean z" else k): (1 - v if k == "mean z" else v)
+                 for k, v in table.items()}
     st.dataframe({k: np.round(v, 4) for k, v in table.items()}, hide_index=True,
                  key="mg.table")
     unit = st.selectbox("Unit for the step-by-step retention", range(cell.hidden_size),
                         key="mg.mem_unit")
-    st.plotly_chart(retention_matrix_figure(memory.retention_matrix(cell, unit), labels, unit),
-                    key="mg.matrix")
+    st.plotly_chart(retention_matrix_figure(memory.retention_matrix(cell, unit), labels, unit,
+                                            nt), key="mg.matrix")
 
 
 def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:

@@ -200,3 +200,11 @@ def test_planes_round_trip_and_field_vanishes_at_fixed_points():
     assert var[0] > var[1] > 0 and abs(pca.basis[0, 0]) > 0.99
     u = dy.unit_plane(4, 1, 3, rest=np.array([0.1, 0.2, 0.3, 0.4]))
     np.testing.assert_allclose(u.coords(np.array([0.1, -0.5, 0.3, 0.9])), [-0.5, 0.9])
+
+
+def test_fixed_points_above_three_units_need_starts():
+    w = random_cell(2, 4, seed=0, scale=1.0)
+    with pytest.raises(ValueError, match="pass starts"):
+        dy.fixed_points(w, ZERO2)
+    pts = dy.fixed_points(w, ZERO2, starts=np.zeros((1, 4)))
+    assert len(pts) == 1 and pts[0].kind == "stable"
