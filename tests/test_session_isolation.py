@@ -135,10 +135,12 @@ def own_rows(s: int, i: int) -> list[str]:
     return [str(s + 2), str(i), str(-(s + 2))]
 
 
-async def _three_sessions(url: str) -> dict[int, list[list[list[str]]]]:
+async def _three_sessions(url: str) -> tuple[dict[int, list[list[list[str]]]], set[str]]:
     """Each of 3 sessions types its own inputs, concurrently, 3 times; then reruns once
-    more without changes. Returns what each session's charts showed at each turn."""
+    more without changes. Returns what each session's charts showed at each turn, and the
+    session ids the server gave them."""
     seen: dict[int, list[list[list[str]]]] = {}
+    ids: set[str] = set()
 
     async def one(s: int) -> None:
         async with Session(url, page="Playground") as session:
@@ -152,14 +154,16 @@ async def _three_sessions(url: str) -> dict[int, list[list[list[str]]]]:
                 assert run.status == 0 and not run.exceptions(), run.exceptions()
                 seen[s].append(run.tick_labels())
             seen[s].append((await session.rerun()).tick_labels())  # state kept by the server
+            ids.add(session.session_id)
 
     await asyncio.wait_for(asyncio.gather(*(one(s) for s in range(3))), timeout=90)
-    return seen
+    return seen, ids
 
 
 @pytest.mark.browser
 def test_three_real_sessions_on_one_server_see_only_their_own_input(server):
-    seen = asyncio.run(_three_sessions(server))
+    seen, ids = asyncio.run(_three_sessions(server))
+    assert len(ids) == 3 and "" not in ids  # three sessions, not one shared
     for s, turns in seen.items():
         expected = [own_rows(s, i) for i in (0, 1, 2, 2)]
         for labels, own in zip(turns, expected):
