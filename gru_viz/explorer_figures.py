@@ -98,8 +98,9 @@ def saturation_scatter(sat: dict[tuple[int, int], dict[str, SaturationCounts]],
                          "xref": f"x{'' if i == 0 else i + 1}",
                          "yref": f"y{'' if i == 0 else i + 1}",
                          "line": {"dash": "dot", "color": "grey"}} for i in range(len(layers))]
-    legend = {"orientation": "h", "y": 1.12, "x": 0}
-    return {"data": data, "layout": layout | _layout(480, annotations=notes, legend=legend)}
+    legend = {"orientation": "h", "y": -0.22, "x": 0}
+    return {"data": data, "layout": layout | _layout(520, annotations=notes, legend=legend,
+                                                     margin={"l": 70, "r": 20, "t": 40, "b": 120})}
 
 
 def histogram_heatmap(hist: np.ndarray, lo: float, hi: float, order: np.ndarray,

@@ -31,7 +31,7 @@ if loaded is None:
     st.stop()
 ckpt, nt = loaded.ckpt, notation()
 m = ckpt.model
-with st.expander("What was detected in the file", expanded=False):
+with st.expander("What was detected in the file", expanded=True):
     detected(loaded)
 st.caption(f"{loaded.name}: {m.describe()}"
            + (f", vocabulary of {len(ckpt.vocabulary)}" if ckpt.vocabulary else "")
@@ -61,6 +61,8 @@ cell_id = (layer, direction)
 
 views = ["Gates", "Units", "Saturation", "Unit search"] + (
     ["Predictions"] if run.head is not None else []) + ["Corpus", "Compare", "Export"]
+if st.session_state.get("ex.view") not in views:  # e.g. Predictions, then a model without head
+    st.session_state["ex.view"] = views[0]
 view = st.radio("View", views, horizontal=True, key="ex.view", label_visibility="collapsed")
 if view == "Gates":
     gates_view(run, cell, nt, order)
@@ -82,4 +84,5 @@ else:
     export_view(loaded, run, {
         f"gate heatmaps ({cell.name}, overview)": ef.ordered_heatmaps(
             cell, nt, order, run.tokens, max_cols=OVERVIEW_COLS),
-        "saturation scatter (this input)": ef.saturation_scatter(sat, nt)})
+        "saturation scatter (this input)": ef.saturation_scatter(sat, nt)},
+        f"{layer}:{direction}:{field}:{how}:{nt.key}")

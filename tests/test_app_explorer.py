@@ -88,7 +88,7 @@ def page() -> AppTest:
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     at.sidebar.selectbox(key="ex.source").select("upload a file").run()
-    at.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
+    at.sidebar.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
     return at
 
 
@@ -132,11 +132,29 @@ def test_an_uploaded_checkpoint_of_each_kind_works(name):
         assert_ok(view(at, v))
 
 
+def test_switching_model_and_input_length_keeps_the_page_valid():
+    at = upload(page(), "own.pt", own_format())
+    at.text_area[0].set_value("([()])" * 100).run()  # long enough for every window slider
+    for v in ("Predictions", "Unit search", "Units", "Gates"):
+        view(at, v)
+        for s in at.slider:
+            s.set_value(s.max if isinstance(s.value, int) else s.value).run()
+        at.text_area[0].set_value("([])").run()  # much shorter
+        assert_ok(at)
+        at.text_area[0].set_value("([()])" * 100).run()
+    view(at, "Predictions")
+    at.sidebar.get("file_uploader")[0].set_value(("raw.pt", KINDS["raw_bidirectional.pt"](),
+                                          "application/octet-stream")).run()
+    assert_ok(at)  # no head: the view falls back to the gates
+    assert at.radio(key="ex.view").value == "Gates" and "Predictions" not in \
+        at.radio(key="ex.view").options
+
+
 def test_each_bad_file_shows_its_message_and_the_previous_model_stays():
     at = upload(page(), "good.pt", own_format())
     assert_ok(at)
     for name, (data, message) in BAD.items():
-        at.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
+        at.sidebar.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
         assert not at.exception
         errors = " ".join(e.value for e in at.error)
         assert message in errors and "Still showing good.pt" in errors, (name, errors)
@@ -147,7 +165,7 @@ def test_unit_search_finds_the_planted_unit_and_its_corpus_matches():
     at = upload(page(), "planted.pt", own_format(planted_model(H=6).astype(np.float32), VOCAB))
     at.text_area[0].set_value("xxaxxybxxxayxbxx").run()
     view(at, "Unit search")
-    at.slider(key="ex.search_span").set_value((2, 6)).run()
+    next(s for s in at.slider if s.label.startswith("Span")).set_value((2, 6)).run()
     assert_ok(at)
     assert at.success and at.success[0].value.startswith("1 unit(s) on over 'axxy': 3.")
     spans = at.dataframe[0].value
@@ -180,7 +198,7 @@ def test_exports_round_trip(fmt):
     ckpt = load_checkpoint(own_format())
     res = run_checkpoint(ckpt, text="([])[")
     loaded = Loaded(ckpt, "own.pt", "key")
-    r = Run("key", np.zeros((5, 4)), list(res.tokens), list(res.tokens), None, res.trace,
+    r = Run("key", "key", np.zeros((5, 4)), list(res.tokens), list(res.tokens), None, res.trace,
             res.probs, res.head_output, True)
     data = trace_file(loaded, r, fmt)
     cell = res.trace.layers[0][0]

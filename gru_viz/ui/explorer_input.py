@@ -34,6 +34,7 @@ Input = tuple[np.ndarray, list[str] | None, np.ndarray | None]  # x (T, I), symb
 class Run:
     """One input run through the model in use."""
 
+    model_key: str  # the Loaded's key
     key: str  # model key + input hash
     x: np.ndarray  # (T, I)
     tokens: list[str]  # displayable label per step
@@ -165,5 +166,5 @@ def make_run(loaded: Loaded, x: np.ndarray, symbols: list[str] | None,
         tokens = [display_token(s) for s in symbols]
     else:
         tokens = [", ".join(f"{v:.3g}" for v in row) for row in x]
-    return Run(f"{loaded.key}|{ikey}", x, tokens, symbols, ids, trace, probs, head,
+    return Run(loaded.key, f"{loaded.key}|{ikey}", x, tokens, symbols, ids, trace, probs, head,
                symbols is not None and loaded.ckpt.vocabulary is not None)

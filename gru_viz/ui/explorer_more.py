@@ -138,7 +138,7 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
                     symbols: list[list[str]]) -> None:
     st.subheader("The unit search's matches in the corpus")
     search = st.session_state.get(SEARCH)
-    if search is None or not len(search["units"]):
+    if search is None or search["model"] != loaded.key or not len(search["units"]):
         st.info("Find units with the unit search first; their matches are listed here.")
         return
     (k, d), units = search["cell"], search["units"]
@@ -229,7 +229,9 @@ def trace_file(loaded: Loaded, r: Run, fmt: str) -> bytes | str:
     return export.to_csv(r.trace, description(loaded), r.symbols)
 
 
-def export_view(loaded: Loaded, r: Run, figures: dict[str, dict]) -> None:
+def export_view(loaded: Loaded, r: Run, figures: dict[str, dict], view_key: str) -> None:
+    """Downloads of the trace and of ``figures``; ``view_key`` names everything besides the run
+    that shaped the figures (cell, order, notation), so that a drawn image is never stale."""
     st.subheader("The whole trace")
     st.caption("Every layer, direction and gate at every step, with the input and the model's "
                "description. Files are made when you click.")
@@ -249,13 +251,13 @@ def export_view(loaded: Loaded, r: Run, figures: dict[str, dict]) -> None:
     if c[1].button("Draw PNG and SVG on the server", key="ex.draw"):
         with st.spinner("Drawing with kaleido…"):
             try:
-                st.session_state["ex.images"] = (json.dumps([r.key, name]), {
+                st.session_state["ex.images"] = (json.dumps([r.key, view_key, name]), {
                     fmt: figure_image(spec, fmt) for fmt in ("png", "svg")})
             except Exception as exc:  # kaleido needs Chromium; say what failed, keep the page
                 st.error(f"Server-side drawing failed ({type(exc).__name__}: {exc}). Use the "
                          "chart toolbar's camera button instead.")
     images = st.session_state.get("ex.images")
-    if images and images[0] == json.dumps([r.key, name]):
+    if images and images[0] == json.dumps([r.key, view_key, name]):
         c[2].download_button("PNG", images[1]["png"], f"{slug}.png", "image/png",
                              key="ex.dl_png")
         c[2].download_button("SVG", images[1]["svg"], f"{slug}.svg", "image/svg+xml",

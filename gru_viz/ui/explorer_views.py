@@ -42,7 +42,7 @@ def window_slider(T: int, key: str, size: int = WINDOW) -> tuple[int, int]:
     if size >= T:
         return 0, T
     start = st.slider(f"Window start (full resolution, {size} steps)", 0, T - size, 0,
-                      key=key)
+                      key=f"{key}.{T}")  # keyed by T: a shorter input never meets a stale value
     return start, start + size
 
 
@@ -66,14 +66,14 @@ def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
 def units_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
     H = cell.hidden_size
     units = st.multiselect("Units to follow", list(range(H)),
-                           default=[int(u) for u in order[:3]], key="ex.units",
+                           default=[int(u) for u in order[:3]], key=f"ex.units.{H}",
                            format_func=lambda u: f"unit {u}")
     if units:
         st.plotly_chart(lines_spec(cell, nt, units, r.tokens), key="ex.lines")
     st.subheader("The input coloured by a unit")
     c1, c2 = st.columns(2)
     unit = c1.selectbox("Unit", list(range(H)), index=int(units[0] if units else order[0]),
-                        key="ex.colour_unit", format_func=lambda u: f"unit {u}")
+                        key=f"ex.colour_unit.{H}", format_func=lambda u: f"unit {u}")
     field = field_picker(nt, "ex.colour_field", label="Value")
     colour_text(r, cell, nt, field, unit, "ex.text_window")
     if r.symbols is not None and set(r.symbols) <= set("()[]{}<>"):
@@ -129,7 +129,7 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
     with c1:
         field = field_picker(nt, "ex.search_field")
     span = c2.slider("Span of steps [start, stop)", 0, T, (T // 4, min(T, T // 4 + 3)),
-                     key="ex.search_span")
+                     key=f"ex.search_span.{T}")
     mode = c3.radio("Threshold", ["value", "percentile of each unit"], key="ex.search_mode",
                     horizontal=True)
     values = an.shown(nt, field, getattr(cell, field))
@@ -149,8 +149,8 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
         st.info("Choose a span of at least one step.")
         return
     units = an.search_units(values, start, stop, thr, int(outside))
-    st.session_state[SEARCH] = {"cell": cell_id, "field": field, "units": units,
-                                "threshold": thr, "min_length": int(min_len)}
+    st.session_state[SEARCH] = {"model": r.model_key, "cell": cell_id, "field": field,
+                                "units": units, "threshold": thr, "min_length": int(min_len)}
     shown_span = r.join(start, stop)
     if not len(units):
         st.warning(f"No unit stays on over steps {start}–{stop - 1} ({shown_span!r}) and off "
@@ -173,7 +173,7 @@ def predictions_view(r: Run, names: list[str]) -> None:
     V = r.probs.shape[1]
     labels = names if len(names) == V else [str(v) for v in range(V)]
     T = len(r.probs)
-    step = st.slider("Step", 0, T - 1, T - 1, key="ex.pred_step")
+    step = st.slider("Step", 0, T - 1, T - 1, key=f"ex.pred_step.{T}")
     st.plotly_chart(ef.prediction_heatmap(r.probs, labels, r.tokens,
                                           window=(max(0, step - WINDOW // 2), step + WINDOW // 2)
                                           if T > WINDOW else None, step=step), key="ex.pred")
