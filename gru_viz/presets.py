@@ -2,19 +2,27 @@
 
 Weights follow PyTorch's convention (z = share of the old state KEPT). Every preset sets
 b_hn = 0 and keeps W_hn diagonal, so reset-after and reset-before give the same numbers and
-the variant switch cannot break the lesson. Trained models join through ``extra_presets``.
+the variant switch cannot break the lesson. Shipped trained models that fit the playground
+join through ``extra_presets`` and pin the reset placement they were trained with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gru_viz.inputs import Vocabulary, parse_rows
+from gru_viz.errors import GRUVizError
+from gru_viz.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.model import GRUModel
 from gru_viz.weights import GRUWeights
+
+if TYPE_CHECKING:
+    from gru_viz.checkpoint import Checkpoint
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +34,7 @@ class Preset:
     weights: GRUWeights
     text: str  # the input, as typed in the playground
     vocabulary: Vocabulary | None = None  # text input through one-hot ids when set
+    reset_after: bool | None = None  # the placement the weights need (None: either works)
 
     def model(self, reset_after: bool | None = None) -> GRUModel:
         w = self.weights if reset_after is None else self.weights.replace(reset_after=reset_after)
@@ -100,9 +109,50 @@ COUNTER = Preset(
 
 PRESETS: dict[str, Preset] = {p.key: p for p in (LATCH, LEAKY, RESET, COUNTER)}
 
-# Hook for presets made from the shipped trained checkpoints: a function registered here
-# returns more Presets (e.g. from gru_viz.checkpoint once assets/*.pt exist).
-extra_presets: list[Callable[[], list[Preset]]] = []
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+# What a trained model of a task teaches, and an input that shows it, per shipped task.
+LESSONS = {
+    "flipflop": ("A network trained to hold the sign of the last pulse: the state settles on "
+                 "one side after +1 and flips after −1, while zeros leave it alone, so the "
+                 "update gate must stay shut between pulses.",
+                 "0; 1; 0; 0; 0; 0; -1; 0; 0; 0; 1; 0; 0; 0; 0; 0; -1; 0; 0"),
+}
+
+
+def from_checkpoint(ckpt: Checkpoint) -> Preset | None:
+    """A preset from a shipped trained model, when it fits the playground and teaches one
+    idea (a known task, one layer, one direction, hidden ≤ 8, ≤ 4 plain input channels)."""
+    m, about = ckpt.model, ckpt.description.get("description") or {}  # what training wrote
+    lesson = LESSONS.get(about.get("task"))
+    if (lesson is None or m.num_layers != 1 or m.bidirectional or m.hidden_size > 8
+            or m.input_size > 4 or ckpt.embedding is not None or ckpt.vocabulary is not None):
+        return None
+    look_for, pulses = lesson
+    x = parse_rows(pulses, 1) * np.eye(1, m.input_size)  # the pulses on channel 0
+    name = about.get("name", "model")
+    return Preset(f"trained-{name}", f"Trained: {name}", about.get("summary", ""), look_for,
+                  m.cells[0][0], format_rows(x), reset_after=m.reset_after)
+
+
+@lru_cache(maxsize=4)
+def trained_presets(folder: Path = ASSETS) -> tuple[Preset, ...]:
+    """Presets from the checkpoints shipped in ``folder`` (read once; unreadable files and
+    models that do not fit the playground are left out)."""
+    from gru_viz.checkpoint import load_checkpoint
+
+    found = []
+    for path in sorted(folder.glob("*.pt")):
+        try:
+            preset = from_checkpoint(load_checkpoint(path))
+        except (GRUVizError, ImportError):  # no torch, or not a usable file: not a preset
+            continue
+        if preset is not None:
+            found.append(preset)
+    return tuple(found)
+
+
+# Sources of more presets; each returns Presets (the shipped trained models by default).
+extra_presets: list[Callable[[], Iterable[Preset]]] = [trained_presets]
 
 
 def all_presets() -> dict[str, Preset]:

@@ -7,7 +7,7 @@ import pathlib
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from gru_viz.presets import COUNTER, LATCH
+from gru_viz.presets import COUNTER, LATCH, Preset, extra_presets
 from gru_viz.ui import lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -163,3 +163,17 @@ def test_state_is_shared_between_pages():
     assert not at.exception
     assert at.session_state[lab.PRESET] == "reset"
     assert "input a" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_trained_preset_pins_its_reset_placement():
+    trained = Preset("trained-demo", "Trained: demo", "why", "look", LATCH.weights, LATCH.text,
+                     reset_after=True)
+    extra_presets.append(lambda: [trained])
+    try:
+        at = open_page(PLAYGROUND)
+        assert at.radio(key="lab.variant.w").value == "before"
+        at.selectbox(key="teach.preset").set_value("trained-demo").run()
+        assert at.radio(key="lab.variant.w").value == "after"
+        assert any("reset after (PyTorch)" in m.value for m in at.markdown)
+    finally:
+        extra_presets.pop()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from gru_viz.model import GRUModel
 from gru_viz.presets import (
     COUNTER,
     LATCH,
@@ -12,6 +13,7 @@ from gru_viz.presets import (
     Preset,
     all_presets,
     extra_presets,
+    trained_presets,
 )
 from gru_viz.run import run
 
@@ -76,4 +78,21 @@ def test_extra_presets_hook():
         assert all_presets()["demo"] is extra and "latch" in all_presets()
     finally:
         extra_presets.pop()
+    assert trained_presets in extra_presets  # the shipped models' source stays registered
     assert "demo" not in all_presets()
+
+
+def test_trained_models_that_fit_become_presets(tmp_path):
+    from gru_viz.savefile import save_checkpoint
+
+    about = {"name": "tiny", "task": "flipflop", "summary": "A tiny trained flip-flop."}
+    small = GRUModel.random(1, 2, seed=0)  # reset after, as PyTorch trains it
+    save_checkpoint(tmp_path / "a_small.pt", small, description=about)
+    save_checkpoint(tmp_path / "b_big.pt", GRUModel.random(1, 24, seed=0), description=about)
+    save_checkpoint(tmp_path / "c_task.pt", small, description=about | {"task": "other"})
+    (tmp_path / "d_junk.pt").write_bytes(b"not a checkpoint")
+    (found,) = trained_presets(tmp_path)
+    assert found.key == "trained-tiny" and found.explanation == about["summary"]
+    assert found.reset_after is True and found.weights.equals(small.cells[0][0])
+    x = found.inputs()
+    assert x.shape[1] == 1 and set(np.unique(x)) == {-1.0, 0.0, 1.0}

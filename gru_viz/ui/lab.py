@@ -69,11 +69,14 @@ def _apply(view: ViewState) -> None:
 
 
 def preset_view(key: str) -> ViewState:
+    """A preset's weights, input and vocabulary; the notation stays, and so does the reset
+    placement unless the preset's weights need one (trained models)."""
     p = all_presets()[key]
+    after = st.session_state.get(VARIANT, "before") == "after"
     return ViewState(p.weights, p.text, p.key,
                      p.vocabulary.symbols if p.vocabulary else None,
                      st.session_state.get(NOTATION, "course"),
-                     st.session_state.get(VARIANT, "before") == "after", 0)
+                     after if p.reset_after is None else p.reset_after, 0)
 
 
 def load_preset(key: str) -> None:
