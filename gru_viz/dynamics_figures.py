@@ -93,7 +93,7 @@ def phase_portrait(plane: Plane, field: Field | None, points: Sequence[Point],
             x=c[:, 0], y=c[:, 1], mode="lines+markers" if first else "lines",
             name="trajectory of the input" if first else "other sequences",
             legendgroup="traj" if first else "others", showlegend=k <= 1,
-            line={"color": "#000000" if first else "rgba(0,114,178,0.35)",
+            line={"color": "#000000" if first else "rgba(90,90,90,0.4)",
                   "width": 2.5 if first else 1},
             marker={"size": 7, "color": "#000000"}, customdata=text,
             hovertemplate=("%{customdata}<br>" if text else "")

@@ -158,7 +158,8 @@ def larger_view(subject: Subject) -> None:
                                  "|".join(hover), subject, x)
     H = model.hidden_size
     plane_kind = st.radio("Plane", ["top-2 principal components", "two units"],
-                          key="pp.plane", horizontal=True)
+                          index=1 if H == 2 else 0, key=f"pp.plane.{H == 2}", horizontal=True,
+                          help="With two units the plane is the whole state space.")
     if plane_kind == "two units":
         c = st.columns(3)
         i = c[0].selectbox("x axis: unit", range(H), key="pp.ui")
@@ -187,7 +188,7 @@ def larger_view(subject: Subject) -> None:
     st.markdown(
         "The points minimise q(h) = ½‖F(h) − h‖² from states the model visits (Sussillo & "
         "Barak 2013): q ≈ 0 is a fixed point, a small q a slow point where the state drifts "
-        "about √(2q) a step. Light blue lines: the same steps shuffled, to visit more of the "
+        "about √(2q) a step. Thin grey lines: the same steps shuffled, to visit more of the "
         "space. Arrows show the step projected onto the plane; states off the plane move "
         "differently.")
     st.dataframe(points_table(points, plane), hide_index=True)

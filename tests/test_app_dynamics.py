@@ -64,7 +64,7 @@ def test_larger_models_in_both_planes():
     at.selectbox(key="pp.model").set_value(RANDOM).run()
     assert_ok(at)
     assert "stable" in kinds(at)
-    at.radio(key="pp.plane").set_value("two units").run()
+    at.radio(key="pp.plane.False").set_value("two units").run()
     assert_ok(at)
     at.selectbox(key="pp.uj").set_value(0).run()
     assert "two different units" in at.error[0].value

@@ -87,7 +87,10 @@ def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
     head = None if ck.head_weight is None else (
         ck.head_weight, ck.head_bias if ck.head_bias is not None else
         np.zeros(len(ck.head_weight)))
-    summary = ck.description.get("summary") or "; ".join(ck.summary())
+    about = ck.description.get("description")
+    summary = "; ".join(ck.summary())
+    if isinstance(about, dict) and about.get("summary"):  # our own self-describing files
+        summary = f"{about['summary']} ({summary})"
     return Subject(ck.model.astype(np.float64), name, key, summary, ck.vocabulary, ck.embedding,
                    head)
 
