@@ -112,9 +112,10 @@ PRESETS: dict[str, Preset] = {p.key: p for p in (LATCH, LEAKY, RESET, COUNTER)}
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 # What a trained model of a task teaches, and an input that shows it, per shipped task.
 LESSONS = {
-    "flipflop": ("A network trained to hold the sign of the last pulse: the state settles on "
-                 "one side after +1 and flips after −1, while zeros leave it alone, so the "
-                 "update gate must stay shut between pulses.",
+    "flipflop": ("Find the unit that holds the sign of the last pulse (flat between pulses, "
+                 "flipping at ±1), then ask which gate keeps it: a shut update gate, as in the "
+                 "latch, or an open one whose candidate rebuilds the same value through W_hn h "
+                 "every step, as in the reset preset.",
                  "0; 1; 0; 0; 0; 0; -1; 0; 0; 0; 1; 0; 0; 0; 0; 0; -1; 0; 0"),
 }
 
