@@ -104,7 +104,9 @@ def decode(params: Mapping[str, str], default: ViewState) -> tuple[ViewState, li
         if p in presets:
             pr = presets[p]
             state = replace(state, preset=p, weights=pr.weights, text=pr.text,
-                            vocabulary=pr.vocabulary.symbols if pr.vocabulary else None)
+                            vocabulary=pr.vocabulary.symbols if pr.vocabulary else None,
+                            reset_after=state.reset_after if pr.reset_after is None
+                            else pr.reset_after)  # a trained model's own placement
         else:
             problems.append(f"The link names an unknown preset {p[:40]!r}; showing the default.")
     w = params.get("w")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gru_viz.errors import WeightsError
 from gru_viz.model import GRUModel
-from gru_viz.presets import COUNTER, LATCH
+from gru_viz.presets import COUNTER, LATCH, Preset, extra_presets
 from gru_viz.urlstate import (
     ViewState,
     decode,
@@ -123,3 +123,13 @@ def test_too_big_for_the_playground():
         weights_from_json(data)
     with pytest.raises(WeightsError):
         unpack_weights(pack_weights(GRUModel.random(5, 2, seed=0).cells[0][0]))
+
+
+def test_a_trained_preset_link_brings_its_reset_placement():
+    trained = Preset("trained-x", "T", "why", "look", LATCH.weights, LATCH.text, reset_after=True)
+    extra_presets.append(lambda: [trained])
+    try:
+        assert decode({"p": "trained-x"}, DEFAULT)[0].reset_after is True
+        assert decode({"p": "trained-x", "r": "before"}, DEFAULT)[0].reset_after is False
+    finally:
+        extra_presets.pop()
