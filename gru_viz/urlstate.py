@@ -142,7 +142,7 @@ def decode(params: Mapping[str, str], default: ViewState) -> tuple[ViewState, li
                             "use 'after' or 'before'.")
     t = params.get("t")
     if t is not None:
-        if t.isdigit() and len(t) < 7:
+        if t.isascii() and t.isdigit() and len(t) < 7:  # "¹".isdigit() is True
             state = replace(state, step=int(t))
         else:
             problems.append(f"The link's timestep {t[:20]!r} is not a whole number ≥ 0.")

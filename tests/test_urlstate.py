@@ -72,6 +72,7 @@ def test_edited_preset_keeps_its_vocabulary():
     ({"r": "sideways"}, "reset placement"),
     ({"t": "-3"}, "timestep"),
     ({"t": "9" * 40}, "timestep"),
+    ({"t": "¹"}, "timestep"),
     ({"x": "1;" * 5000}, "longer"),
 ])
 def test_malformed_links_fall_back_with_a_message(params, fragment):
