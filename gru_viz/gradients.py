@@ -163,17 +163,31 @@ def module_connectivity(kind: str, model: GRUModel, x: np.ndarray, target: Targe
 
 
 def seconds_per_step(module, input_size: int, steps: int = 200, repeats: int = 7,
-                     onednn: bool = True) -> float:
+                     onednn: bool = True, threads: int = 1) -> float:
     """Best of ``repeats`` forward passes over a random (1, steps, I) input, divided by steps.
 
     float32 on the CPU, no autograd. torch 2.x runs the LSTM (not the GRU) through a fused
     oneDNN kernel when oneDNN is on, which is what users get; ``onednn=False`` compares the
-    three on equal footing.
+    three on equal footing. One thread by default: a single sequence's small products gain
+    nothing from more, and on a busy machine extra threads only add noise.
     """
     import torch
 
     m = module.float()
     x = torch.randn(1, steps, input_size)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        best = _best_forward(m, x, repeats, onednn)
+    finally:
+        torch.set_num_threads(before)
+    return best / steps
+
+
+def _best_forward(m, x, repeats: int, onednn: bool) -> float:
+    """The shortest of ``repeats`` timed forward passes, after one warm-up, in seconds."""
+    import torch
+
     best = np.inf
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a note about Intel GPUs on every toggle
@@ -183,7 +197,7 @@ def seconds_per_step(module, input_size: int, steps: int = 200, repeats: int = 7
                 t0 = time.perf_counter()
                 m(x)
                 best = min(best, time.perf_counter() - t0)
-    return best / steps
+    return best
 
 
 def compare(model: GRUModel, x: np.ndarray, target: Target, head: Head | None = None,

@@ -120,8 +120,8 @@ def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:
         "µs per step": [round(r[2] * 1e6, 1) for r in rows],
         "µs per step, oneDNN off": [round(r[3] * 1e6, 1) for r in rows],
     }, hide_index=True, key="mg.g_table")
-    st.caption("`torch.nn` modules in float32 on this server's CPU, best of 7 runs of 200 steps, "
-               "measured now (a busy server shows in the numbers). "
+    st.caption("`torch.nn` modules in float32 on one thread of this server's CPU, best of 7 runs "
+               "of 200 steps, measured now (a busy server shows in the numbers). "
                "With oneDNN on (torch's default), the LSTM runs through a fused oneDNN kernel "
                "and the GRU does not, so the LSTM can be faster per step despite its 4 gates "
                "to the GRU's 3; with oneDNN off all three use ATen's kernels.")

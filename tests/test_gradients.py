@@ -123,6 +123,9 @@ def test_time_per_step_is_measured_and_leaves_the_module_usable(onednn):
     m = gr.baseline_module("GRU", model(L=1, bi=False))
     assert 0 < gr.seconds_per_step(m, 2, steps=20, repeats=2, onednn=onednn) < 1
     assert torch.backends.mkldnn.enabled  # the flag is restored
+    threads = torch.get_num_threads()
+    gr.seconds_per_step(m, 2, steps=5, repeats=1, threads=1)
+    assert torch.get_num_threads() == threads  # and so is the thread count
 
 
 def test_random_baselines_scale_like_the_gru():
