@@ -68,20 +68,23 @@ def stdlib_files() -> list[Path]:
 
 
 def python_source(chars: int, seed: int, skip: int = 0) -> str:
-    """About ``chars`` characters of stdlib source: whole files in an order shuffled by
-    ``seed``, after skipping the first ``skip`` characters' worth of files (for a held-out
-    split). Characters outside SOURCE_SYMBOLS become "?"."""
+    """``chars`` characters of stdlib source: whole files in an order shuffled by ``seed``.
+
+    With ``skip``, the files starting before character ``skip`` of that order are left out: a
+    held-out split (same seed) that shares no file with ``python_source(skip, seed)``.
+    Characters outside SOURCE_SYMBOLS become "?".
+    """
     files = stdlib_files()
     order = np.random.default_rng(seed).permutation(len(files))
     allowed = set(SOURCE_SYMBOLS)
-    parts, total = [], 0
+    parts, start, got = [], 0, 0
     for k in order:
         text = files[k].read_text(encoding="utf-8", errors="replace")
-        text = "".join(c if c in allowed else "?" for c in text)
-        start, total = total, total + len(text)
-        if start < skip:  # whole files only: held-out text shares none with the first part
+        start += len(text)
+        if start - len(text) < skip:
             continue
-        parts.append(text)
-        if total - skip >= chars:
+        parts.append("".join(c if c in allowed else "?" for c in text))
+        got += len(text)
+        if got >= chars:
             break
     return "".join(parts)[:chars]

@@ -150,7 +150,8 @@ def evaluate(ckpt: Checkpoint, recipe: Recipe) -> dict[str, Any]:
             "closing_accuracy": float((logits.argmax(-1) == y)[closing].mean()),
             "optimal_loss": float(ent.mean()),
             "depth_unit": best, "depth_correlation": float(corr[best])}
-    text = tasks.python_source(SOURCE_EVAL_SEQS * (SOURCE_EVAL_LEN + 1), recipe.eval_seed,
+    # the files after the training text in the same shuffled order
+    text = tasks.python_source(SOURCE_EVAL_SEQS * (SOURCE_EVAL_LEN + 1), recipe.seed,
                                skip=SOURCE_TRAIN_CHARS)
     ids = vocab.encode(text).reshape(SOURCE_EVAL_SEQS, SOURCE_EVAL_LEN + 1)
     parts = [_classification(_outputs(ckpt, ids[k:k + 10, :-1])[1], ids[k:k + 10, 1:])
