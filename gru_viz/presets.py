@@ -110,6 +110,7 @@ COUNTER = Preset(
 PRESETS: dict[str, Preset] = {p.key: p for p in (LATCH, LEAKY, RESET, COUNTER)}
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SMALL_FILE = 200_000  # bytes; a playground-sized model with its metadata takes a few KB
 # What a trained model of a task teaches, and an input that shows it, per shipped task.
 LESSONS = {
     "flipflop": ("Find the unit that holds the sign of the last pulse (flat between pulses, "
@@ -143,6 +144,8 @@ def trained_presets(folder: Path = ASSETS) -> tuple[Preset, ...]:
 
     found = []
     for path in sorted(folder.glob("*.pt")):
+        if path.stat().st_size > SMALL_FILE:  # too many weights for the playground: skip unread
+            continue
         try:
             preset = from_checkpoint(load_checkpoint(path))
         except (GRUVizError, ImportError):  # no torch, or not a usable file: not a preset
