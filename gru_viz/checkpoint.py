@@ -13,6 +13,7 @@ import json
 import os
 import re
 import struct
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +134,20 @@ def _is_safetensors(data: bytes) -> bool:
     return 2 <= n <= len(data) - 8 and data[8:9] == b"{"
 
 
+def _check_unpacked_size(data: bytes, name: str, max_mb: float) -> None:
+    """Refuse a zip whose members unpack to more than the size cap (a zip bomb): torch
+    inflates compressed members in full, though torch.save never compresses them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(info.file_size for info in z.infolist())
+    except Exception:  # not a readable zip: torch.load reports the corruption
+        return
+    if unpacked > max_mb * 2**20:
+        raise CheckpointError(f"{name} unpacks to {unpacked / 2**20:.0f} MB, over the limit of "
+                              f"{max_mb:g} MB (GRUVIZ_MAX_UPLOAD_MB). Save only the GRU's state "
+                              "dict with torch.save.")
+
+
 def _load_torch(data: bytes, name: str) -> Any:
     import pickle
 
@@ -141,7 +156,7 @@ def _load_torch(data: bytes, name: str) -> Any:
     try:  # weights_only=True always: plain containers and tensors only, no code runs
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        found = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([\w.]+)", str(exc))
         if found:
             what = found.group(1)
             module = " a whole pickled module" if what.startswith("torch.nn.modules") else ""
@@ -151,8 +166,9 @@ def _load_torch(data: bytes, name: str) -> Any:
         raise CheckpointError(f"{name} is truncated or corrupt: its pickled data cannot be read "
                               f"({detail}). Copy or save the file again.") from None
     except Exception as exc:  # zip errors, truncation, bad storages
+        first = str(exc).partition("\n")[0][:160]  # may be empty: EOFError() has no message
         raise CheckpointError(f"{name} is truncated or corrupt: torch could not read it "
-                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
+                              f"({type(exc).__name__}: {first}). "
                               "Copy or save the file again.") from None
 
 
@@ -187,7 +203,8 @@ def _is_tensor(v: Any) -> bool:
 def _unwrap(obj: Any, name: str) -> tuple[dict, list[str]]:
     """The dict of tensors inside the usual wrappers, and the wrapper keys passed."""
     path: list[str] = []
-    while isinstance(obj, Mapping) and not any(_is_tensor(v) for v in obj.values()):
+    while (isinstance(obj, Mapping) and len(path) < len(WRAPPERS)  # a cycle ends here
+           and not any(_is_tensor(v) for v in obj.values())):
         key = next((k for k in WRAPPERS if isinstance(obj.get(k), Mapping)), None)
         if key is None:
             break
@@ -197,15 +214,20 @@ def _unwrap(obj: Any, name: str) -> tuple[dict, list[str]]:
         raise CheckpointError(f"{name} holds a {type(obj).__name__}, not a state dict. Save "
                               "model.state_dict() with torch.save.")
     flat: dict[str, Any] = {}
+    seen: set[int] = set()
 
-    def walk(d: Mapping, prefix: str) -> None:  # nested dicts of tensors become dotted keys
+    def walk(d: Mapping, prefix: str, depth: int) -> None:  # nested dicts become dotted keys
+        # each dict once (shared or cyclic ones would multiply the work), at most 32 deep
+        if id(d) in seen or depth > 32:
+            return
+        seen.add(id(d))
         for k, v in d.items():
             if _is_tensor(v):
                 flat[prefix + str(k)] = v
             elif isinstance(v, Mapping):
-                walk(v, f"{prefix}{k}.")
+                walk(v, f"{prefix}{k}.", depth + 1)
 
-    walk(obj, "")
+    walk(obj, "", 0)
     if not flat:
         keys = ", ".join(repr(k) for k in list(obj)[:8])
         raise CheckpointError(f"{name} holds no tensors (top-level keys: {keys or 'none'}). "
@@ -298,6 +320,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
     meta: dict[str, Any] = {"file": label, "bytes": len(data)}
     container: Any = None
     if data[:4] == b"PK\x03\x04":
+        _check_unpacked_size(data, label, max_mb)
         container = _load_torch(data, label)
         raw, path = _unwrap(container, label)
         meta["container"] = "/".join(path) or "state dict"
@@ -305,8 +328,14 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
             if "pytorch-lightning_version" in container:
                 meta["container"] = "Lightning checkpoint"
             if container.get("format") == FORMAT_NAME:
-                meta |= {k: container.get(k) for k in
-                         ("format_version", "model_args", "description", "training", "metrics")}
+                own = {k: container.get(k) for k in
+                       ("format_version", "model_args", "description", "training", "metrics")}
+                try:
+                    json.dumps(own, default=str)
+                except (ValueError, RecursionError):  # cyclic or absurdly deep
+                    raise CheckpointError(f"{label}'s description is cyclic or nested too "
+                                          "deeply to read. Save the model again.") from None
+                meta |= own
     elif _is_safetensors(data):
         raw, st_meta = _load_safetensors(data, label)
         meta |= {"container": "safetensors", "safetensors_metadata": st_meta}
@@ -317,6 +346,14 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
         raise CheckpointError(f"{label} is neither a torch file (zip, from torch.save) nor a "
                               f"safetensors file: its first bytes are {data[:8]!r}. Accepted: "
                               f"{', '.join(EXTENSIONS)}.")
+    # Views can declare far more elements than their storage holds (stride 0): refuse before
+    # NumPy copies them. Float16 doubles as float32, tied weights count twice: 4x is generous.
+    declared = sum(t.numel() * max(t.element_size(), 4) for t in raw.values())
+    if declared > 4 * len(data) + 2**20:
+        raise CheckpointError(f"{label} declares {declared / 2**20:.0f} MB of tensors in a "
+                              f"{len(data) / 2**20:.1f} MB file: its tensors repeat values "
+                              "(expanded views), which a saved state dict never does. Save "
+                              "model.state_dict() with torch.save.")
     renamed = strip_prefixes(list(raw))
     warnings: tuple[str, ...] = ()
     tensors: dict[str, np.ndarray] = {}
