@@ -39,7 +39,15 @@ def _trace(args: argparse.Namespace) -> None:
     if out.suffix not in FORMATS:
         raise GRUVizError(f"--out must end in one of {', '.join(FORMATS)}; got {out.name!r}.")
     ids = None if args.ids is None else [int(t) for t in args.ids.replace(",", " ").split()]
-    res = trace_checkpoint(args.file, text=args.text, rows=args.rows, ids=ids, gru=args.gru,
+    rows = args.rows
+    if args.input is not None:
+        from gru_viz.inputs import read_csv, read_npy
+
+        path = Path(args.input)
+        if not path.is_file():
+            raise GRUVizError(f"--input {str(path)!r} is not a file.")
+        rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
+    res = trace_checkpoint(args.file, text=args.text, rows=rows, ids=ids, gru=args.gru,
                            dtype="float64" if args.float64 else None)
     desc = res.checkpoint.description | {"detected": res.checkpoint.summary()}
     extras = {k: v for k, v in (("head_output", res.head_output), ("probs", res.probs))
@@ -94,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument("--text", help="characters, encoded with the checkpoint's vocabulary")
     src.add_argument("--rows", help="numbers, one step per row: '0.5, 1; 0, 1; 1, -1'")
     src.add_argument("--ids", help="token ids: '3 1 4'")
+    src.add_argument("--input", help="numbers from a .csv (one step per row) or .npy (T, I) file")
     t.add_argument("--out", required=True, help="output file: " + ", ".join(FORMATS))
     t.add_argument("--gru", help=gru_help)
     t.add_argument("--float64", action="store_true",

@@ -74,6 +74,19 @@ def test_trace_rows_on_a_plain_state_dict(tmp_path):
         assert z["l0_reverse.h"].shape == (3, 3) and "probs" not in z.files
 
 
+def test_trace_input_from_csv_and_npy(tmp_path):
+    path = tmp_path / "gru.pt"
+    path.write_bytes(saved(torch_gru(2, 3).state_dict()))
+    x = np.array([[1.0, 0.0], [0.25, -1.0]])
+    (tmp_path / "x.csv").write_text("a,b\n1,0\n0.25,-1\n")
+    np.save(tmp_path / "x.npy", x)
+    for name in ("x.csv", "x.npy"):
+        out = tmp_path / f"{name}.npz"
+        assert main(["trace", str(path), "--input", str(tmp_path / name), "--out", str(out)]) == 0
+        with np.load(out) as z:
+            np.testing.assert_array_equal(z["l0.x"], x)
+
+
 def test_user_errors_exit_2_with_a_message(ckpt_path, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
