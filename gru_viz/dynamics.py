@@ -170,7 +170,7 @@ def fixed_points(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray | None = No
 
 def slow_points(w: GRUWeights, xbar: np.ndarray, states: np.ndarray, count: int = 200,
                 noise: float = 0.02, q_max: float = 1e-6, merge: float = 1e-2,
-                seed: int = 0) -> list[Point]:
+                seed: int = 0, iterations: int = 200) -> list[Point]:
     """Fixed and slow points from states sampled on real trajectories (N, H), jittered.
 
     Keeps minima with q ≤ q_max; a point with q ≈ 0 is a fixed point, a larger q a slow point
@@ -180,7 +180,8 @@ def slow_points(w: GRUWeights, xbar: np.ndarray, states: np.ndarray, count: int 
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(states), size=min(count, len(states)), replace=False)
     starts = states[pick] + noise * rng.standard_normal((len(pick), w.hidden_size))
-    return _points(w, xbar, minimise_speed(w, xbar, starts), q_max=q_max, merge=merge)
+    return _points(w, xbar, minimise_speed(w, xbar, starts, iterations), q_max=q_max,
+                   merge=merge)
 
 
 # --- looking at a plane of the state space -------------------------------------------------------

@@ -128,8 +128,12 @@ def slow_search(key: str, layer: int, direction: int, xbar: tuple, text: str, _s
     cell = run(model, batch).layers[layer][direction]
     states = np.asarray(cell.h)  # (B, T, H)
     w = model.cells[layer][direction]
-    points = dy.slow_points(w, np.array(xbar), states.reshape(-1, w.hidden_size), count=160)
-    return states, points
+    H = w.hidden_size
+    # each solver step costs about count·H³: fewer starts and steps for large layers
+    count, iterations = (160, 200) if H <= 32 else (48, 100) if H <= 64 else (16, 50)
+    points = dy.slow_points(w, np.array(xbar), states.reshape(-1, H), count=count,
+                            iterations=iterations)
+    return states, points, count
 
 
 def larger_view(subject: Subject) -> None:
@@ -147,14 +151,15 @@ def larger_view(subject: Subject) -> None:
     hover = [f"t = {t}, input {s}" for t, s in enumerate(labels)]
     if layer == 0:
         options = ["zero"] + (list(subject.vocabulary.symbols) if subject.vocabulary else [])
-        held = c[2].selectbox("Constant input x̄", options, key="pp.xbar",
+        held = c[2].selectbox("Constant input x̄", options, key=f"pp.xbar.{subject.key}",
+                              index=1 if subject.vocabulary else 0,
                               format_func=lambda s: s if s == "zero" else f"symbol {s!r}")
         xbar = np.zeros(model.input_size) if held == "zero" else subject.symbol_input(held)
     else:
         t_in = c[2].slider("x̄ = this layer's input at step", 0, len(x) - 1, len(x) - 1,
                            key="pp.t_in")
         xbar = run(model, x).layers[layer][direction].x[t_in]
-    states, points = slow_search(subject.key, layer, direction, tuple(np.round(xbar, 12)),
+    states, points, starts = slow_search(subject.key, layer, direction, tuple(np.round(xbar, 12)),
                                  "|".join(hover), subject, x)
     H = model.hidden_size
     plane_kind = st.radio("Plane", ["top-2 principal components", "two units"],
@@ -181,6 +186,9 @@ def larger_view(subject: Subject) -> None:
     axis = np.linspace(-extent, extent, 41)
     field = dy.vector_field(model.cells[layer][direction], xbar, plane, axis, axis)
     fixed = sum(p.q <= 1e-20 for p in points)
+    if not points:
+        st.warning(f"No fixed or slow point (q ≤ 1e-6) was reached from {starts} starts on "
+                   "the trajectories under this input; try another constant input.")
     st.plotly_chart(phase_portrait(
         plane, field, points, list(states), hover,
         title=f"{len(points)} fixed/slow points ({fixed} fixed), {note}", extent=extent),

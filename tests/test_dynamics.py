@@ -1,5 +1,8 @@
 """Fixed points, slow points and the step map's Jacobian, against independent oracles."""
 
+import itertools
+import pathlib
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -208,3 +211,24 @@ def test_fixed_points_above_three_units_need_starts():
         dy.fixed_points(w, ZERO2)
     pts = dy.fixed_points(w, ZERO2, starts=np.zeros((1, 4)))
     assert len(pts) == 1 and pts[0].kind == "stable"
+
+
+FLIPFLOP = pathlib.Path(__file__).resolve().parents[1] / "assets" / "flipflop.pt"
+
+
+@pytest.mark.skipif(not FLIPFLOP.exists(), reason="the trained 3-bit flip-flop is not built")
+def test_the_trained_flip_flop_holds_its_eight_memories_in_stable_fixed_points():
+    """Its head reads the 8 sign patterns (±1)³ at the 8 stable fixed points (Sussillo & Barak)."""
+    from gru_viz.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(FLIPFLOP)
+    w = ck.model.astype(np.float64).cells[0][0]
+    pulses = np.random.default_rng(0).choice([-1.0, 0, 0, 0, 0, 0, 0, 0, 1.0], size=(16, 40, 3))
+    states = run(ck.model.astype(np.float64), pulses).output.reshape(-1, w.hidden_size)
+    pts = dy.slow_points(w, np.zeros(3), states, count=160)
+    stable = [p for p in pts if p.kind == "stable" and p.q <= 1e-20]
+    read = np.array([ck.head_weight @ p.h + ck.head_bias for p in stable])
+    assert len(stable) == 8
+    assert {tuple(np.sign(r).astype(int)) for r in read} == set(
+        itertools.product((-1, 1), repeat=3))
+    np.testing.assert_allclose(np.abs(read), 1, atol=0.05)
