@@ -32,7 +32,8 @@ import numpy as np  # noqa: E402
 from gru_viz.model import GRUModel  # noqa: E402
 from gru_viz.presets import DEFAULT, all_presets  # noqa: E402
 from gru_viz.run import run  # noqa: E402
-from tests.ws_client import Run, Session, serve  # noqa: E402
+from tests.server import serve  # noqa: E402
+from tests.ws_client import Run, Session  # noqa: E402
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PAGE = "Playground"

@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
+
+from tests.server import serve
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,12 +41,6 @@ def require_browser() -> str:
     return chromium
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def page_slugs() -> list[str]:
     """URL paths of every page: '' for the home page, pages/3_Step_through.py -> 'Step_through'."""
     names = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
@@ -59,32 +51,9 @@ def page_slugs() -> list[str]:
 def server() -> Iterator[str]:
     """The app on a free port of 127.0.0.1; its log goes beside the screenshots."""
     require_browser()
-    port = free_port()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with open(SHOTS / "streamlit.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                        break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("streamlit did not start; see streamlit.log") from None
-                    time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with open(SHOTS / "streamlit.log", "w") as log, serve(ROOT, log) as (url, _pid):
+        yield url
 
 
 @pytest.fixture(scope="session")

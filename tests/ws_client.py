@@ -12,15 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -140,33 +133,3 @@ class Session:
             run.elements[tuple(fwd.metadata.delta_path)] = fwd.delta.new_element
         elif kind == "script_finished":
             run.status = fwd.script_finished
-
-
-@contextmanager
-def serve(root: Path, log: IO | int = subprocess.DEVNULL) -> Iterator[tuple[str, int]]:
-    """`streamlit run app.py` in ``root`` on a free port of 127.0.0.1: (url, process id)."""
-    from tests.browser import free_port
-
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
