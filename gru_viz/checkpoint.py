@@ -74,7 +74,8 @@ class Checkpoint:
     def summary(self) -> list[str]:
         """Human-readable lines: what was detected."""
         m = self.model
-        lines = [f"GRU {self.gru_name or '(top level)'}: {m.describe()}"
+        cell = " (nn.GRUCell keys)" if self.description["gru_cell"] else ""
+        lines = [f"GRU {self.gru_name or '(top level)'}{cell}: {m.describe()}"
                  + ("" if self.has_bias else ", no bias")]
         if len(self.gru_names) > 1:
             lines.append("Other GRUs: " + ", ".join(n or "(top level)" for n in self.gru_names
@@ -93,21 +94,16 @@ class Checkpoint:
 _SEVERAL = "Several GRUs"
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
-
-
 # --- reading bytes ---------------------------------------------------------------------------
 
-def _read(source: str | os.PathLike | bytes, max_mb: float) -> tuple[bytes, str]:
+def _read(source: str | os.PathLike | bytes, max_mb: float, name: str | None
+          ) -> tuple[bytes, str]:
     cap = int(max_mb * 2**20)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data, name = bytes(source), "the uploaded file"
+        data, name = bytes(source), name or "the uploaded file"
     else:
         path = Path(source)
-        name = path.name
+        name = name or path.name
         try:
             size = path.stat().st_size
             if size > cap:
@@ -191,7 +187,9 @@ def _to_numpy(t: Any) -> np.ndarray:
     t = t.detach().to("cpu")
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()  # NumPy has no bfloat16; float32 holds both exactly
-    return _readonly(t.numpy())
+    a = t.numpy()  # shares the freshly loaded tensor's memory: no copy of a large file
+    a.setflags(write=False)
+    return a
 
 
 # --- unwrapping containers -------------------------------------------------------------------
@@ -315,8 +313,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
     ``name`` labels uploaded bytes in messages.
     """
     max_mb = limits().max_upload_mb if max_mb is None else max_mb
-    data, label = _read(source, max_mb)
-    label = name or label
+    data, label = _read(source, max_mb, name)
     meta: dict[str, Any] = {"file": label, "bytes": len(data)}
     container: Any = None
     if data[:4] == b"PK\x03\x04":

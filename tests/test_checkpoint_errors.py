@@ -131,7 +131,7 @@ def test_nan_and_inf_load_with_a_warning_naming_the_tensors():
 
 def test_size_cap_by_argument_and_environment(tmp_path, monkeypatch):
     data = saved({"weight": torch.zeros(300_000)})  # about 1.2 MB
-    fails(data, r"1\.1 MB, over the limit of 1 MB", max_mb=1)
+    fails(data, r"up.pt is 1\.1 MB, over the limit of 1 MB", max_mb=1, name="up.pt")
     path = tmp_path / "big.pt"
     path.write_bytes(data)
     monkeypatch.setenv("GRUVIZ_MAX_UPLOAD_MB", "1")
