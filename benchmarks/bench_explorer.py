@@ -54,7 +54,8 @@ def measure(at: AppTest, reruns: int) -> tuple[float, list[int]]:
 
 
 def main(reruns: int = 7) -> None:
-    at = AppTest.from_file(str(ROOT / "pages" / "5_Explorer.py"), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.switch_page("pages/5_Explorer.py")
     at.run()
     at.sidebar.selectbox(key="ex.source").select("upload a file").run()
     at.get("file_uploader")[0].set_value(("big.pt", checkpoint(), "application/octet-stream"))

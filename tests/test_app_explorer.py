@@ -20,7 +20,7 @@ from gru_viz.ui.explorer_model import Loaded, shipped
 from gru_viz.ui.explorer_more import trace_file
 from tests.test_analysis import VOCAB, planted_model
 
-PAGE = str(pathlib.Path(__file__).resolve().parents[1] / "pages" / "5_Explorer.py")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def saved(obj) -> bytes:
@@ -81,9 +81,9 @@ BAD = {  # file name -> (bytes, part of the message)
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    return at
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/5_Explorer.py")  # entered from the home page, as the frame expects
+    return at.run()
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -217,3 +217,25 @@ def test_exports_round_trip(fmt):
     else:
         body = [line for line in data.splitlines() if not line.startswith("#")]
         assert len(body) == 1 + cell.z.size * ckpt.model.num_layers
+
+
+def npy(a) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def test_a_numeric_corpus_runs_and_a_bad_one_says_why():
+    at = upload(page(), "raw.pt", KINDS["raw_bidirectional.pt"]())
+    view(at, "Corpus")
+    at.file_uploader(key="ex.corpus_file").set_value((
+        "c.npy", npy(np.random.default_rng(0).normal(size=(5, 9, 3))),
+        "application/octet-stream")).run()
+    at.button(key="ex.corpus_go").click().run()
+    assert_ok(at)
+    assert any("5 sequences, 45 steps" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 1  # saturation; no ids, so no expected response
+    at.file_uploader(key="ex.corpus_file").set_value(
+        ("c.npy", npy(np.ones((4, 2))), "application/octet-stream")).run()
+    at.button(key="ex.corpus_go").click().run()
+    assert "the model takes 3" in " ".join(e.value for e in at.error)

@@ -17,6 +17,7 @@ from gru_viz.analysis import softmax
 from gru_viz.api import encode
 from gru_viz.checkpoint import Checkpoint
 from gru_viz.errors import GRUVizError
+from gru_viz.figures import step_labels
 from gru_viz.inputs import format_rows, parse_ids, read_csv, read_npy
 from gru_viz.limits import limits
 from gru_viz.run import run
@@ -162,9 +163,6 @@ def make_run(loaded: Loaded, x: np.ndarray, symbols: list[str] | None,
              ids: np.ndarray | None) -> Run:
     ikey = input_key(x, ids)
     trace, head, probs = _run(loaded.key, ikey, loaded.ckpt, x, symbols is not None)
-    if symbols is not None:
-        tokens = [display_token(s) for s in symbols]
-    else:
-        tokens = [", ".join(f"{v:.3g}" for v in row) for row in x]
+    tokens = [display_token(s) for s in symbols] if symbols is not None else step_labels(x)
     return Run(loaded.key, f"{loaded.key}|{ikey}", x, tokens, symbols, ids, trace, probs, head,
                symbols is not None and loaded.ckpt.vocabulary is not None)

@@ -15,6 +15,7 @@ from gru_viz import export
 from gru_viz.api import encode
 from gru_viz.errors import GRUVizError, InputError
 from gru_viz.figexport import figure_html, figure_image
+from gru_viz.figures import step_labels
 from gru_viz.inputs import parse_ids, read_npy
 from gru_viz.notation import Notation
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
@@ -37,20 +38,17 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
     """
     ckpt, kind = loaded.ckpt, input_kind(loaded.ckpt)
     if kind == "vectors":
-        if name.endswith(".npz"):
-            try:
+        try:
+            if data.startswith(b"PK"):  # .npz: one sequence per array
                 with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                    xs = [read_npy(_npy(z[k]), ckpt.model.input_size) for k in z.files]
-            except (ValueError, OSError) as exc:
-                raise InputError(f"{name} is not a readable .npz of arrays: {exc}") from None
-        else:
-            x = np.load(io.BytesIO(data), allow_pickle=False) if data.startswith(b"\x93NUMPY") \
-                else None
-            if x is not None and x.ndim == 3:
-                xs = [read_npy(_npy(a), ckpt.model.input_size) for a in x]
+                    arrays = [z[k] for k in z.files]
             else:
-                xs = [read_npy(data, ckpt.model.input_size)]
-        return xs, None, [[f"{v:.3g}" for v in row[:3]] for row in xs], ""
+                x = np.load(io.BytesIO(data), allow_pickle=False)
+                arrays = list(x) if x.ndim == 3 else [x]
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(f"{name} is not a readable .npy or .npz of numbers: {exc}") from None
+        xs = [read_npy(_npy(a), ckpt.model.input_size) for a in arrays]
+        return xs, None, [step_labels(x) for x in xs], ""
     try:
         lines = [s for s in data.decode("utf-8").splitlines() if s.strip()]
     except UnicodeDecodeError as exc:

@@ -70,14 +70,20 @@ def units_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> Non
                            format_func=lambda u: f"unit {u}")
     if units:
         st.plotly_chart(lines_spec(cell, nt, units, r.tokens), key="ex.lines")
+    depth = None
+    if r.symbols is not None and set(r.symbols) <= set("()[]{}<>"):
+        depth = an.correlate(cell.h, an.nesting_depth(r.symbols))
     st.subheader("The input coloured by a unit")
     c1, c2 = st.columns(2)
-    unit = c1.selectbox("Unit", list(range(H)), index=int(units[0] if units else order[0]),
-                        key=f"ex.colour_unit.{H}", format_func=lambda u: f"unit {u}")
-    field = field_picker(nt, "ex.colour_field", label="Value")
+    first = int(np.argmax(np.abs(depth))) if depth is not None else int(
+        units[0] if units else order[0])
+    unit = c1.selectbox("Unit", list(range(H)), index=first, key=f"ex.colour_unit.{H}",
+                        format_func=lambda u: f"unit {u}")
+    with c2:
+        field = field_picker(nt, "ex.colour_field", label="Value")
     colour_text(r, cell, nt, field, unit, "ex.text_window")
-    if r.symbols is not None and set(r.symbols) <= set("()[]{}<>"):
-        depth_view(r, cell)
+    if depth is not None:
+        depth_view(depth)
 
 
 def colour_text(r: Run, cell: LayerTrace, nt: Notation, field: str, unit: int, key: str,
@@ -92,10 +98,8 @@ def colour_text(r: Run, cell: LayerTrace, nt: Notation, field: str, unit: int, k
                f"fixed scale [{lo:g}, {hi:g}]. Hover a character for its value.")
 
 
-def depth_view(r: Run, cell: LayerTrace) -> None:
-    """Bracket input: which units track the true nesting depth."""
-    depth = an.nesting_depth(r.symbols)
-    corr = an.correlate(cell.h, depth)
+def depth_view(corr: np.ndarray) -> None:
+    """Bracket input: each unit's correlation with the true nesting depth."""
     best = np.argsort(-np.abs(corr))[:3]
     st.subheader("Units that track the nesting depth")
     st.markdown("Correlation of each unit's state with the true bracket depth after each "
