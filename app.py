@@ -7,6 +7,7 @@ import streamlit as st
 from gru_viz.notation import COURSE, PYTORCH
 from gru_viz.stepmath import equations_block
 from gru_viz.ui import frame
+from gru_viz.ui.frame import pages
 
 ROOT = pathlib.Path(__file__).parent
 frame("Home")
@@ -44,7 +45,6 @@ st.subheader("Where next")
 # Every page in pages/, so pages added later are listed too; ours say what they offer.
 ABOUT = {"1_Playground": "move every weight, type a sequence, watch the gates",
          "2_Step_through": "one timestep's equations with its numbers, beside the cell"}
-for page in sorted((ROOT / "pages").glob("*.py")):
-    name = page.stem.split("_", 1)[-1].replace("_", " ")
-    about = ABOUT.get(page.stem)
-    st.page_link(f"pages/{page.name}", label=f"**{name}**" + (f": {about}" if about else ""))
+for path, name in pages():
+    about = ABOUT.get(pathlib.Path(path).stem)
+    st.page_link(path, label=f"**{name}**" + (f": {about}" if about else ""))

@@ -55,7 +55,10 @@ def test_home_page():
     text = " ".join(c.value for c in at.caption)
     assert "c⟨t−1⟩ is meant" in text
     assert (ROOT / "assets" / "gru_cell.svg").read_text().startswith("<svg")
-    assert len(at.get("page_link")) == len(list((ROOT / "pages").glob("*.py")))
+    # the sidebar's navigation (home + every page) and the body's "where next" (every page)
+    n_pages = len(list((ROOT / "pages").glob("*.py")))
+    assert len(at.sidebar.get("page_link")) == n_pages + 1
+    assert len(at.main.get("page_link")) == n_pages
 
 
 def test_playground_opened_alone_shows_the_default_preset():

@@ -98,5 +98,6 @@ def test_cell_diagram_draws_the_step():
 
 def test_home_diagram_asset_is_ours():
     asset = pathlib.Path(__file__).resolve().parents[1] / "assets" / "gru_cell.svg"
-    assert asset.read_text().strip() == cell_svg(COURSE, background="#ffffff",
+    # the course's own equations: reset gate before the product
+    assert asset.read_text().strip() == cell_svg(COURSE, reset_after=False, background="#ffffff",
                                                  title="A GRU unit (course notation)")

@@ -6,10 +6,13 @@ so nothing here may assume that app.py ran before.
 
 from __future__ import annotations
 
+import pathlib
+
 import streamlit as st
 
 from gru_viz.notation import NOTATIONS, Notation
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Session keys shared by several pages. Widget keys are namespaced per page ("<page>.<name>").
 NOTATION = "notation"
 
@@ -30,10 +33,22 @@ def store(key: str) -> None:
     st.session_state[key] = st.session_state[key + ".w"]
 
 
+def pages() -> list[tuple[str, str]]:
+    """(path for st.page_link, label) of every page in pages/, in file order."""
+    return [(f"pages/{p.name}", p.stem.split("_", 1)[-1].replace("_", " "))
+            for p in sorted((ROOT / "pages").glob("*.py"))]
+
+
 def frame(title: str, icon: str = "🔁") -> None:
     """Page config and the shared sidebar. Call first on every page."""
     st.set_page_config(page_title=f"{title} · gru-viz", page_icon=icon, layout="wide")
     with st.sidebar:
+        # Our own navigation (Streamlit's is off in .streamlit/config.toml): it names the
+        # home page "Home" rather than after app.py.
+        st.page_link("app.py", label="Home")
+        for path, label in pages():
+            st.page_link(path, label=label)
+        st.divider()
         st.radio("Notation", list(NOTATIONS), key=persistent(NOTATION, "course"),
                  format_func=lambda k: NOTATIONS[k].name, on_change=store, args=(NOTATION,),
                  help="Course: Γu is the share of the new candidate written (Γu = 1 − z). "
