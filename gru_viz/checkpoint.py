@@ -28,6 +28,7 @@ from gru_viz.inputs import Vocabulary
 from gru_viz.limits import limits
 from gru_viz.model import GRUModel
 
+MIN_TORCH = (2, 10)  # older versions have known weights_only bypasses
 EXTENSIONS = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
 FORMAT_NAME = "gru-viz"  # the "format" entry of our own self-describing files
 FORMAT_VERSION = 1
@@ -148,7 +149,12 @@ def _load_torch(data: bytes, name: str) -> Any:
     import pickle
 
     import torch
+    from torch.torch_version import TorchVersion
 
+    if TorchVersion(torch.__version__) < MIN_TORCH:
+        raise CheckpointError(f"torch {torch.__version__} has known ways around weights_only "
+                              "loading, so untrusted files are not opened with it. Install "
+                              f"torch>={'.'.join(map(str, MIN_TORCH))}.")
     try:  # weights_only=True always: plain containers and tensors only, no code runs
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -142,3 +142,9 @@ def test_size_cap_by_argument_and_environment(tmp_path, monkeypatch):
 def test_missing_path_and_unknown_gru_name(tmp_path):
     fails(tmp_path / "nope.pt", "Cannot read")
     fails(saved(torch_gru(3, 4).state_dict()), "No GRU named 'enc'", gru="enc")
+
+
+def test_old_torch_is_refused_for_torch_files(monkeypatch):
+    data = saved(torch_gru(3, 4).state_dict())
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cpu")
+    fails(data, r"torch 2\.5\.1\+cpu has known ways around weights_only.*torch>=2\.10")
