@@ -49,6 +49,8 @@ def _trace(args: argparse.Namespace) -> None:
         rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
     res = trace_checkpoint(args.file, text=args.text, rows=rows, ids=ids, gru=args.gru,
                            dtype="float64" if args.float64 else None)
+    for w in res.checkpoint.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     desc = res.checkpoint.description | {"detected": res.checkpoint.summary()}
     extras = {k: v for k, v in (("head_output", res.head_output), ("probs", res.probs))
               if v is not None}

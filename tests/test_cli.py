@@ -65,13 +65,17 @@ def test_trace_to_json_csv_html(ckpt_path, tmp_path):
             assert "plotly" in text.lower() and "update gate z" in text
 
 
-def test_trace_rows_on_a_plain_state_dict(tmp_path):
+def test_trace_rows_on_a_plain_state_dict(tmp_path, capsys):
+    sd = torch_gru(2, 3, bi=True).state_dict()
+    sd["bias_hh_l0_reverse"][0] = float("inf")
     path = tmp_path / "gru.pt"
-    path.write_bytes(saved(torch_gru(2, 3, bi=True).state_dict()))
+    path.write_bytes(saved(sd))
     out = tmp_path / "t.npz"
     assert main(["trace", str(path), "--rows", "1, 0; 0, 1; 0.5, 0.5", "--out", str(out)]) == 0
+    assert "warning: NaN or inf values in bias_hh_l0_reverse" in capsys.readouterr().err
     with np.load(out) as z:
         assert z["l0_reverse.h"].shape == (3, 3) and "probs" not in z.files
+        assert np.isfinite(z["l0.h"]).all()
 
 
 def test_trace_input_from_csv_and_npy(tmp_path):
