@@ -111,9 +111,14 @@ def ablate(model: GRUModel, x: np.ndarray, clamp: Clamp, h0=None) -> Ablation:
     return Ablation(clamp, base, _splice(base, run(clamped_model, np.asarray(x)[s:], states), s))
 
 
+def head_outputs(trace: Trace, head: Head) -> np.ndarray:
+    """The linear head's outputs (logits, or values for a regression head) at every step: (T, V)."""
+    return trace.output @ np.asarray(head[0]).T + np.asarray(head[1])
+
+
 def predictions(trace: Trace, head: Head) -> np.ndarray:
     """Softmax of the head's logits at every step: (T, V)."""
-    logits = trace.output @ np.asarray(head[0]).T + np.asarray(head[1])
+    logits = head_outputs(trace, head)
     logits = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(logits)
     return e / e.sum(axis=-1, keepdims=True)

@@ -261,8 +261,9 @@ def ablation_figures(d_state: np.ndarray, base_unit: np.ndarray, clamped_unit: n
 
 
 def prediction_change(base: np.ndarray, clamped: np.ndarray, labels: Sequence[str],
-                      symbols: Sequence[str]) -> go.Figure:
-    """Δ of the head's softmax (T, V): which predictions the clamp changed."""
+                      symbols: Sequence[str], what: str = "probability") -> go.Figure:
+    """Δ of the head's softmax, or of its raw outputs (T, V): what the clamp changed."""
     return _heatmap((clamped - base).T, labels, scale=VALUE_SCALE, zmin=-1, zmax=1,
-                    colorbar="Δ probability", title="Change of the predicted probabilities",
-                    name="Δp", y=list(symbols), ytitle="symbol")
+                    colorbar=f"Δ {what}", title=f"Change of the head's {what} (clamped − original"
+                    + (", colours saturate at ±1)" if what != "probability" else ")"),
+                    name="Δ", y=list(symbols), ytitle="output")

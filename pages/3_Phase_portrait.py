@@ -41,14 +41,22 @@ def apply_preset() -> None:
     st.session_state["pp.hand_text"] = p.example
 
 
-def points_table(points, plane) -> list[dict]:
+def points_table(points, plane, subject: Subject | None = None) -> list[dict]:
+    """One row per point; with a head on this layer, what the head reads there."""
     rows = []
     for p in points:
         c = plane.coords(p.h)
         ev = np.abs(p.eigenvalues)
-        rows.append({"kind": point_kind(p), plane.labels[0]: round(float(c[0]), 4),
-                     plane.labels[1]: round(float(c[1]), 4), "max |λ|": round(float(ev[0]), 4),
-                     "min |λ|": round(float(ev[-1]), 4), "q = ½‖F(h) − h‖²": f"{p.q:.1e}"})
+        row = {"kind": point_kind(p), plane.labels[0]: round(float(c[0]), 4),
+               plane.labels[1]: round(float(c[1]), 4), "max |λ|": round(float(ev[0]), 4),
+               "min |λ|": round(float(ev[-1]), 4), "q = ½‖F(h) − h‖²": f"{p.q:.1e}"}
+        if subject is not None and subject.head is not None:
+            out = subject.head[0] @ p.h + subject.head[1]
+            row["head reads"] = (repr(subject.vocabulary.symbols[int(out.argmax())])
+                                 if subject.vocabulary is not None and
+                                 len(subject.vocabulary) == len(out)
+                                 else ", ".join(f"{v:+.2f}" for v in out[:6]))
+        rows.append(row)
     return rows
 
 
@@ -199,7 +207,8 @@ def larger_view(subject: Subject) -> None:
         "about √(2q) a step. Thin grey lines: the same steps shuffled, to visit more of the "
         "space. Arrows show the step projected onto the plane; states off the plane move "
         "differently.")
-    st.dataframe(points_table(points, plane), hide_index=True)
+    reads = subject.head is not None and model.num_layers == 1 and not model.bidirectional
+    st.dataframe(points_table(points, plane, subject if reads else None), hide_index=True)
 
 
 frame("Phase portrait", "🌀")

@@ -165,13 +165,19 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
         st.caption(f"Changes reach the layers above too: the largest change of the output "
                    f"is {np.abs(result.d_output).max():.3f}.")
     if subject.head is not None:
-        symbols = symbol_names(subject)
-        base_p = ab.predictions(result.base, subject.head)
-        new_p = ab.predictions(result.clamped, subject.head)
-        st.plotly_chart(prediction_change(base_p, new_p, labels,
-                                          [repr(s)[1:-1] for s in symbols]), key="mg.a_pred")
-        flips = int((base_p.argmax(1) != new_p.argmax(1)).sum())
-        st.caption(f"The top prediction changes at {flips} of {len(x)} steps.")
+        symbols = [repr(s)[1:-1] for s in symbol_names(subject)]
+        if subject.vocabulary is not None:  # a classifier over the symbols: compare softmaxes
+            base_p = ab.predictions(result.base, subject.head)
+            new_p = ab.predictions(result.clamped, subject.head)
+            flips = int((base_p.argmax(1) != new_p.argmax(1)).sum())
+            what, said = "probability", f"The top prediction changes at {flips} of {len(x)} steps."
+        else:  # e.g. the flip-flop's held signs: compare the outputs themselves
+            base_p = ab.head_outputs(result.base, subject.head)
+            new_p = ab.head_outputs(result.clamped, subject.head)
+            flips = int((np.sign(base_p) != np.sign(new_p)).sum())
+            what, said = "output", f"{flips} output values change sign."
+        st.plotly_chart(prediction_change(base_p, new_p, labels, symbols, what), key="mg.a_pred")
+        st.caption(said)
 
 
 frame("Memory and gradients", "🧠")

@@ -86,3 +86,5 @@ def test_predictions_are_distributions():
     p = ab.predictions(ab.ablate(m, x, ab.Clamp(1, 0, "z", 1.0, 2)).clamped, head)
     assert p.shape == (10, 3)
     np.testing.assert_allclose(p.sum(axis=1), 1)
+    out = ab.head_outputs(run(m, x), head)  # softmax is monotone in each step's outputs
+    np.testing.assert_array_equal(ab.predictions(run(m, x), head).argmax(1), out.argmax(1))

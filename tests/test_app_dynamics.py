@@ -9,12 +9,16 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import gradients as gr
 from gru_viz.ui.subjects import PRESET, RANDOM
 
-PAGES = pathlib.Path(__file__).resolve().parents[1] / "pages"
-PORTRAIT, MEMORY = str(PAGES / "3_Phase_portrait.py"), str(PAGES / "4_Memory_and_gradients.py")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PAGES = ROOT / "pages"
+PORTRAIT, MEMORY = "pages/3_Phase_portrait.py", "pages/4_Memory_and_gradients.py"
 
 
 def page(path: str) -> AppTest:
-    return AppTest.from_file(path, default_timeout=60).run()
+    """A fresh session opened on one page, as by its URL (the app is the entry point)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page(path)
+    return at.run()
 
 
 def assert_ok(at: AppTest) -> None:
@@ -166,3 +170,22 @@ def test_an_uploaded_text_model_with_a_head_on_both_pages():
     key = next(t.key for t in at.text_area)
     at.text_area(key=key).set_value("(x)").run()
     assert "Not in the vocabulary" in at.error[0].value and not at.exception
+
+
+FLIPFLOP = PAGES.parent / "assets" / "flipflop.pt"
+
+
+@pytest.mark.skipif(not FLIPFLOP.exists(), reason="the trained 3-bit flip-flop is not built")
+def test_the_trained_flip_flop_on_both_pages():
+    at = page(PORTRAIT)
+    at.radio(key="pp.source").set_value("a larger model").run()
+    at.selectbox(key="pp.model").set_value("flipflop").run()
+    assert_ok(at)
+    table = at.dataframe[0].value
+    stable = table[table["kind"] == "stable"]
+    assert len(stable) == 8 and stable["head reads"].nunique() == 8
+    at = page(MEMORY)
+    at.selectbox(key="mg.model").set_value("flipflop").run()
+    at.radio(key="mg.view").set_value("Ablation").run()
+    assert_ok(at)
+    assert any("change sign" in c.value for c in at.caption)
