@@ -1,6 +1,9 @@
 """Retention, half-lives and the kept/written split, against brute force and closed forms."""
 
 import math
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -64,3 +67,17 @@ def test_a_closed_update_gate_forgets_at_once():
     cell = constant_z_trace(1e-300, T=5)  # z is 0 to double precision after the logit
     assert memory.retention_to_end(cell)[:-1].max() < 1e-200
     assert (memory.half_life_from(cell)[:-1] == 1).all()
+
+
+def test_the_numpy_analyses_import_and_run_without_torch():
+    """Dynamics, memory and ablation are NumPy; gradients imports torch only when called."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import numpy as np\n"
+            "from gru_viz import ablation, dynamics, gradients, memory, run, GRUModel\n"
+            "w = dynamics.PRESETS['bistable switch'].weights()\n"
+            "assert len(dynamics.fixed_points(w, np.zeros(2))) == 3\n"
+            "m = GRUModel.random(2, 3)\n"
+            "memory.unit_table(run(m, np.ones((4, 2))).layers[0][0])\n"
+            "ablation.ablate(m, np.ones((4, 2)), ablation.Clamp(0, 1, 'z', 1.0, 2))\n")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=pathlib.Path(__file__).resolve().parents[1])
