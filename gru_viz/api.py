@@ -28,8 +28,8 @@ class Result:
 
     tokens       the symbols read (text input), else None
     head_output  (T, V') the linear head applied to the GRU's output at each step, or None
-    probs        (T, V') softmax of head_output when the head predicts symbols (the model
-                 reads symbols through a vocabulary or an embedding), else None
+    probs        (T, V) softmax of head_output when the input was symbols and the head
+                 gives one score per symbol, else None
     """
 
     checkpoint: Checkpoint
@@ -45,6 +45,11 @@ class Result:
         vocab = self.checkpoint.vocabulary
         order = np.argsort(-self.probs[t])[:k]
         return [(vocab.symbols[i] if vocab else str(i), float(self.probs[t, i])) for i in order]
+
+
+def _symbol_count(ckpt: Checkpoint) -> int:
+    """How many symbols the model reads: embedding rows, or one-hot input width."""
+    return ckpt.embedding.shape[0] if ckpt.embedding is not None else ckpt.model.input_size
 
 
 def _symbol_inputs(ckpt: Checkpoint, ids: np.ndarray) -> np.ndarray:
@@ -63,7 +68,7 @@ def encode(ckpt: Checkpoint, text: str | None = None, rows: str | np.ndarray | N
     if rows is not None:
         x = parse_rows(rows, I) if isinstance(rows, str) else np.asarray(rows, float)
         return x, None
-    symbols = ckpt.embedding.shape[0] if ckpt.embedding is not None else I
+    symbols = _symbol_count(ckpt)
     if text is not None:
         if ckpt.vocabulary is None:
             raise InputError("This checkpoint has no vocabulary, so text cannot be encoded; "
@@ -87,7 +92,7 @@ def run_checkpoint(ckpt: Checkpoint, text: str | None = None,
         bias = 0 if ckpt.head_bias is None else ckpt.head_bias
         head = trace.output @ ckpt.head_weight.T + bias
         head.setflags(write=False)
-        if tokens is not None:
+        if tokens is not None and head.shape[-1] == _symbol_count(ckpt):
             z = np.exp(head - head.max(-1, keepdims=True))
             probs = z / z.sum(-1, keepdims=True)
             probs.setflags(write=False)

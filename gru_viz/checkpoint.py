@@ -84,7 +84,8 @@ class Checkpoint:
         if self.embedding is not None:
             lines.append(f"Embedding: {self.embedding.shape[0]} symbols × {m.input_size}")
         if self.head_weight is not None:
-            lines.append(f"Linear head: {m.num_directions * m.hidden_size} → "
+            lines.append(f"Linear head {self.description['head_key']!r}: "
+                         f"{m.num_directions * m.hidden_size} → "
                          f"{self.head_weight.shape[0]}"
                          + ("" if self.head_bias is not None else " (no bias)"))
         if self.vocabulary is not None:
@@ -287,12 +288,15 @@ def _assemble(tensors: Mapping[str, np.ndarray], meta: dict, gru_name: str | Non
     if head_key is not None:
         b = tensors.get(head_key[: -len("weight")] + "bias")
         head_bias = b if b is not None and b.shape == (tensors[head_key].shape[0],) else None
-    V = tensors[emb_key].shape[0] if emb_key else (
-        chosen.model.input_size if head_key is None else tensors[head_key].shape[0])
+    V = tensors[emb_key].shape[0] if emb_key else chosen.model.input_size  # one-hot input
     if vocabulary is not None and len(vocabulary) != V:
         warnings += (f"The vocabulary has {len(vocabulary)} symbols but the model takes {V}; "
                      "it is ignored.",)
         vocabulary = None
+    if head_key and (emb_key or vocabulary) and tensors[head_key].shape[0] != V:
+        warnings += (f"The linear head {head_key!r} gives {tensors[head_key].shape[0]} outputs, "
+                     f"not one per symbol ({V}): it may be the first of several layers, so no "
+                     "next-symbol probabilities are shown.",)
     non_finite = tuple(k for k, a in tensors.items()
                        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all())
     if non_finite:

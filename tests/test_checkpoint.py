@@ -38,7 +38,7 @@ class Net(torch.nn.Module):
         torch.manual_seed(0)
         self.embedding = torch.nn.Embedding(V, I)
         self.rnn = torch.nn.GRU(I, H, L, bidirectional=bi, batch_first=True)
-        self.fc = torch.nn.Linear(H * (2 if bi else 1), V + 1)
+        self.fc = torch.nn.Linear(H * (2 if bi else 1), V)
         self.double()
 
 
@@ -198,3 +198,14 @@ def test_api_head_probabilities_equal_torch_forward():
     assert np.abs(res.probs - probs).max() <= 1e-10
     assert np.abs(res.trace.output - out[0].numpy()).max() <= 1e-10
     assert not res.probs.flags.writeable
+
+
+def test_a_hidden_layer_is_not_taken_for_the_output_head():
+    net = Net(V=6, L=1, bi=False)
+    net.fc = torch.nn.Linear(5, 9).double()  # 9 ≠ 6 symbols: feeds a further layer
+    ckpt = load_checkpoint(saved(net.state_dict()))
+    assert any("'fc.weight' gives 9 outputs, not one per symbol (6)" in w for w in ckpt.warnings)
+    from gru_viz.api import run_checkpoint
+
+    res = run_checkpoint(ckpt, ids=[0, 1])
+    assert res.probs is None and res.head_output.shape == (2, 9)

@@ -32,7 +32,7 @@ def test_inspect_prints_what_was_detected(ckpt_path, capsys):
     assert main(["inspect", str(ckpt_path)]) == 0
     out = capsys.readouterr().out
     assert "input size 3, hidden size 4, 2 layer(s)" in out
-    assert "Embedding: 5 symbols × 3" in out and "Linear head: 4 → 5" in out
+    assert "Embedding: 5 symbols × 3" in out and "Linear head 'head.weight': 4 → 5" in out
     assert "task: cli test" in out and "accuracy: 0.25" in out
     assert main(["inspect", str(ckpt_path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
