@@ -11,9 +11,9 @@ from gru_viz.ui.explorer_input import make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import detected, model_picker
 from gru_viz.ui.explorer_more import compare_view, corpus_view, export_view
 from gru_viz.ui.explorer_views import (
-    OVERVIEW_COLS,
     field_picker,
     gates_view,
+    heatmap_cols,
     predictions_view,
     saturation_view,
     search_view,
@@ -83,6 +83,6 @@ else:
            for k, lay in enumerate(run.trace.layers) for d, c in enumerate(lay)}
     export_view(loaded, run, {
         f"gate heatmaps ({cell.name}, overview)": ef.ordered_heatmaps(
-            cell, nt, order, run.tokens, max_cols=OVERVIEW_COLS),
+            cell, nt, order, run.tokens, max_cols=heatmap_cols(m.hidden_size)),
         "saturation scatter (this input)": ef.saturation_scatter(sat, nt)},
         f"{layer}:{direction}:{field}:{how}:{nt.key}")

@@ -25,7 +25,7 @@ from gru_viz.textcolor import display_token
 from gru_viz.trace import Trace
 from gru_viz.ui.explorer_model import Loaded
 
-SAMPLES = ("([()[]])(([[]])[([])])((", "def area(r):\n    return 3.14 * r ** 2\n")
+SAMPLES = ("def area(r):\n    return 3.14 * r ** 2\n", "([()[]])(([[]])[([])])((")
 
 
 Input = tuple[np.ndarray, list[str] | None, np.ndarray | None]  # x (T, I), symbols, ids

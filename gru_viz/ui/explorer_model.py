@@ -95,6 +95,10 @@ def detected(loaded: Loaded) -> None:
     lines = ck.summary()
     if isinstance(desc.get("description"), dict) and desc["description"].get("summary"):
         lines.insert(0, str(desc["description"]["summary"]))
+    metrics = desc.get("metrics")
+    if isinstance(metrics, dict) and metrics:
+        lines.append("Metrics stored in the file: " + ", ".join(
+            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
     st.markdown("\n".join(f"- {line}" for line in lines))
     st.caption(f"File {loaded.name}, {desc.get('container', '')}; reset gate "
                + ("after the recurrent product (PyTorch)." if m.reset_after else

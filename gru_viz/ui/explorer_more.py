@@ -20,7 +20,7 @@ from gru_viz.inputs import parse_ids, read_npy
 from gru_viz.notation import Notation
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import Loaded
-from gru_viz.ui.explorer_views import SEARCH, WINDOW, window_slider
+from gru_viz.ui.explorer_views import SEARCH, heatmap_cols, window_slider
 
 CORPUS = "ex.corpus.result"  # (key, stats, sequences, texts)
 MATCHES = "ex.corpus.matches"  # (key, matches)
@@ -184,7 +184,7 @@ def compare_view(loaded: Loaded, a: Run, nt: Notation, cell_id: tuple[int, int],
                                       an.shown(nt, f, getattr(cb, f)), al) for f in "zrnh"}
     labels = [f"{a.tokens[i]}→{b.tokens[j]}" if e else a.tokens[i]
               for i, j, e in zip(al.a, al.b, al.edited)]
-    start, stop = window_slider(len(labels), "ex.compare_window", WINDOW)
+    start, stop = window_slider(len(labels), "ex.compare_window", heatmap_cols(len(order)))
     diffs = {f: v[start:stop] for f, v in diffs.items()}
     changed = float(np.abs(diffs["h"]).max())
     st.markdown(f"{len(al.a)} aligned steps, {int(al.edited.sum())} edited; "

@@ -1,7 +1,9 @@
 """The explorer's views of one run: gates, units, saturation, unit search, predictions.
 
-Payload budget (DESIGN.md §6): a heatmap overview is capped at OVERVIEW_COLS columns (strided),
-and a zoomed window of at most WINDOW steps is drawn at full resolution; both in float32.
+Payload budget (DESIGN.md §6): a heatmap overview is capped in columns (strided) and a zoomed
+window is drawn at full resolution, both in float32, with at most PANEL_CELLS cells per panel:
+400 columns up to H = 160, fewer for larger models (250 at H = 256). Streamlit validates and
+serialises every chart on each rerun, in time proportional to its size.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from gru_viz.textcolor import coloured_text
 from gru_viz.trace import LayerTrace
 from gru_viz.ui.explorer_input import Run
 
-OVERVIEW_COLS = 400
-WINDOW = 400
+PANEL_CELLS = 64_000
+WINDOW = 400  # steps of the narrow charts (predictions)
 TEXT_STEPS = 2000  # most tokens coloured at once
 SEARCH = "ex.search.result"  # the last unit search: {layer, direction, field, units, threshold}
 FIELD_NAMES = {"z": "update gate", "r": "reset gate", "n": "candidate", "h": "hidden state"}
@@ -37,6 +39,11 @@ def unit_order(run_key: str, layer: int, direction: int, field: str, how: str, n
     return an.unit_order(_values, how)
 
 
+def heatmap_cols(H: int) -> int:
+    """Columns of a units × time heatmap panel within the payload budget."""
+    return max(100, min(400, PANEL_CELLS // H))
+
+
 def window_slider(T: int, key: str, size: int = WINDOW) -> tuple[int, int]:
     """(start, stop) of a window of ``size`` steps, or the whole run when it is shorter."""
     if size >= T:
@@ -47,18 +54,18 @@ def window_slider(T: int, key: str, size: int = WINDOW) -> tuple[int, int]:
 
 
 def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
-    T = cell.steps
-    st.plotly_chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, max_cols=OVERVIEW_COLS),
+    T, cols = cell.steps, heatmap_cols(cell.hidden_size)
+    st.plotly_chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, max_cols=cols),
                     key="ex.overview")
-    if T > OVERVIEW_COLS:
-        st.caption(f"Overview of all {T} steps (every {int(np.ceil(T / OVERVIEW_COLS))}th "
+    if cols < T:
+        st.caption(f"Overview of all {T} steps (every {int(np.ceil(T / cols))}th "
                    "step drawn). The window below shows every step.")
         _zoom(r, cell, nt, order)
 
 
 @st.fragment
 def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
-    window = window_slider(cell.steps, "ex.zoom")
+    window = window_slider(cell.steps, "ex.zoom", heatmap_cols(cell.hidden_size))
     st.plotly_chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, window=window),
                     key="ex.zoomed")
 
