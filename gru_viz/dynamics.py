@@ -153,8 +153,8 @@ def fixed_points(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray | None = No
                  tol: float = 1e-10, merge: float = 1e-4) -> list[Point]:
     """Every fixed point the solver reaches from a grid (H ≤ 3) plus ``starts`` (N, H).
 
-    A candidate counts when ‖F(h) − h‖∞ ≤ tol and |h| < 1 (every fixed point has h = n, and
-    |n| < 1); candidates within ``merge`` (max-norm) are one.
+    A candidate counts when ‖F(h) − h‖∞ ≤ tol (every fixed point has h = n, so |h| ≤ 1: the
+    solver stays in that box); candidates within ``merge`` (max-norm) are one.
     """
     H = w.hidden_size
     parts = [grid_starts(H, {1: 41, 2: 15, 3: 7}[H], 0.98)] if H <= 3 else []
@@ -164,7 +164,7 @@ def fixed_points(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray | None = No
         raise ValueError("Above 3 units a grid is too large: pass starts (e.g. visited states).")
     h = minimise_speed(w, xbar, np.concatenate(parts))
     G = step_map(w, xbar, h) - h
-    h = h[(np.max(np.abs(G), axis=1) <= tol) & (np.max(np.abs(h), axis=1) < 1)]
+    h = h[np.max(np.abs(G), axis=1) <= tol]
     return _points(w, xbar, h, q_max=np.inf, merge=merge)
 
 
