@@ -239,3 +239,32 @@ def test_a_numeric_corpus_runs_and_a_bad_one_says_why():
         ("c.npy", npy(np.ones((4, 2))), "application/octet-stream")).run()
     at.button(key="ex.corpus_go").click().run()
     assert "the model takes 3" in " ".join(e.value for e in at.error)
+
+
+def test_long_inputs_are_cut_at_the_limit_with_a_notice(monkeypatch):
+    monkeypatch.setenv("GRUVIZ_MAX_STEPS", "50")
+    at = upload(page(), "own.pt", own_format())
+    at.text_area[0].set_value("([])" * 20).run()
+    assert_ok(at)
+    assert any("80 steps; the first 50 are run" in i.value for i in at.info)
+
+
+def test_ids_and_numeric_files_as_input():
+    at = upload(page(), "ids.ckpt", KINDS["lightning_ids.ckpt"]())
+    at.text_area[0].set_value("1 2 9").run()
+    assert "ids go from 0 to 6" in " ".join(e.value for e in at.error)
+    at.text_area[0].set_value("1 2 6 0").run()
+    assert_ok(at)
+    at = upload(page(), "raw.pt", KINDS["raw_bidirectional.pt"]())
+    at.file_uploader(key=next(f.key for f in at.get("file_uploader") if f.key.endswith(".file"))
+                     ).set_value(("x.npy", npy(np.ones((7, 3))), "application/octet-stream")).run()
+    assert_ok(at)
+    assert at.get("plotly_chart")
+
+
+def test_a_figure_exports_as_standalone_html():
+    from gru_viz.figexport import figure_html
+    page = figure_html({"data": [{"type": "heatmap", "z": np.eye(3, dtype=np.float32)}],
+                        "layout": {"height": 300}})
+    assert "<html>" in page[:100] and "Plotly.newPlot" in page
+    assert "<script src=\"http" not in page  # plotly.js inlined: works offline
