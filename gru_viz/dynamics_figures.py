@@ -27,7 +27,7 @@ SPEED_SCALE = [[0.0, "#ffffff"], [1.0, "#c8c8c8"]]  # slow = white, fast = light
 MARGIN = {"l": 70, "r": 20, "t": 60, "b": 60}
 
 
-def _tick_labels(labels: Sequence[str], most: int = 30) -> dict:
+def _tick_labels(labels: Sequence[str], most: int = 20) -> dict:
     T = len(labels)
     shown = list(range(0, T, max(1, math.ceil(T / most))))
     return {"tickvals": shown, "ticktext": [labels[t] for t in shown]}
@@ -124,21 +124,23 @@ def phase_portrait(plane: Plane, field: Field | None, points: Sequence[Point],
     return fig
 
 
-def pitchfork_figure(k: float, roots: Sequence[Point]) -> go.Figure:
+def pitchfork_figure(k: float, roots: Sequence[Point], notation: Notation) -> go.Figure:
     """One unit with the reset gate open: n(h) = tanh(k·h) against the diagonal n = h."""
+    n, c = notation.candidate, notation.state
     h = np.linspace(-1.2, 1.2, 241)
     fig = go.Figure()
-    fig.add_scatter(x=h, y=np.tanh(k * h), name=f"n = tanh({k:g}·h)",
+    fig.add_scatter(x=h, y=np.tanh(k * h), name=f"{n} = tanh({k:g}·{c})",
                     line={"color": UNIT_COLOURS[0], "width": 3})
-    fig.add_scatter(x=h, y=h, name="n = h", line={"color": "#7f7f7f", "dash": "dash"})
+    fig.add_scatter(x=h, y=h, name=f"{n} = {c}", line={"color": "#7f7f7f", "dash": "dash"})
     for p in roots:
         colour, symbol = KIND_STYLE[p.kind]
-        fig.add_scatter(x=[p.h[0]], y=[p.h[0]], mode="markers", name=f"{p.kind} h = {p.h[0]:.3f}",
+        fig.add_scatter(x=[p.h[0]], y=[p.h[0]], mode="markers",
+                        name=f"{p.kind} {c} = {p.h[0]:.3f}",
                         marker={"color": colour, "symbol": symbol, "size": 16,
                                 "line": {"width": 3, "color": colour}})
     fig.update_layout(font=FONT, height=420, margin=MARGIN,
-                      xaxis={"title": {"text": "state h"}, "range": [-1.2, 1.2]},
-                      yaxis={"title": {"text": "candidate n"}, "range": [-1.2, 1.2]},
+                      xaxis={"title": {"text": f"state {c}"}, "range": [-1.2, 1.2]},
+                      yaxis={"title": {"text": f"candidate {n}"}, "range": [-1.2, 1.2]},
                       legend={"font": {"size": 14}})
     return fig
 

@@ -33,7 +33,7 @@ class Target:
     symbol: int | None = None
 
     def describe(self) -> str:
-        what = f"unit {self.unit} of h" if self.symbol is None else f"logit of symbol {self.symbol}"
+        what = f"unit {self.unit} of h" if self.symbol is None else f"head output {self.symbol}"
         return f"{what} at step {self.step}"
 
 

@@ -118,7 +118,7 @@ def hand_set_view() -> None:
         k = st.slider("candidate recurrent weight k (reset gate open, no bias)", 0.0, 3.0, 1.5,
                       0.05, key="pp.k")
         roots = dy.fixed_points(dy.pitchfork(k), np.zeros(1))
-        st.plotly_chart(pitchfork_figure(k, roots), key="pp.pitchfork")
+        st.plotly_chart(pitchfork_figure(k, roots, nt), key="pp.pitchfork")
         st.markdown("A fixed point is where the candidate curve meets the diagonal, "
                     "tanh(k·h) = h. For k ≤ 1 the only one is h = 0; above 1 the slope at 0 "
                     "exceeds the diagonal's, 0 turns unstable and two stable states appear: "

@@ -77,7 +77,7 @@ def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:
     model, T = subject.model, len(x)
     c = st.columns(3)
     step = c[0].slider("Output at step t", 0, T - 1, T - 1, key="mg.g_step")
-    kinds = ["a unit of the output h"] + (["a symbol's logit (the head)"] if subject.head else [])
+    kinds = ["a unit of the output h"] + (["an output of the head"] if subject.head else [])
     what = c[1].radio("Output y", kinds, key="mg.g_what")
     if what == kinds[0]:
         unit = c[2].number_input("unit", 0, model.num_directions * model.hidden_size - 1, 0,
@@ -86,7 +86,8 @@ def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:
     else:
         V = len(subject.head[0])
         symbols = symbol_names(subject)
-        sym = c[2].selectbox("symbol", range(V), format_func=lambda v: repr(symbols[v]),
+        sym = c[2].selectbox("head output (symbol)" if subject.vocabulary else "head output",
+                             range(V), format_func=lambda v: repr(symbols[v]),
                              key="mg.g_sym")
         target = gr.Target(step, symbol=int(sym))
     try:

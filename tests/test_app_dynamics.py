@@ -161,7 +161,7 @@ def test_an_uploaded_text_model_with_a_head_on_both_pages():
     assert kinds(at)
     at = upload(page(MEMORY), "mg")
     at.radio(key="mg.view").set_value("Gradients through time").run()
-    at.radio(key="mg.g_what").set_value("a symbol's logit (the head)").run()
+    at.radio(key="mg.g_what").set_value("an output of the head").run()
     at.selectbox(key="mg.g_sym").set_value(2).run()
     assert_ok(at)
     at.radio(key="mg.view").set_value("Ablation").run()
