@@ -189,3 +189,30 @@ def test_the_trained_flip_flop_on_both_pages():
     at.radio(key="mg.view").set_value("Ablation").run()
     assert_ok(at)
     assert any("change sign" in c.value for c in at.caption)
+
+
+def test_a_bidirectional_two_layer_upload_renders_every_view():
+    import io
+
+    import torch
+
+    torch.manual_seed(0)
+    buf = io.BytesIO()
+    torch.save(torch.nn.GRU(3, 5, 2, bidirectional=True, batch_first=True).state_dict(), buf)
+    data = ("bi.pt", buf.getvalue(), "application/octet-stream")
+    at = page(PORTRAIT)
+    at.radio(key="pp.source").set_value("a larger model").run()
+    at.selectbox(key="pp.model").set_value("upload a checkpoint").run()
+    at.get("file_uploader")[0].set_value(data).run()
+    at.selectbox(key="pp.layer").set_value(1).run()
+    at.selectbox(key="pp.dir").set_value(1).run()
+    assert_ok(at)
+    at = page(MEMORY)
+    at.selectbox(key="mg.model").set_value("upload a checkpoint").run()
+    at.get("file_uploader")[0].set_value(data).run()
+    at.selectbox(key="mg.layer").set_value(1).run()
+    at.selectbox(key="mg.dir").set_value(1).run()
+    for view in ("Memory", "Gradients through time", "Ablation"):
+        at.radio(key="mg.view").set_value(view).run()
+        assert_ok(at)
+    assert any("every step" in c.value for c in at.caption)  # bidirectional: clamp throughout
