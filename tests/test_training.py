@@ -1,5 +1,7 @@
 """Task data is what it claims, training is reproducible, shipped models keep their metrics."""
 
+from platform import python_version
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,8 @@ def test_same_seed_same_metrics(name, tmp_path):
 def test_shipped_model_reevaluates_to_its_recorded_metrics(name):
     ckpt = load_checkpoint(ASSETS / f"{name}.pt")
     desc = ckpt.description
+    if RECIPES[name].task == "pysource" and desc["training"]["python"] != python_version():
+        pytest.skip("held-out text is this Python's standard library, not the one trained on")
     assert desc["training"]["command"] == f"python -m gru_viz train {name}"
     assert desc["training"]["steps"] == RECIPES[name].steps
     recorded = desc["metrics"]
