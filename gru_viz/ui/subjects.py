@@ -140,7 +140,7 @@ def picker(prefix: str) -> Subject | None:
 def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | None] | None:
     """A text box for the input; the parsed input, or None after showing the error."""
     key = f"{prefix}.text.{subject.key}"  # each model keeps its own text
-    hint = (f"Text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
+    hint = (f"text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
     text = st.text_area(f"Input sequence ({hint})", subject.default_text(), key=key, height=90)
