@@ -25,7 +25,7 @@ import numpy as np
 from gru_viz.detect import FoundGRU, find_embedding, find_grus, find_head
 from gru_viz.errors import CheckpointError, GRUVizError
 from gru_viz.inputs import Vocabulary
-from gru_viz.limits import limits
+from gru_viz.limits import check_model, limits
 from gru_viz.model import GRUModel
 
 MIN_TORCH = (2, 10)  # older versions have known weights_only bypasses
@@ -371,5 +371,10 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
             warnings += (f"Skipped {old!r} ({type(exc).__name__}).",)
     meta["stripped_prefixes"] = sorted({o[: len(o) - len(n)] for o, n in renamed.items() if o != n})
     model_args = meta.get("model_args") if isinstance(meta.get("model_args"), Mapping) else {}
-    return _assemble(tensors, meta, gru, bool(model_args.get("reset_after", True)),
+    ckpt = _assemble(tensors, meta, gru, bool(model_args.get("reset_after", True)),
                      _vocabulary(container), warnings)
+    try:
+        check_model(ckpt.model.hidden_size, ckpt.model.num_layers)
+    except GRUVizError as exc:
+        raise CheckpointError(f"{label}: {exc}") from None
+    return ckpt

@@ -57,6 +57,8 @@ class GRUWeights:
             raise WeightsError(f"W_ir must be a matrix (H, I), got shape {W_ir.shape}.")
         H, I = W_ir.shape
         dtype = np.result_type(*(np.asarray(getattr(self, f)) for f in MATRICES + BIASES))
+        if np.issubdtype(dtype, np.complexfloating):
+            raise WeightsError("The weights are complex numbers; a GRU's weights are real.")
         if not np.issubdtype(dtype, np.floating):
             dtype = np.float64
         for name in MATRICES + BIASES:

@@ -29,3 +29,26 @@ def test_run_enforces_the_limits(monkeypatch):
     monkeypatch.setenv("GRUVIZ_MAX_TRACE_MB", "1")
     with pytest.raises(InputError, match="MB, over this server's 1 MB"):
         run(m, np.zeros((800, 10, 2)))  # about 4 MB: refused before any memory is taken
+
+
+def test_loader_enforces_the_model_limits(monkeypatch, tmp_path):
+    torch = pytest.importorskip("torch")
+    from gru_viz.checkpoint import load_checkpoint
+    from gru_viz.errors import CheckpointError
+
+    path = tmp_path / "big.pt"
+    torch.save(torch.nn.GRU(2, 8, num_layers=3).state_dict(), path)
+    assert load_checkpoint(path).model.num_layers == 3
+    monkeypatch.setenv("GRUVIZ_MAX_LAYERS", "2")
+    with pytest.raises(CheckpointError, match="big.pt: 3 layers is over"):
+        load_checkpoint(path)
+    monkeypatch.setenv("GRUVIZ_MAX_HIDDEN", "4")
+    monkeypatch.delenv("GRUVIZ_MAX_LAYERS")
+    with pytest.raises(CheckpointError, match="Hidden size 8 is over"):
+        load_checkpoint(path)
+
+
+def test_complex_weights_are_refused():
+    w = GRUModel.random(2, 3).cells[0][0]
+    with pytest.raises(WeightsError, match="complex"):
+        w.replace(W_hz=w.W_hz + 1j)
