@@ -157,12 +157,20 @@ def larger_view(subject: Subject) -> None:
     x, tokens = parsed
     labels = step_labels(x, tokens)
     hover = [f"t = {t}, input {s}" for t, s in enumerate(labels)]
-    if layer == 0:
-        options = ["zero"] + (list(subject.vocabulary.symbols) if subject.vocabulary else [])
+    if layer == 0 and subject.vocabulary is not None:
+        options = ["zero"] + list(subject.vocabulary.symbols)
         held = c[2].selectbox("Constant input x̄", options, key=f"pp.xbar.{subject.key}",
-                              index=1 if subject.vocabulary else 0,
-                              format_func=lambda s: s if s == "zero" else f"symbol {s!r}")
+                              index=1, format_func=lambda s: s if s == "zero" else f"symbol {s!r}")
         xbar = np.zeros(model.input_size) if held == "zero" else subject.symbol_input(held)
+    elif layer == 0:
+        text = c[2].text_input(f"Constant input x̄ ({model.input_size} numbers)",
+                               ", ".join(["0"] * model.input_size), key=f"pp.xvec.{subject.key}")
+        try:
+            xbar = parse_rows(text, model.input_size)[0]
+        except (GRUVizError, IndexError):
+            st.error(f"Type {model.input_size} numbers for the constant input, e.g. "
+                     f"{', '.join(['0'] * model.input_size)}.")
+            return
     else:
         t_in = c[2].slider("x̄ = this layer's input at step", 0, len(x) - 1, len(x) - 1,
                            key="pp.t_in")

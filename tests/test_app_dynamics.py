@@ -68,6 +68,11 @@ def test_larger_models_in_both_planes():
     at.selectbox(key="pp.model").set_value(RANDOM).run()
     assert_ok(at)
     assert "stable" in kinds(at)
+    xvec = next(t.key for t in at.text_input if t.key.startswith("pp.xvec"))
+    at.text_input(key=xvec).set_value("1, 0, oops").run()
+    assert "3 numbers" in at.error[0].value
+    at.text_input(key=xvec).set_value("1, 0, -0.5").run()
+    assert_ok(at)
     at.radio(key="pp.plane.False").set_value("two units").run()
     assert_ok(at)
     at.selectbox(key="pp.uj").set_value(0).run()
