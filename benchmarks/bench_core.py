@@ -1,24 +1,30 @@
 """Recording every gate vs torch.nn.GRU's forward (no recording), measured in one run.
 
-    python benchmarks/bench_core.py [--reps 15]
+    python benchmarks/bench_core.py [--reps 15] [--threads 1]
 
 For each (T, H, I, B), float32, prints medians of: torch.nn.GRU forward; our NumPy recording
 core; the floor of T sequential recurrent products h @ W_hhᵀ alone (what no loop can beat);
 and the ratios ours/torch (goal ≤ 0.7) and ours/floor (goal ≤ 2). Interleaves the candidates
-so that machine noise hits all of them alike.
+so that machine noise hits all of them alike. Both libraries get the same thread count
+(default 1: on a shared 2-core machine, two threads per library collapse under contention).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import statistics
 import sys
 import time
 from functools import partial
 
-import numpy as np
-import torch
+# The BLAS thread count is read when NumPy loads: set it before the imports below.
+_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
+os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _threads
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from gru_viz.model import GRUModel  # noqa: E402
@@ -42,8 +48,10 @@ def floor_fn(W_hhT: np.ndarray, B: int, T: int):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=1, help="threads for torch and NumPy's BLAS")
     args = ap.parse_args()
     torch.set_grad_enabled(False)
+    torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, numpy {np.__version__}, torch threads "
           f"{torch.get_num_threads()}, float32, median of {args.reps} runs each")
     print(f"{'T':>5} {'H':>4} {'I':>3} {'B':>3} | {'torch ms':>9} {'ours ms':>8} {'floor ms':>9}"
