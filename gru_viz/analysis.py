@@ -364,11 +364,13 @@ class Match:
 def corpus_matches(model: GRUModel, xs: Sequence[np.ndarray], layer: int, direction: int,
                    field: str, units: Sequence[int], threshold: float | np.ndarray,
                    notation: Notation = PYTORCH, min_length: int = 1,
-                   progress: Progress | None = None) -> list[Match]:
-    """Every span in the corpus where all ``units`` are ≥ threshold together, longest first."""
+                   progress: Progress | None = None, sign: float = 1.0) -> list[Match]:
+    """Every span in the corpus where all ``units`` are ≥ threshold together, longest first;
+    ``sign`` = −1 compares −value instead (a search for low values)."""
     found = []
     for batch in run_corpus(model, xs, progress):
-        values = shown(notation, field, getattr(batch.trace.layers[layer][direction], field))
+        values = sign * shown(notation, field, getattr(batch.trace.layers[layer][direction],
+                                                       field))
         for row, i in enumerate(batch.indices):
             T = int(batch.mask[row].sum())
             found += [Match(int(i), a, b)

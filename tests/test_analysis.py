@@ -181,3 +181,11 @@ def test_corpus_matches_find_the_planted_unit_in_every_sequence():
     got = {(m.seq, m.start, m.stop) for m in matches}
     assert got == {(0, 1, 4), (2, 0, 2), (2, 5, 10), (3, 3, 4)}
     assert matches[0] == an.Match(2, 5, 10)  # longest first
+
+
+def test_corpus_matches_of_low_values_use_the_sign():
+    model = planted_model()  # unit 3 holds −1 from each 'b' until the next 'a'
+    texts = ["xbxxax", "axxbxx"]
+    matches = an.corpus_matches(model, [one_hot(t) for t in texts], 0, 0, "h", [3], 0.5,
+                                PYTORCH, sign=-1.0)
+    assert {(m.seq, m.start, m.stop) for m in matches} == {(0, 1, 4), (1, 3, 6)}

@@ -170,6 +170,11 @@ def test_unit_search_finds_the_planted_unit_and_its_corpus_matches():
     assert at.success and at.success[0].value.startswith("1 unit(s) on over 'axxy': 3.")
     spans = at.dataframe[0].value
     assert list(spans["start"]) == [2, 10] and list(spans["stop"]) == [6, 13]
+    at.radio(key="ex.search_sign").set_value("low").run()  # −1 from 'b' to the next 'a'
+    next(s for s in at.slider if s.label.startswith("Span")).set_value((6, 10)).run()
+    assert at.success[0].value.startswith("1 unit(s) on over 'bxxx': 3.")
+    at.radio(key="ex.search_sign").set_value("high").run()
+    next(s for s in at.slider if s.label.startswith("Span")).set_value((2, 6)).run()
     view(at, "Corpus")
     at.text_area(key="ex.corpus_text").set_value("xaxxbx\nyyyy\naxbxxaxxxx").run()
     at.button(key="ex.corpus_go").click().run()

@@ -142,13 +142,14 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
     (k, d), units = search["cell"], search["units"]
     st.caption(f"Units {', '.join(map(str, units[:20]))} of layer {k}"
                + (" reverse" if d else "") + f", {search['field']}.")
-    mkey = key + repr((k, d, search["field"], units.tolist(), np.asarray(search["threshold"])
+    mkey = key + repr((k, d, search["field"], search["sign"], units.tolist(),
+                       np.asarray(search["threshold"])
                        .round(6).tolist(), search["min_length"]))
     if st.button("Find the matches", key="ex.c_match"):
         bar = st.progress(0.0)
         found = an.corpus_matches(loaded.ckpt.model, xs, k, d, search["field"], units,
                                   search["threshold"], nt, search["min_length"],
-                                  lambda done, n: bar.progress(done / n))
+                                  lambda done, n: bar.progress(done / n), search["sign"])
         st.session_state[MATCHES] = (mkey, found)
     stored = st.session_state.get(MATCHES)
     if stored is None or stored[0] != mkey:

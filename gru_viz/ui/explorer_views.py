@@ -141,31 +141,34 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
         field = field_picker(nt, "ex.search_field")
     span = c2.slider("Span of steps [start, stop)", 0, T, (T // 4, min(T, T // 4 + 3)),
                      key=f"ex.search_span.{T}")
-    mode = c3.radio("Threshold", ["value", "percentile of each unit"], key="ex.search_mode",
-                    horizontal=True)
-    values = an.shown(nt, field, getattr(cell, field))
+    low = c3.radio("A unit is on when its value is", ["high", "low"], key="ex.search_sign",
+                   horizontal=True) == "low"
+    sign = -1.0 if low else 1.0  # low values are searched as high values of −v
+    values = sign * an.shown(nt, field, getattr(cell, field))
     lo, hi = an.RANGES[field]
-    c1, c2, c3 = st.columns(3)
-    if mode == "value":
-        thr = c1.slider("On when ≥", lo, hi, (lo + hi) / 2 + (hi - lo) / 4, 0.01,
-                        key="ex.search_value")
+    c1, c2, c3, c4 = st.columns(4)
+    if c1.radio("Threshold", ["value", "percentile"], key="ex.search_mode") == "value":
+        default = (lo + hi) / 2 + sign * (hi - lo) / 4
+        thr = sign * c2.slider("On when ≤" if low else "On when ≥", lo, hi, default, 0.01,
+                               key=f"ex.search_value.{low}")
     else:
-        thr = an.percentile_thresholds(values, c1.slider("Percentile", 50, 99, 90,
-                                                         key="ex.search_pct"))
-    outside = c2.number_input("…and off on this many steps around it", 0, 10, 1,
+        thr = an.percentile_thresholds(values, c2.slider(
+            "Percentile of each unit's own values", 50, 99, 90, key="ex.search_pct"))
+    outside = c3.number_input("…and off on this many steps around it", 0, 10, 1,
                               key="ex.search_outside")
-    min_len = c3.number_input("Matches at least this long", 1, 50, 1, key="ex.search_min")
+    min_len = c4.number_input("Matches at least this long", 1, 50, 1, key="ex.search_min")
     start, stop = span
     if stop <= start:
         st.info("Choose a span of at least one step.")
         return
     units = an.search_units(values, start, stop, thr, int(outside))
     st.session_state[SEARCH] = {"model": r.model_key, "cell": cell_id, "field": field,
-                                "units": units, "threshold": thr, "min_length": int(min_len)}
+                                "sign": sign, "units": units, "threshold": thr,
+                                "min_length": int(min_len)}
     shown_span = r.join(start, stop)
     if not len(units):
         st.warning(f"No unit stays on over steps {start}–{stop - 1} ({shown_span!r}) and off "
-                   "around it. Lower the threshold or the steps around.")
+                   "around it. Loosen the threshold, the steps around, or look for low values.")
         return
     spans = an.co_activation_spans(values, units, thr, int(min_len))
     st.success(f"{len(units)} unit(s) on over {shown_span!r}: "
