@@ -6,6 +6,7 @@ Without chromium or playwright the browser tests skip, unless GRUVIZ_REQUIRE_BRO
 
 from __future__ import annotations
 
+import base64
 import os
 import pathlib
 import shutil
@@ -13,7 +14,9 @@ import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 
+import numpy as np
 import pytest
 
 from tests.server import serve
@@ -67,6 +70,37 @@ def browser():
         b.close()
 
 
+def decode_array(value) -> np.ndarray | None:
+    """A Plotly array as it sits in the page, as NumPy.
+
+    plotly.py sends NumPy arrays as ``{dtype, bdata, shape}`` (little-endian bytes in base64;
+    ``shape`` like "2, 8" for 2-D); lists (e.g. of labels) stay lists.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dict) and "bdata" in value:
+        dtype = np.dtype("<" + {"u1c": "u1"}.get(value["dtype"], value["dtype"]))
+        a = np.frombuffer(base64.b64decode(value["bdata"]), dtype)
+        shape = value.get("shape")
+        if shape:
+            dims = shape.split(",") if isinstance(shape, str) else shape
+            a = a.reshape([int(d) for d in dims])
+        return a
+    return np.asarray(value)
+
+
+# Every chart in the page as a list of strings, cheap to compare: per trace its type, name and
+# the arrays' base64 (or JSON), then the layout's shapes, annotation texts and title.
+_FINGERPRINT = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(gd => {
+    const a = v => v === undefined ? '' : (v && v.bdata !== undefined) ? v.bdata
+                                                                       : JSON.stringify(v);
+    const lay = gd.layout || {};
+    return (gd.data || []).flatMap(t => [t.type + '|' + t.name, a(t.x), a(t.y), a(t.z)]).concat(
+        [a(lay.shapes), a((lay.annotations || []).map(n => n.text)),
+         a((lay.title || {}).text), '--']);
+})"""
+
+
 def _probe(url: str) -> bool:
     """Streamlit's frontend, opened at /<Page>, first probes /<Page>/_stcore/{health,host-config}
     and falls back to the server root on 404: expected, not an error of ours."""
@@ -96,15 +130,20 @@ class AppPage:
     def wait_idle(self, timeout_ms: int = 60000) -> None:
         """Until the script run has ended and the page has stopped changing.
 
-        Streamlit has no 'run finished' event in the DOM: wait until the running indicator and
-        the loading skeletons are gone and the element count is stable for 0.75 s.
+        Streamlit has no 'run finished' event in the DOM: wait until the main area holds an
+        element, the running indicator, loading skeletons, spinners (e.g. a cached function's)
+        and stale elements are gone, and the element count is stable for 0.75 s.
         """
         self.page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+        # Until the first run has drawn something: a cold server can take seconds to start it.
         self.page.wait_for_function(
             """() => {
                 const busy = document.querySelector(
                     '[data-testid="stStatusWidget"], [data-testid="stAppSkeleton"],'
-                    + ' [data-testid="stSkeleton"], [data-stale="true"]');
+                    + ' [data-testid="stSkeleton"], [data-stale="true"],'
+                    + ' [data-testid="stSpinner"], [data-testid="stConnectionStatus"]')
+                    || !document.querySelector(
+                    '[data-testid="stMain"] [data-testid="stElementContainer"]');
                 const n = document.querySelectorAll('*').length;
                 const now = Date.now();
                 const w = window.__gruviz_idle || (window.__gruviz_idle = {n: -1, since: now});
@@ -129,10 +168,92 @@ class AppPage:
             "'.hm image, .heatmaplayer image, .scatterlayer path, .point, .imagelayer image,"
             " .barlayer path, .contourlayer path').length > 0).length")
 
-    def shot(self, name: str) -> pathlib.Path:
+    def figures(self) -> list[dict]:
+        """Every chart: ``data`` (traces with type, name and x, y, z as NumPy arrays) and
+        ``layout`` (shapes, annotation texts, title text)."""
+        raw = self.page.evaluate("""() => {
+            const plain = v => (v && v.bdata !== undefined)
+                ? {dtype: v.dtype, bdata: v.bdata, shape: v.shape} : v;
+            return Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+                data: (gd.data || []).map(t => ({type: t.type, name: t.name, x: plain(t.x),
+                                                 y: plain(t.y), z: plain(t.z)})),
+                layout: {shapes: (gd.layout || {}).shapes || [],
+                         annotations: ((gd.layout || {}).annotations || []).map(a => a.text),
+                         title: ((gd.layout || {}).title || {}).text || ''}}));
+        }""")
+        for fig in raw:
+            for t in fig["data"]:
+                for k in ("x", "y", "z"):
+                    t[k] = decode_array(t[k])
+        return raw
+
+    @contextmanager
+    def changing(self, timeout_ms: int = 60000):
+        """Around an action that must change some chart: waits until a chart's data or layout
+        differs from before the action, then until the page is idle."""
+        self.page.evaluate(f"() => {{ window.__gruviz_mark = ({_FINGERPRINT})(); }}")
+        yield
+        self.page.wait_for_function(
+            f"""() => {{
+                const now = ({_FINGERPRINT})(), was = window.__gruviz_mark;
+                return now.length !== was.length || now.some((s, i) => s !== was[i]);
+            }}""", timeout=timeout_ms, polling=100)
+        self.wait_idle(timeout_ms)
+
+    def widget(self, testid: str, label: str):
+        """The widget of that kind (e.g. 'stSlider') whose label contains ``label``."""
+        return self.page.locator(f"[data-testid='{testid}']").filter(
+            has=self.page.locator("[data-testid='stWidgetLabel']", has_text=label))
+
+    def select(self, label: str, option: str) -> None:
+        """Pick ``option`` (its shown text) in the selectbox labelled ``label``."""
+        self.widget("stSelectbox", label).click()
+        self.page.get_by_role("option", name=option, exact=True).click()
+
+    def choose(self, label: str, option: str) -> None:
+        """Click the radio option (shown text) in the radio group labelled ``label``."""
+        self.widget("stRadio", label).locator("label").filter(has_text=option).click()
+
+    def upload(self, label: str, path) -> None:
+        """Give the file uploader labelled ``label`` a file, as the file chooser would."""
+        self.widget("stFileUploader", label).locator(
+            "[data-testid='stFileUploaderDropzoneInput']").set_input_files(path)
+
+    def slide(self, label: str, key: str = "ArrowRight", times: int = 1) -> None:
+        """Move a slider with the keyboard (react-aria: focus its range input, press keys)."""
+        handle = self.widget("stSlider", label).locator("input[type='range']").first
+        handle.focus()
+        for _ in range(times):
+            handle.press(key)
+
+    def type_text(self, label: str, text: str) -> None:
+        """Replace a text input's or text area's text and commit it (Enter, Ctrl+Enter)."""
+        box = self.widget("stTextInput", label).locator("input")
+        if box.count():
+            box.fill(text)
+            box.press("Enter")
+        else:
+            area = self.widget("stTextArea", label).locator("textarea")
+            area.fill(text)
+            area.press("Control+Enter")
+
+    def shot(self, name: str, tall: bool = False) -> pathlib.Path:
+        """A screenshot into SHOTS. ``tall``: the window grows to the app's whole height for
+        the shot (Streamlit scrolls inside its own container, not the page)."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"
+        size = self.page.viewport_size
+        if tall:
+            height = self.page.evaluate(
+                "() => Math.max(...Array.from(document.querySelectorAll("
+                "'[data-testid=\"stMain\"], [data-testid=\"stSidebarContent\"]'))"
+                ".map(e => e.scrollHeight), 0)")
+            self.page.set_viewport_size({"width": size["width"],
+                                         "height": max(size["height"], min(height, 8000))})
+            self.wait_idle()
         self.page.screenshot(path=str(path), full_page=True)
+        if tall:
+            self.page.set_viewport_size(size)
         return path
 
     def close(self) -> None:
