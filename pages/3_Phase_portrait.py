@@ -103,7 +103,9 @@ def hand_set_view() -> None:
     with plot:
         st.plotly_chart(phase_portrait(
             plane, field, points, states, labels,
-            title=f"One step under x̄ = ({xbar[0]:g}, {xbar[1]:g}): F(h) = (1 − z) ⊙ n + z ⊙ h"),
+            title=f"One step under x̄ = ({xbar[0]:g}, {xbar[1]:g}): " + (
+                "F(c) = Γu ⊙ c̃ + (1 − Γu) ⊙ c" if nt.key == "course" else
+                "F(h) = (1 − z) ⊙ n + z ⊙ h")),
             key="pp.portrait")
         st.markdown(
             f"Arrows: the direction each state moves in one step; background: how far (white = "
