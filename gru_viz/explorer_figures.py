@@ -19,9 +19,9 @@ from gru_viz.figures import (
     GATE_SCALE,
     UNIT_COLOURS,
     VALUE_SCALE,
-    _ticks,
     columns,
     heatmap_spec,
+    ticks,
 )
 from gru_viz.notation import Notation
 from gru_viz.trace import LayerTrace
@@ -168,7 +168,7 @@ def difference_heatmaps(diffs: dict[str, np.ndarray], notation: Notation, labels
         notes.append({"text": f"Δ {notation.label(f)} (B − A)", "x": 0.5, "y": dom[1],
                       "xref": "paper", "yref": "paper", "showarrow": False,
                       "yanchor": "bottom", "font": {"size": 17}})
-    layout["xaxis"] = {"anchor": f"y{len(fields)}", **_ticks(labels, x, 40),
+    layout["xaxis"] = {"anchor": f"y{len(fields)}", **ticks(labels, x, 40),
                        "title": {"text": "aligned step (A → B where edited)"}}
     axis = {"colorscale": VALUE_SCALE, "cmid": 0}
     return {"data": data, "layout": layout | _layout(
@@ -200,7 +200,7 @@ def prediction_heatmap(probs: np.ndarray, symbols: Sequence[str], tokens: Sequen
                                        "line": {"color": "#d62728", "width": 2}}]
     return {"data": data, "layout": _layout(
         max(320, min(900, 90 + 18 * len(shown))), shapes=shapes,
-        xaxis={"title": {"text": "time step t (input)"}, **_ticks(list(tokens), cols, 40)},
+        xaxis={"title": {"text": "time step t (input)"}, **ticks(list(tokens), cols, 40)},
         yaxis={"title": {"text": "next symbol"}, "type": "category", "autorange": "reversed"})}
 
 
@@ -234,5 +234,5 @@ def head_lines(head: np.ndarray, tokens: Sequence[str], names: Sequence[str]) ->
              "hovertemplate": f"t = %{{x}}<br>output {names[j]} = %{{y:.3f}}<extra></extra>"}
             for j in range(head.shape[1])]
     return {"data": data, "layout": _layout(
-        380, xaxis={"title": {"text": "time step t (input)"}, **_ticks(list(tokens), t, 30)},
+        380, xaxis={"title": {"text": "time step t (input)"}, **ticks(list(tokens), t, 30)},
         yaxis={"title": {"text": "head output"}}, legend={"orientation": "h", "y": 1.15})}

@@ -61,7 +61,8 @@ def _title(text: str, x: float, y: float) -> dict:
             "xanchor": "center", "yanchor": "bottom", "font": {"size": 19}}
 
 
-def _ticks(labels: list[str], cols: np.ndarray, most: int) -> dict:
+def ticks(labels: list[str], cols: np.ndarray, most: int) -> dict:
+    """Tick values and labels for at most about ``most`` of the columns ``cols``."""
     shown = cols[:: max(1, math.ceil(len(cols) / most))]  # legible on a projector
     return {"tickvals": shown.tolist(), "ticktext": [labels[t] for t in shown]}
 
@@ -94,7 +95,7 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
         layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "title": {"text": "unit"}, **TICKS,
                                 "autorange": "reversed",
                                 **({"tickvals": units.tolist()} if H <= 16 else {})}
-    layout["xaxis"] = {"anchor": f"y{len(FIELDS)}", "domain": [0, 1], **_ticks(labels, cols, 40),
+    layout["xaxis"] = {"anchor": f"y{len(FIELDS)}", "domain": [0, 1], **ticks(labels, cols, 40),
                        **TICKS,
                        "title": {"text": "time step t (input)"
                                  + (f", every {stride}th step" if stride > 1 else "")}}
@@ -142,7 +143,7 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                 "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)], "width": 3},
                 "hovertemplate": f"t = %{{x}}<br>input: %{{customdata}}<br>unit {j}<br>"
                                  f"{sym} = %{{y:.3f}}<extra></extra>"})
-        layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **_ticks(labels, t, 8),
+        layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **ticks(labels, t, 8),
                                 **TICKS, **({"matches": "x"} if k else {})}
         layout[f"yaxis{ax}"] = {"domain": ydom, "anchor": f"x{ax}", **TICKS,
                                 "range": [-0.05, 1.05] if f in "zr" else [-1.05, 1.05]}
