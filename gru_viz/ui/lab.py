@@ -7,7 +7,7 @@ A URL is applied once per distinct value: the URL we wrote ourselves is not re-a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import streamlit as st
@@ -128,8 +128,16 @@ def init() -> list[str]:
 
 
 def sync_url() -> None:
-    """Write the current state into the URL (call after the widgets have run)."""
-    params = encode(_view())
+    """Write the current state into the URL (call after the widgets have run).
+
+    While the typed input does not parse, the URL keeps the last input that did: a reload
+    then shows the plots the user last saw, not a default.
+    """
+    view, good = _view(), st.session_state.get(LAST_GOOD)
+    if good is not None and good[0] != view.text and good[1:3] == (view.vocabulary,
+                                                                    view.weights.input_size):
+        view = replace(view, text=good[0])
+    params = encode(view)
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
     st.session_state[URL_SEEN] = params
