@@ -1,0 +1,212 @@
+"""What a user waits for, in Chromium against a real `streamlit run app.py`.
+
+Times are read from the page's own clock (performance.now()): navigation -> the first Plotly
+chart drawn, and a slider key press -> the chart's data changed (checked on every animation
+frame, so ±1 frame, about 17 ms). Sizes and goals, from issue 7:
+
+    playground at its default size (the latch preset: H = 2, T = 8), and at T = 100;
+    explorer with random-weight checkpoints (64 symbols, linear head, our own format) at
+    (H, T) = (64, 1000), (256, 1000), (256, 5000), uploaded with the file chooser and fed a
+    T-character text; its slider is the full-resolution window under the gate overview.
+
+    slider -> redrawn: ≤ 300 ms (playground), ≤ 500 ms (64×1000), ≤ 800 ms (256×1000),
+    ≤ 2 s (256×5000); first chart ≤ 3 s on a warm server up to 256×1000.
+
+The explorer's "first chart" is timed from committing the T-step text (Ctrl+Enter) to the
+overview drawn with it (a page load always starts on a shipped example, so navigation alone
+cannot show a large uploaded model). Each repetition types a new random text: nothing is
+served from the run cache. Prints medians of the repetitions and their ratio to the goal.
+
+    python benchmarks/bench_browser.py [repetitions]       (default 5)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from functools import partial
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from gru_viz.inputs import Vocabulary  # noqa: E402
+from gru_viz.model import GRUModel  # noqa: E402
+from gru_viz.savefile import save_checkpoint  # noqa: E402
+from tests.browser import _FINGERPRINT, CHROMIUM_ARGS, AppPage  # noqa: E402
+from tests.server import serve  # noqa: E402
+
+V = 64
+SYMBOLS = tuple(chr(c) for c in range(48, 48 + V))
+FIRST_CHART = """
+(() => {
+  const drawn = () => Array.from(document.querySelectorAll('.js-plotly-plot')).some(gd =>
+      gd.querySelector('.main-svg') && gd.querySelector(
+          '.hm image, .heatmaplayer image, .scatterlayer path, .imagelayer image'));
+  const tick = () => {
+    if (drawn()) { window.__first_chart = performance.now(); return; }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+"""
+# Arm before an action: the next keydown (or now, for other actions) starts the clock; every
+# animation frame compares the charts' fingerprint with the one taken here.
+ARM = f"""(byKey) => {{
+  const fp = {_FINGERPRINT};
+  const was = fp();
+  window.__t0 = byKey ? null : performance.now();
+  window.__t1 = null;
+  if (byKey) document.addEventListener('keydown', () => {{ window.__t0 = performance.now(); }},
+                                        {{capture: true, once: true}});
+  const tick = () => {{
+    const now = fp();
+    if (now.length !== was.length || now.some((s, i) => s !== was[i])) {{
+      window.__t1 = performance.now(); return;
+    }}
+    requestAnimationFrame(tick);
+  }};
+  requestAnimationFrame(tick);
+}}"""
+
+
+def checkpoint(H: int) -> bytes:
+    """Random weights in our own checkpoint format: a vocabulary of V symbols, a head."""
+    rng = np.random.default_rng(H)
+    model = GRUModel.random(V, H, seed=H, dtype=np.float32).map(  # gates spread over [0, 1]
+        lambda w: w.replace(W_iz=w.W_iz * 8, W_ir=w.W_ir * 8, W_in=w.W_in * 8))
+    buf = io.BytesIO()
+    save_checkpoint(buf, model, vocabulary=Vocabulary(SYMBOLS),
+                    head_weight=rng.normal(size=(V, H)).astype(np.float32),
+                    head_bias=np.zeros(V, np.float32))
+    return buf.getvalue()
+
+
+def random_text(T: int, seed: int) -> str:
+    return "".join(np.random.default_rng(seed).choice(list(SYMBOLS), T))
+
+
+def timed(app: AppPage, action, by_key: bool, timeout_s: float = 120) -> float:
+    """Milliseconds from the action (its key press) to a chart's data changed."""
+    app.page.evaluate(ARM, by_key)
+    action()
+    app.page.wait_for_function("() => window.__t1 !== null && window.__t0 !== null",
+                               timeout=timeout_s * 1000, polling=50)
+    ms = app.page.evaluate("() => window.__t1 - window.__t0")
+    app.wait_idle()
+    return ms
+
+
+def first_chart(context, url: str) -> float:
+    """Milliseconds from navigation start to the first chart drawn, in a new tab (a new
+    session) of ``context``."""
+    page = context.new_page()
+    try:
+        page.add_init_script(FIRST_CHART)
+        page.goto(url)
+        page.wait_for_function("() => window.__first_chart !== undefined", timeout=120_000,
+                               polling=50)
+        return page.evaluate("() => window.__first_chart")
+    finally:
+        page.close()
+
+
+def first_charts(browser, url: str, reps: int) -> tuple[list[float], list[float]]:
+    """(a new browser profile each time: nothing cached, the user's first visit;
+    one profile: its HTTP cache holds Streamlit's and Plotly's scripts, a returning user)."""
+    cold = []
+    for _ in range(reps):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        cold.append(first_chart(context, url))
+        context.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    first_chart(context, url)
+    cached = [first_chart(context, url) for _ in range(reps)]
+    context.close()
+    return cold, cached
+
+
+def report(name: str, times: list[float], goal_ms: float | None) -> None:
+    med = statistics.median(times)
+    goal = f"goal {goal_ms:5.0f} ms   ratio {med / goal_ms:4.2f}" if goal_ms else \
+        "no goal" + " " * 21
+    print(f"{name:<46} median {med:7.0f} ms   {goal}   runs "
+          f"{', '.join(f'{t:.0f}' for t in times)}", flush=True)
+
+
+def playground(browser, url: str, reps: int) -> None:
+    cold, cached = first_charts(browser, f"{url}/Playground", reps)
+    report("playground: navigation -> first chart", cold, 3000)
+    report("  the same, browser cache warm", cached, 3000)
+    app = AppPage(browser, f"{url}/Playground")
+    try:
+        slide = partial(app.slide, "W_iz[0, 0]")
+        report("playground 2x8: slider -> redrawn",
+               [timed(app, slide, True) for _ in range(reps)], 300)
+        rows = "; ".join(f"{np.sin(t / 5):.2f}" for t in range(100))
+        app.type_text("Input sequence", rows)
+        app.wait_idle()
+        report("playground 2x100: slider -> redrawn",
+               [timed(app, slide, True) for _ in range(reps)], 300)
+    finally:
+        app.close()
+
+
+def explorer(browser, url: str, reps: int, sizes, tmp: pathlib.Path) -> None:
+    cold, cached = first_charts(browser, f"{url}/Explorer", reps)
+    report("explorer (brackets): navigation -> first chart", cold, 3000)
+    report("  the same, browser cache warm", cached, 3000)
+    goals = {(64, 1000): 500, (256, 1000): 800, (256, 5000): 2000}
+    for H, T in sizes:
+        path = tmp / f"random_{H}.pt"
+        path.write_bytes(checkpoint(H))
+        app = AppPage(browser, f"{url}/Explorer")
+        try:
+            t0 = time.perf_counter()
+            with app.changing(timeout_ms=300_000):
+                app.select("Model", "upload a file")
+                app.upload("Checkpoint", path)
+            upload_s = time.perf_counter() - t0
+            firsts = []
+            for k in range(reps):
+                text = random_text(T, seed=1000 * H + T + k)
+                firsts.append(timed(app, partial(app.type_text, "Input", text), True,
+                                    timeout_s=300))
+            report(f"explorer {H}x{T}: text committed -> chart", firsts,
+                   3000 if T <= 1000 else None)
+            slides = [timed(app, partial(app.slide, "Window start"), True) for _ in range(reps)]
+            report(f"explorer {H}x{T}: window slider -> redrawn", slides, goals[(H, T)])
+            print(f"    (upload and first draw of the {H}-unit model: {upload_s:.1f} s wall, "
+                  "including the test harness's idle wait)", flush=True)
+        finally:
+            app.close()
+
+
+def main(reps: int = 5) -> None:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        sys.exit("needs Debian's chromium (apt-get install chromium) and playwright")
+    sizes = [(64, 1000), (256, 1000), (256, 5000)]
+    with tempfile.TemporaryDirectory() as tmp, \
+            open(pathlib.Path(tmp) / "streamlit.log", "w") as log, \
+            serve(ROOT, log) as (url, _pid), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        for page in ("Playground", "Explorer"):  # warm the server: imports, caches of assets
+            AppPage(browser, f"{url}/{page}").close()
+        print(f"Chromium {browser.version}, {reps} repetitions each, server {url}, load "
+              f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+        playground(browser, url, reps)
+        explorer(browser, url, reps, sizes, pathlib.Path(tmp))
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:2]))
