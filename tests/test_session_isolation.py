@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -162,7 +163,10 @@ async def _three_sessions(url: str) -> tuple[dict[int, list[list[list[str]]]], s
 
 @pytest.mark.browser
 def test_three_real_sessions_on_one_server_see_only_their_own_input(server):
-    seen, ids = asyncio.run(_three_sessions(server))
+    # A thread of its own: Playwright's sync API (other browser tests in this process) keeps
+    # an event loop running on the main thread, where asyncio.run would refuse to start.
+    with ThreadPoolExecutor(1) as pool:
+        seen, ids = pool.submit(asyncio.run, _three_sessions(server)).result()
     assert len(ids) == 3 and "" not in ids  # three sessions, not one shared
     for s, turns in seen.items():
         expected = [own_rows(s, i) for i in (0, 1, 2, 2)]
