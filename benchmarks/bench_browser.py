@@ -1,8 +1,9 @@
 """What a user waits for, in Chromium against a real `streamlit run app.py`.
 
 Times are read from the page's own clock (performance.now()): navigation -> the first Plotly
-chart drawn, and a slider key press -> the chart's data changed (checked on every animation
-frame, so ±1 frame, about 17 ms). Sizes and goals, from issue 7:
+chart drawn, and a slider key press -> the chart redrawn: its data changed and Plotly's drawing
+(heatmap images, line paths) changed, then painted (checked on every animation frame, so
+±1 frame, about 17 ms). Sizes and goals, from issue 7:
 
     playground at its default size (the latch preset: H = 2, T = 8), and at T = 100;
     explorer with random-weight checkpoints (64 symbols, linear head, our own format) at
@@ -56,19 +57,27 @@ FIRST_CHART = """
   requestAnimationFrame(tick);
 })();
 """
-# Arm before an action: the next keydown (or now, for other actions) starts the clock; every
-# animation frame compares the charts' fingerprint with the one taken here.
+# Arm before an action: the next keydown (or now, for other actions) starts the clock. Every
+# animation frame compares the charts' data (fingerprint) and what Plotly drew (heatmap images,
+# line paths) with those taken here; once both differ, the clock stops at the next frame, i.e.
+# after the browser painted the new drawing (Plotly may draw after it has taken the new data).
 ARM = f"""(byKey) => {{
   const fp = {_FINGERPRINT};
-  const was = fp();
+  const drawn = () => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(gd =>
+      Array.from(gd.querySelectorAll('.hm image, .heatmaplayer image, .imagelayer image'))
+          .map(i => i.getAttribute('href') || i.getAttribute('xlink:href') || '')
+          .concat(Array.from(gd.querySelectorAll('.scatterlayer path.js-line'))
+                      .map(p => p.getAttribute('d') || '')));
+  const differ = (a, b) => a.length !== b.length || a.some((s, i) => s !== b[i]);
+  const was = fp(), wasDrawn = drawn();
   window.__t0 = byKey ? null : performance.now();
   window.__t1 = null;
   if (byKey) document.addEventListener('keydown', () => {{ window.__t0 = performance.now(); }},
                                         {{capture: true, once: true}});
   const tick = () => {{
-    const now = fp();
-    if (now.length !== was.length || now.some((s, i) => s !== was[i])) {{
-      window.__t1 = performance.now(); return;
+    if (differ(fp(), was) && differ(drawn(), wasDrawn)) {{
+      requestAnimationFrame(() => {{ window.__t1 = performance.now(); }});
+      return;
     }}
     requestAnimationFrame(tick);
   }};
