@@ -135,6 +135,8 @@ class AppPage:
         and stale elements are gone, and the element count is stable for 0.75 s.
         """
         self.page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+        # stable for 0.75 s from now on, not counting a stability seen by an earlier call
+        self.page.evaluate("() => { window.__gruviz_idle = undefined; }")
         # Until the first run has drawn something: a cold server can take seconds to start it.
         self.page.wait_for_function(
             """() => {
