@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gru_viz.analysis import softmax
 from gru_viz.errors import InputError
 from gru_viz.model import GRUModel
 from gru_viz.run import run
@@ -118,7 +119,4 @@ def head_outputs(trace: Trace, head: Head) -> np.ndarray:
 
 def predictions(trace: Trace, head: Head) -> np.ndarray:
     """Softmax of the head's logits at every step: (T, V)."""
-    logits = head_outputs(trace, head)
-    logits = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=-1, keepdims=True)
+    return softmax(head_outputs(trace, head))

@@ -28,7 +28,7 @@ Progress = Callable[[int, int], None]  # (sequences done, total)
 
 def shown(notation: Notation, field: str, values: np.ndarray) -> np.ndarray:
     """A field's values as ``notation`` defines them (course: Γu = 1 − z)."""
-    return notation.update_values(values) if field == "z" else values
+    return notation.values(field, values)
 
 
 # --- unit orderings --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gru_viz.analysis import softmax
 from gru_viz.checkpoint import Checkpoint, load_checkpoint
 from gru_viz.errors import InputError
 from gru_viz.inputs import one_hot, parse_rows
@@ -93,8 +94,7 @@ def run_checkpoint(ckpt: Checkpoint, text: str | None = None,
         head = trace.output @ ckpt.head_weight.T + bias
         head.setflags(write=False)
         if tokens is not None and head.shape[-1] == _symbol_count(ckpt):
-            z = np.exp(head - head.max(-1, keepdims=True))
-            probs = z / z.sum(-1, keepdims=True)
+            probs = softmax(head)
             probs.setflags(write=False)
     return Result(ckpt, trace, tokens, head, probs)
 

@@ -35,6 +35,8 @@ FORMAT_VERSION = 1
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net")  # tried in this order
 PREFIXES = ("module.", "model.", "_orig_mod.")  # DataParallel, Lightning, torch.compile
 VOCAB_KEYS = ("vocabulary", "vocab", "itos")
+MAX_VOCABULARY = 1_000_000  # symbols; longer lists are not a vocabulary we could show
+MAX_DESCRIPTION = 1_000_000  # characters of JSON: a real description is a few kB
 SAFE_SAVE = ("cannot be loaded safely; save `model.state_dict()` instead, e.g. "
              "torch.save(model.state_dict(), 'model.pt').")
 
@@ -253,12 +255,31 @@ def strip_prefixes(keys: list[str]) -> dict[str, str]:
 
 # --- assembling the result -------------------------------------------------------------------
 
+def _check_description(own: Mapping, label: str) -> None:
+    """Refuse a description that is cyclic, absurdly deep, or expands (shared sub-objects
+    repeated at every level) into more JSON than any real description holds."""
+    size = 0
+    try:
+        for chunk in json.JSONEncoder(default=str).iterencode(own):  # lazy: stops early
+            size += len(chunk)
+            if size > MAX_DESCRIPTION:
+                break
+    except (ValueError, RecursionError):  # cyclic or absurdly deep
+        raise CheckpointError(f"{label}'s description is cyclic or nested too deeply to read. "
+                              "Save the model again.") from None
+    if size > MAX_DESCRIPTION:
+        raise CheckpointError(f"{label}'s description expands to over "
+                              f"{MAX_DESCRIPTION // 10**6} MB of text. Save the model again "
+                              "with a plain description.")
+
+
 def _vocabulary(container: Any) -> Vocabulary | None:
     if not isinstance(container, Mapping):
         return None
     for key in VOCAB_KEYS:
         v = container.get(key)
-        if isinstance(v, (list, tuple)) and v and all(isinstance(s, str) for s in v):
+        if isinstance(v, (list, tuple)) and 0 < len(v) <= MAX_VOCABULARY \
+                and all(isinstance(s, str) for s in v):
             try:
                 return Vocabulary(tuple(v))
             except GRUVizError:
@@ -337,11 +358,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
             if container.get("format") == FORMAT_NAME:
                 own = {k: container.get(k) for k in
                        ("format_version", "model_args", "description", "training", "metrics")}
-                try:
-                    json.dumps(own, default=str)
-                except (ValueError, RecursionError):  # cyclic or absurdly deep
-                    raise CheckpointError(f"{label}'s description is cyclic or nested too "
-                                          "deeply to read. Save the model again.") from None
+                _check_description(own, label)
                 meta |= own
     elif _is_safetensors(data):
         raw, st_meta = _load_safetensors(data, label)

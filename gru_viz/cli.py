@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gru_viz.errors import GRUVizError
+from gru_viz.inputs import parse_ids
+from gru_viz.notation import NOTATIONS
 
 FORMATS = (".npz", ".csv", ".json", ".html")
 
@@ -38,7 +40,8 @@ def _trace(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.suffix not in FORMATS:
         raise GRUVizError(f"--out must end in one of {', '.join(FORMATS)}; got {out.name!r}.")
-    ids = None if args.ids is None else [int(t) for t in args.ids.replace(",", " ").split()]
+    # the range is checked against the checkpoint's embedding by trace_checkpoint
+    ids = None if args.ids is None else parse_ids(args.ids, sys.maxsize)
     rows = args.rows
     if args.input is not None:
         from gru_viz.inputs import read_csv, read_npy
@@ -61,10 +64,11 @@ def _trace(args: argparse.Namespace) -> None:
     elif out.suffix == ".csv":
         out.write_text(to_csv(res.trace, desc, res.tokens))
     else:
-        from gru_viz.export_fig import trace_figure
+        from gru_viz.figexport import trace_html
 
-        trace_figure(res.trace, res.tokens, title=f"{Path(args.file).name}: "
-                     f"{res.checkpoint.model.describe()}").write_html(out, include_plotlyjs=True)
+        out.write_text(trace_html(res.trace, NOTATIONS[args.notation], res.tokens,
+                                  f"{Path(args.file).name}: {res.checkpoint.model.describe()}"),
+                       encoding="utf-8")
     print(f"{res.trace.steps} step(s), {len(res.trace.cells())} cell(s) written to {out}")
     if res.probs is not None:
         shown = ", ".join(f"{s!r} {p:.2f}" for s, p in res.next_symbols())
@@ -109,6 +113,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--gru", help=gru_help)
     t.add_argument("--float64", action="store_true",
                    help="compute in float64 (default: the checkpoint's precision)")
+    t.add_argument("--notation", choices=sorted(NOTATIONS), default="pytorch",
+                   help="labels of the .html figure: pytorch (z = share of the old state kept) "
+                        "or course (Γu = 1 − z, share of the new candidate written)")
     t.set_defaults(func=_trace)
 
     r = sub.add_parser("train", help="train one of the shipped example models",

@@ -7,9 +7,15 @@ switched off because nothing may be fetched from the network.
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Sequence
 
 import plotly.io as pio
+
+from gru_viz.figures import heatmap_spec
+from gru_viz.notation import Notation
+from gru_viz.trace import Trace
 
 
 def figure_html(spec: dict) -> str:
@@ -27,3 +33,17 @@ def figure_image(spec: dict, fmt: str = "png", width: int = 1400, scale: float =
     height = fig.get("layout", {}).get("height") or 600
     return kaleido.calc_fig_sync(fig, opts={"format": fmt, "width": width, "height": height,
                                             "scale": scale}, kopts={"mathjax": False})
+
+
+def trace_html(trace: Trace, notation: Notation, tokens: Sequence[str] | None = None,
+               title: str = "") -> str:
+    """A self-contained HTML page with the app's gate heatmaps of every layer and direction
+    (a single sequence: for a batch, run one sequence)."""
+    parts = [f"<h2>{html.escape(title)}</h2>"] if title else []
+    for k, cell in enumerate(trace.cells()):
+        spec = heatmap_spec(cell, notation, tokens)
+        spec["layout"]["title"] = {"text": cell.name}
+        parts.append(pio.to_html(spec, full_html=False, include_plotlyjs=k == 0, validate=False))
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{html.escape(title or 'gru-viz trace')}</title></head><body>"
+            + "".join(parts) + "</body></html>")

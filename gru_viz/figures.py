@@ -31,8 +31,7 @@ HOVER_CELLS = 20_000  # above this many cells, hover omits the input (it costs p
 
 def field_values(cell: LayerTrace, notation: Notation, field: str) -> np.ndarray:
     """(T, H) values of a field as the notation defines them (course: Γu = 1 − z)."""
-    a = getattr(cell, field)
-    return notation.update_values(a) if field == "z" else a
+    return notation.values(field, getattr(cell, field))
 
 
 def step_labels(x: np.ndarray, tokens: Sequence[str] | None = None) -> list[str]:

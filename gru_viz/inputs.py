@@ -6,6 +6,7 @@ Every parse error is an InputError that says where (row, column, symbol) and wha
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ class Vocabulary:
     def __post_init__(self) -> None:
         symbols = tuple(self.symbols)
         object.__setattr__(self, "symbols", symbols)
-        dupes = sorted({s for s in symbols if symbols.count(s) > 1})
+        dupes = sorted(s for s, n in Counter(symbols).items() if n > 1)
         if dupes:
             raise InputError(f"The vocabulary lists these symbols twice: {dupes}.")
         object.__setattr__(self, "_index", {s: i for i, s in enumerate(symbols)})

@@ -31,6 +31,10 @@ class Notation:
         """The update gate as this notation defines it, from PyTorch's z."""
         return 1 - z if self.key == "course" else z
 
+    def values(self, field: str, a: np.ndarray) -> np.ndarray:
+        """A trace field's values as this notation defines them (only z differs)."""
+        return self.update_values(a) if field == "z" else a
+
     def label(self, field: str) -> str:
         """Axis/legend label for a trace field: 'z', 'r', 'n' or 'h'."""
         return {

@@ -180,11 +180,14 @@ def weights_from_json(data: bytes) -> tuple[GRUWeights, tuple[str, ...] | None]:
         if not np.isfinite(a).all():
             raise WeightsError(f"{key} holds NaN or infinity; every weight must be finite.")
         arrays[key] = a
-    w = GRUWeights.from_fused(**arrays, reset_after=bool(doc.get("reset_after", False)))
-    if not (w.hidden_size <= MAX_HIDDEN and w.input_size <= MAX_INPUT):
+    reset_after = doc.get("reset_after", False)
+    if not isinstance(reset_after, bool):
+        raise WeightsError(f"\"reset_after\" must be true or false, not {reset_after!r}.")
+    w = GRUWeights.from_fused(**arrays, reset_after=reset_after)
+    if not (1 <= w.hidden_size <= MAX_HIDDEN and 1 <= w.input_size <= MAX_INPUT):
         raise WeightsError(f"These weights have hidden size {w.hidden_size} and input size "
-                           f"{w.input_size}; the playground takes up to {MAX_HIDDEN} and "
-                           f"{MAX_INPUT}.")
+                           f"{w.input_size}; the playground takes 1 to {MAX_HIDDEN} and "
+                           f"1 to {MAX_INPUT}.")
     vocab = doc.get("vocabulary")
     if vocab is not None:
         if not (isinstance(vocab, list) and all(isinstance(s, str) for s in vocab)

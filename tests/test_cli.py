@@ -99,6 +99,8 @@ def test_user_errors_exit_2_with_a_message(ckpt_path, tmp_path, capsys):
     assert main(["trace", str(ckpt_path), "--text", "abz", "--out", str(tmp_path / "x.npz")]) == 2
     assert "'z' at position 2" in capsys.readouterr().err
     assert main(["trace", str(ckpt_path), "--text", "ab", "--out", str(tmp_path / "x.txt")]) == 2
+    assert main(["trace", str(ckpt_path), "--ids", "1 x", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "Token 2 is 'x'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("cmd,says", [([], "inspect"), (["inspect"], "weights only"),

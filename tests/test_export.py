@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from gru_viz.export import cell_name, to_csv, to_json, to_npz, trace_arrays
-from gru_viz.export_fig import trace_figure
 from gru_viz.model import GRUModel
 from gru_viz.run import run
 from gru_viz.trace import STEP_FIELDS
@@ -74,10 +73,12 @@ def test_csv_of_a_batch_numbers_the_sequences(rng):
     assert float(last["h"]) == tr.layers[0][0].h[1, 3, 2]
 
 
-def test_figure_has_fixed_colour_ranges(trace):
-    fig = trace_figure(trace, list("abcde"))
-    assert len(fig.data) == 4 * 4  # 4 panels for each of the 4 cells
-    for hm in fig.data:
-        field = hm.hovertemplate.split(":")[0]
-        assert (hm.zmin, hm.zmax) == ((0, 1) if field in "rz" else (-1, 1))
-    assert list(fig.data[0].x) == [f"{t}:{s}" for t, s in enumerate("abcde")]
+def test_html_page_holds_every_cell_with_fixed_colour_ranges(trace):
+    from gru_viz.figexport import trace_html
+    from gru_viz.notation import COURSE
+
+    page = trace_html(trace, COURSE, list("abcde"), title="t <&> 1")
+    assert page.count('"cmin":0,"cmax":1') == 4 and page.count('"cmin":-1,"cmax":1') == 4
+    for c in trace.cells():
+        assert f'"text":"{c.name}"' in page
+    assert "t &lt;&amp;&gt; 1" in page and page.count("plotly.js v") == 1  # inlined once

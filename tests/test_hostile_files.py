@@ -432,3 +432,26 @@ def test_mutated_valid_checkpoints(base, edits, cut):
     if cut is not None:
         data = data[: int(cut * len(data))]
     outcome(bytes(data))
+
+
+def test_a_description_that_expands_exponentially_is_refused(tmp_path):
+    """Shared sub-dicts at each of 40 levels: 2**40 paths when written out as JSON."""
+    node: dict = {"leaf": "x" * 10}
+    for _ in range(40):
+        node = {"a": node, "b": node}
+    gru = torch.nn.GRU(2, 3)
+    container = {"format": "gru-viz", "format_version": 1, "description": node,
+                 "state_dict": gru.state_dict()}
+    path = tmp_path / "expands.pt"
+    torch.save(container, path)
+    with pytest.raises(CheckpointError, match="description expands to over 1 MB"):
+        load_checkpoint(path)
+
+
+def test_a_huge_vocabulary_neither_stalls_nor_is_used():
+    from gru_viz.inputs import Vocabulary
+
+    symbols = tuple(str(i) for i in range(200_000))
+    assert len(Vocabulary(symbols)) == 200_000  # linear, not quadratic
+    with pytest.raises(GRUVizError, match="twice"):
+        Vocabulary(symbols + ("7",))

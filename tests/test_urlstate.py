@@ -120,7 +120,7 @@ def test_bad_weight_files_say_why(data, fragment):
 
 def test_too_big_for_the_playground():
     data = weights_to_json(GRUModel.random(2, 9, seed=0).cells[0][0]).encode()
-    with pytest.raises(WeightsError, match="up to 8"):
+    with pytest.raises(WeightsError, match="takes 1 to 8"):
         weights_from_json(data)
     with pytest.raises(WeightsError):
         unpack_weights(pack_weights(GRUModel.random(5, 2, seed=0).cells[0][0]))
@@ -134,3 +134,18 @@ def test_a_trained_preset_link_brings_its_reset_placement():
         assert decode({"p": "trained-x", "r": "before"}, DEFAULT)[0].reset_after is False
     finally:
         extra_presets.pop()
+
+
+def test_weights_json_with_an_empty_input_or_a_string_flag_is_refused():
+    import json as _json
+
+    from gru_viz.errors import WeightsError
+    from gru_viz.urlstate import weights_from_json
+
+    empty = {"format": "gru-viz-weights", "version": 1, "weight_ih": [[], [], []],
+             "weight_hh": [[0.0], [0.0], [0.0]], "bias_ih": [0.0] * 3, "bias_hh": [0.0] * 3}
+    with pytest.raises(WeightsError, match="input size 0"):
+        weights_from_json(_json.dumps(empty).encode())
+    flag = empty | {"weight_ih": [[0.0], [0.0], [0.0]], "reset_after": "false"}
+    with pytest.raises(WeightsError, match="must be true or false"):
+        weights_from_json(_json.dumps(flag).encode())
