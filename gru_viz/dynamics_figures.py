@@ -243,8 +243,9 @@ def ablation_figures(d_state: np.ndarray, base_unit: np.ndarray, clamped_unit: n
                      labels: Sequence[str], unit: int, from_step: int, state: str
                      ) -> tuple[go.Figure, go.Figure]:
     """The change of every unit's state (T, H), and the clamped unit's state before and after."""
-    heat = _heatmap(d_state.T, labels, scale=VALUE_SCALE, zmin=-1, zmax=1, colorbar="change",
-                    title=f"Clamped − original state {state} (every unit of the layer)",
+    heat = _heatmap(d_state.T, labels, scale=VALUE_SCALE, zmin=-2, zmax=2, colorbar="change",
+                    title=f"Clamped − original state {state} (every unit of the layer; "
+                          "a change of a state in [−1, 1] lies in [−2, 2])",
                     name="Δ")
     line = go.Figure()
     t = np.arange(len(labels))
