@@ -11,6 +11,8 @@ from gru_viz.inputs import parse_rows
 from gru_viz.model import GRUModel
 from gru_viz.run import run
 from gru_viz.ui import frame, notation
+from gru_viz.ui.explorer_input import input_key
+from gru_viz.ui.frame import persistent, store
 from gru_viz.ui.subjects import Subject, picker, typed_input
 
 HAND = "2-unit GRU (sliders)"
@@ -128,10 +130,10 @@ def hand_set_view() -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Searching for fixed and slow points…")
-def slow_search(key: str, layer: int, direction: int, xbar: tuple, text: str, _subject: Subject,
-                _x: np.ndarray, samples: int = 12):
+def slow_search(key: str, layer: int, direction: int, xbar: tuple, x_key: str,
+                _subject: Subject, _x: np.ndarray, samples: int = 12):
     """Trajectory states of the typed input and of shuffles of its steps, and the slow points
-    reached from them."""
+    reached from them. ``x_key`` is an exact hash of ``_x`` (its rounded labels are not)."""
     model = _subject.model
     rng = np.random.default_rng(0)
     batch = np.stack([_x] + [_x[rng.permutation(len(_x))] for _ in range(samples)])
@@ -178,7 +180,7 @@ def larger_view(subject: Subject) -> None:
                            key="pp.t_in")
         xbar = run(model, x).layers[layer][direction].x[t_in]
     states, points, starts = slow_search(subject.key, layer, direction, tuple(np.round(xbar, 12)),
-                                 "|".join(hover), subject, x)
+                                 input_key(x, None), subject, x)
     H = model.hidden_size
     plane_kind = st.radio("Plane", ["top-2 principal components", "two units"],
                           index=1 if H == 2 else 0, key=f"pp.plane.{H == 2}", horizontal=True,
@@ -225,7 +227,8 @@ frame("Phase portrait", "🌀")
 st.title("Phase portrait: fixed points and slow points")
 st.markdown("Hold the input constant and a GRU layer becomes a map h ↦ F(h). Where it rests "
             "(its fixed points) and how fast it gets there is how it remembers.")
-source = st.radio("Study", [HAND, "a larger model"], key="pp.source", horizontal=True)
+source = st.radio("Study", [HAND, "a larger model"], key=persistent("pp.source", HAND),
+                  on_change=store, args=("pp.source",), horizontal=True)
 if source == HAND:
     hand_set_view()
 else:

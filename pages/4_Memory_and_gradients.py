@@ -20,13 +20,16 @@ from gru_viz.errors import GRUVizError
 from gru_viz.figures import step_labels
 from gru_viz.run import run
 from gru_viz.ui import frame, notation
+from gru_viz.ui.explorer_input import input_key
+from gru_viz.ui.frame import persistent, store
 from gru_viz.ui.subjects import Subject, picker, typed_input
 
 VIEWS = ("Memory", "Gradients through time", "Ablation")
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing gradients…")
-def comparison(key: str, text: str, target: gr.Target, _subject: Subject, _x: np.ndarray):
+def comparison(key: str, x_key: str, target: gr.Target, _subject: Subject, _x: np.ndarray):
+    """``x_key`` is an exact hash of ``_x`` (its rounded step labels are not)."""
     return gr.compare(_subject.model, _x, target, head=_subject.head, timing=False,
                       weight_scale=_subject.weight_scale)
 
@@ -91,7 +94,7 @@ def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:
                              key="mg.g_sym")
         target = gr.Target(step, symbol=int(sym))
     try:
-        out = comparison(subject.key, "|".join(labels), target, subject, x)
+        out = comparison(subject.key, input_key(x, None), target, subject, x)
     except GRUVizError as exc:
         st.error(str(exc))
         return
@@ -192,7 +195,8 @@ if parsed is not None:
     model = subject.model
     st.caption(subject.summary)
     c = st.columns(3)
-    view = c[0].radio("Show", VIEWS, key="mg.view")
+    view = c[0].radio("Show", VIEWS, key=persistent("mg.view", VIEWS[0]), on_change=store,
+                      args=("mg.view",))
     layer = c[1].selectbox("Layer", range(model.num_layers), key="mg.layer")
     direction = c[2].selectbox("Direction", range(model.num_directions), key="mg.dir",
                                format_func=("forward", "reverse").__getitem__)

@@ -20,6 +20,7 @@ from gru_viz.ui.explorer_views import (
     unit_order,
     units_view,
 )
+from gru_viz.ui.frame import persistent, store
 
 frame("Explorer", "🔬")
 st.title("🔬 Checkpoint explorer")
@@ -63,7 +64,8 @@ views = ["Gates", "Units", "Saturation", "Unit search"] + (
     ["Predictions"] if run.head is not None else []) + ["Corpus", "Compare", "Export"]
 if st.session_state.get("ex.view") not in views:  # e.g. Predictions, then a model without head
     st.session_state["ex.view"] = views[0]
-view = st.radio("View", views, horizontal=True, key="ex.view", label_visibility="collapsed")
+view = st.radio("View", views, horizontal=True, key=persistent("ex.view", views[0]),
+                on_change=store, args=("ex.view",), label_visibility="collapsed")
 if view == "Gates":
     gates_view(run, cell, nt, order)
 elif view == "Units":

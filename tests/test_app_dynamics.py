@@ -64,8 +64,8 @@ def test_a_bad_trajectory_input_is_an_error_not_an_exception():
 
 def test_larger_models_in_both_planes():
     at = page(PORTRAIT)
-    at.radio(key="pp.source").set_value("a larger model").run()
-    at.selectbox(key="pp.model").set_value(RANDOM).run()
+    at.radio(key="pp.source.w").set_value("a larger model").run()
+    at.selectbox(key="pp.model.w").set_value(RANDOM).run()
     assert_ok(at)
     assert "stable" in kinds(at)
     xvec = next(t.key for t in at.text_input if t.key.startswith("pp.xvec"))
@@ -81,8 +81,8 @@ def test_larger_models_in_both_planes():
 
 def test_a_preset_as_a_larger_model_finds_its_four_memories():
     at = page(PORTRAIT)
-    at.radio(key="pp.source").set_value("a larger model").run()
-    at.selectbox(key="pp.model").set_value(PRESET + "four states (2 bits)").run()
+    at.radio(key="pp.source.w").set_value("a larger model").run()
+    at.selectbox(key="pp.model.w").set_value(PRESET + "four states (2 bits)").run()
     assert_ok(at)
     assert kinds(at).count("stable") == 4
 
@@ -90,8 +90,8 @@ def test_a_preset_as_a_larger_model_finds_its_four_memories():
 @pytest.mark.parametrize("view", ["Memory", "Gradients through time", "Ablation"])
 def test_every_memory_view_renders(view):
     at = page(MEMORY)
-    at.selectbox(key="mg.model").set_value(RANDOM).run()
-    at.radio(key="mg.view").set_value(view).run()
+    at.selectbox(key="mg.model.w").set_value(RANDOM).run()
+    at.radio(key="mg.view.w").set_value(view).run()
     assert_ok(at)
     assert at.get("plotly_chart")
 
@@ -101,8 +101,8 @@ def test_timing_table_lists_three_models(monkeypatch):
     # (seconds of kernel compilation) would only slow the suite down
     monkeypatch.setattr(gr, "seconds_per_step", lambda module, *a, onednn=True: 1e-5 + onednn)
     at = page(MEMORY)
-    at.selectbox(key="mg.model").set_value(RANDOM).run()
-    at.radio(key="mg.view").set_value("Gradients through time").run()
+    at.selectbox(key="mg.model.w").set_value(RANDOM).run()
+    at.radio(key="mg.view.w").set_value("Gradients through time").run()
     at.toggle(key="mg.g_time").set_value(True).run()
     assert_ok(at)
     table = at.dataframe[0].value
@@ -113,8 +113,8 @@ def test_timing_table_lists_three_models(monkeypatch):
 
 def test_ablation_in_course_notation_says_never_write():
     at = page(MEMORY)
-    at.selectbox(key="mg.model").set_value(PRESET + "bistable switch").run()
-    at.radio(key="mg.view").set_value("Ablation").run()
+    at.selectbox(key="mg.model.w").set_value(PRESET + "bistable switch").run()
+    at.radio(key="mg.view.w").set_value("Ablation").run()
     assert_ok(at)
     text = " ".join(m.value for m in at.markdown)
     assert "Γu = 0" in text and "z = 1" in text and "never write" in text
@@ -122,7 +122,7 @@ def test_ablation_in_course_notation_says_never_write():
 
 def test_bad_memory_input_is_an_error():
     at = page(MEMORY)
-    at.selectbox(key="mg.model").set_value(RANDOM).run()
+    at.selectbox(key="mg.model.w").set_value(RANDOM).run()
     key = next(t.key for t in at.text_area)
     at.text_area(key=key).set_value("1, 2").run()
     assert not at.exception
@@ -148,7 +148,7 @@ def text_checkpoint() -> bytes:
 
 
 def upload(at: AppTest, prefix: str) -> AppTest:
-    at.selectbox(key=f"{prefix}.model").set_value("upload a checkpoint").run()
+    at.selectbox(key=f"{prefix}.model.w").set_value("upload a checkpoint").run()
     at.get("file_uploader")[0].set_value(("brackets.pt", text_checkpoint(),
                                           "application/octet-stream")).run()
     return at
@@ -156,7 +156,7 @@ def upload(at: AppTest, prefix: str) -> AppTest:
 
 def test_an_uploaded_text_model_with_a_head_on_both_pages():
     at = page(PORTRAIT)
-    at.radio(key="pp.source").set_value("a larger model").run()
+    at.radio(key="pp.source.w").set_value("a larger model").run()
     upload(at, "pp")
     assert_ok(at)
     xbar = next(b for b in at.selectbox if b.key.startswith("pp.xbar"))
@@ -165,11 +165,11 @@ def test_an_uploaded_text_model_with_a_head_on_both_pages():
     assert_ok(at)
     assert kinds(at)
     at = upload(page(MEMORY), "mg")
-    at.radio(key="mg.view").set_value("Gradients through time").run()
+    at.radio(key="mg.view.w").set_value("Gradients through time").run()
     at.radio(key="mg.g_what").set_value("an output of the head").run()
     at.selectbox(key="mg.g_sym").set_value(2).run()
     assert_ok(at)
-    at.radio(key="mg.view").set_value("Ablation").run()
+    at.radio(key="mg.view.w").set_value("Ablation").run()
     assert_ok(at)
     assert any("top prediction changes" in c.value for c in at.caption)
     key = next(t.key for t in at.text_area)
@@ -183,15 +183,15 @@ FLIPFLOP = PAGES.parent / "assets" / "flipflop.pt"
 @pytest.mark.skipif(not FLIPFLOP.exists(), reason="the trained 3-bit flip-flop is not built")
 def test_the_trained_flip_flop_on_both_pages():
     at = page(PORTRAIT)
-    at.radio(key="pp.source").set_value("a larger model").run()
-    at.selectbox(key="pp.model").set_value("flipflop").run()
+    at.radio(key="pp.source.w").set_value("a larger model").run()
+    at.selectbox(key="pp.model.w").set_value("flipflop").run()
     assert_ok(at)
     table = at.dataframe[0].value
     stable = table[table["kind"] == "stable"]
     assert len(stable) == 8 and stable["head reads"].nunique() == 8
     at = page(MEMORY)
-    at.selectbox(key="mg.model").set_value("flipflop").run()
-    at.radio(key="mg.view").set_value("Ablation").run()
+    at.selectbox(key="mg.model.w").set_value("flipflop").run()
+    at.radio(key="mg.view.w").set_value("Ablation").run()
     assert_ok(at)
     assert any("change sign" in c.value for c in at.caption)
 
@@ -206,18 +206,18 @@ def test_a_bidirectional_two_layer_upload_renders_every_view():
     torch.save(torch.nn.GRU(3, 5, 2, bidirectional=True, batch_first=True).state_dict(), buf)
     data = ("bi.pt", buf.getvalue(), "application/octet-stream")
     at = page(PORTRAIT)
-    at.radio(key="pp.source").set_value("a larger model").run()
-    at.selectbox(key="pp.model").set_value("upload a checkpoint").run()
+    at.radio(key="pp.source.w").set_value("a larger model").run()
+    at.selectbox(key="pp.model.w").set_value("upload a checkpoint").run()
     at.get("file_uploader")[0].set_value(data).run()
     at.selectbox(key="pp.layer").set_value(1).run()
     at.selectbox(key="pp.dir").set_value(1).run()
     assert_ok(at)
     at = page(MEMORY)
-    at.selectbox(key="mg.model").set_value("upload a checkpoint").run()
+    at.selectbox(key="mg.model.w").set_value("upload a checkpoint").run()
     at.get("file_uploader")[0].set_value(data).run()
     at.selectbox(key="mg.layer").set_value(1).run()
     at.selectbox(key="mg.dir").set_value(1).run()
     for view in ("Memory", "Gradients through time", "Ablation"):
-        at.radio(key="mg.view").set_value(view).run()
+        at.radio(key="mg.view.w").set_value(view).run()
         assert_ok(at)
     assert any("every step" in c.value for c in at.caption)  # bidirectional: clamp throughout

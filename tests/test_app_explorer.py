@@ -87,13 +87,13 @@ def page() -> AppTest:
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.sidebar.selectbox(key="ex.source").select("upload a file").run()
+    at.sidebar.selectbox(key="ex.source.w").select("upload a file").run()
     at.sidebar.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
     return at
 
 
 def view(at: AppTest, name: str) -> AppTest:
-    return at.radio(key="ex.view").set_value(name).run()
+    return at.radio(key="ex.view.w").set_value(name).run()
 
 
 def assert_ok(at: AppTest) -> None:
@@ -108,11 +108,11 @@ def showing(at: AppTest) -> str:
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.name)
 def test_each_shipped_model_loads_and_renders_every_view(path):
     at = page()
-    at.sidebar.selectbox(key="ex.source").select(path.name).run()
+    at.sidebar.selectbox(key="ex.source.w").select(path.name).run()
     assert_ok(at)
     assert path.name in showing(at)
     assert at.get("plotly_chart"), "the gate heatmaps are drawn"
-    for v in at.radio(key="ex.view").options:
+    for v in at.radio(key="ex.view.w").options:
         assert_ok(view(at, v))
 
 
@@ -146,8 +146,8 @@ def test_switching_model_and_input_length_keeps_the_page_valid():
     at.sidebar.get("file_uploader")[0].set_value(("raw.pt", KINDS["raw_bidirectional.pt"](),
                                           "application/octet-stream")).run()
     assert_ok(at)  # no head: the view falls back to the gates
-    assert at.radio(key="ex.view").value == "Gates" and "Predictions" not in \
-        at.radio(key="ex.view").options
+    assert at.radio(key="ex.view.w").value == "Gates" and "Predictions" not in \
+        at.radio(key="ex.view.w").options
 
 
 def test_each_bad_file_shows_its_message_and_the_previous_model_stays():

@@ -2,7 +2,8 @@
 
 Text goes through the vocabulary (unknown characters are reported and skipped); token ids when
 there is an embedding but no vocabulary; numeric rows, CSV or NPY when the model takes vectors.
-The run is cached by the model's content key and a hash of the exact input.
+The run is cached by the model's content key and a hash of the exact input. The typed text is
+kept per model in a permanent session key, so it survives a visit to another page.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.analysis import softmax
-from gru_viz.api import encode
+from gru_viz.api import _symbol_count, encode
 from gru_viz.checkpoint import Checkpoint
 from gru_viz.errors import GRUVizError
 from gru_viz.figures import step_labels
@@ -24,6 +25,7 @@ from gru_viz.run import run
 from gru_viz.textcolor import display_token
 from gru_viz.trace import Trace
 from gru_viz.ui.explorer_model import Loaded
+from gru_viz.ui.frame import persistent, store
 
 SAMPLES = ("def area(r):\n    return 3.14 * r ** 2\n", "([()[]])(([[]])[([])])((")
 
@@ -103,8 +105,10 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
              "ids": f"token ids 0..{len(symbol_names(ckpt)) - 1}, split by spaces",
              "vectors": f"one step per row, rows split by ';' or new lines, "
                         f"{ckpt.model.input_size} number(s) each"}
-    text = st.text_area(f"{label}: {hints[kind]}", default or default_input(ckpt), key=key,
-                        height=100)
+    # Bound to a permanent key: Streamlit drops a widget's own state when another page runs.
+    text = st.text_area(f"{label}: {hints[kind]}", key=persistent(key, default or
+                                                                  default_input(ckpt)),
+                        on_change=store, args=(key,), height=100)
     upload = None
     if kind == "vectors":
         upload = st.file_uploader("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
@@ -146,16 +150,23 @@ def input_key(x: np.ndarray, ids: np.ndarray | None) -> str:
     return h.hexdigest()
 
 
-@st.cache_data(max_entries=12, show_spinner="Running the model…")
+# A Trace is frozen and its arrays read-only, so one copy is shared rather than pickled and
+# unpickled on every rerun as st.cache_data would; a trace may take up to GRUVIZ_MAX_TRACE_MB,
+# so few are kept. Keyed by the exact (model key, input hash), never by the arrays.
+@st.cache_resource(max_entries=4, show_spinner="Running the model…")
 def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symbolic: bool
          ) -> tuple[Trace, np.ndarray | None, np.ndarray | None]:
-    """The trace and head outputs; keyed by (model key, input hash), never by the arrays."""
+    """The trace and head outputs (read-only); next-symbol probabilities only when the input
+    was symbols and the head has one output per symbol (as ``api.run_checkpoint``)."""
     trace = run(_ckpt.model, _x)
     head = probs = None
     if _ckpt.head_weight is not None:
         head = trace.output @ _ckpt.head_weight.T + (
             0 if _ckpt.head_bias is None else _ckpt.head_bias)
-        probs = softmax(head) if symbolic else None
+        head.setflags(write=False)
+        if symbolic and head.shape[-1] == _symbol_count(_ckpt):
+            probs = softmax(head)
+            probs.setflags(write=False)
     return trace, head, probs
 
 

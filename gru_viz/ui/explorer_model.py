@@ -1,6 +1,8 @@
 """The explorer's model choice: a shipped example or an uploaded checkpoint, cached by content.
 
-A file that fails to load shows its message while the model loaded before stays in use.
+A file that fails to load shows its message while the model loaded before stays in use. The
+choice and the model in use are kept in permanent session keys, so both survive a visit to
+another page; an uploaded file stays in use though Streamlit empties the upload widget then.
 Checkpoints are shared by every session through ``st.cache_resource``: they are frozen and their
 arrays read-only, and nothing here writes to them.
 """
@@ -15,11 +17,13 @@ import streamlit as st
 
 from gru_viz.checkpoint import EXTENSIONS, Checkpoint, load_checkpoint
 from gru_viz.errors import GRUVizError
+from gru_viz.ui.frame import persistent, store
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 UPLOAD = "upload a file"
 CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
 ERROR = "ex.load_error"  # (file digest, message) of the last failure
+SOURCE = "ex.source"  # the Model selectbox's choice (permanent; the widget binds to SOURCE.w)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,12 +51,16 @@ def _source() -> tuple[str, bytes] | None:
     """(name, bytes) of the file the widgets choose, or None when none is given yet."""
     files = shipped()
     options = [p.name for p in files] + [UPLOAD]
-    choice = st.selectbox("Model", options, key="ex.source",
+    if st.session_state.get(SOURCE) not in options:  # e.g. an example removed since
+        st.session_state[SOURCE] = options[0]
+    choice = st.selectbox("Model", options, key=persistent(SOURCE, options[0]), on_change=store,
+                          args=(SOURCE,),
                           help="Examples are trained by `python -m gru_viz train NAME`.")
     if choice == UPLOAD:
         up = st.file_uploader("Checkpoint", type=[e.lstrip(".") for e in EXTENSIONS],
                               key="ex.upload", help="A state dict saved with torch.save, a "
                               "Lightning checkpoint or a .safetensors file holding a GRU.")
+        # After a page switch the widget is empty again: the model in use (CURRENT) stays.
         return None if up is None else (up.name, up.getvalue())
     path = files[options.index(choice)]
     return path.name, path.read_bytes()
@@ -68,8 +76,10 @@ def model_picker() -> Loaded | None:
             ckpt = _load(digest, data, name)
             gru = ckpt.gru_name
             if len(ckpt.gru_names) > 1:
-                gru = st.selectbox("GRU in this file", ckpt.gru_names, key=f"ex.gru.{digest}",
-                                   format_func=lambda n: n or "(top level)")
+                kept = f"ex.gru.{digest}"
+                gru = st.selectbox("GRU in this file", ckpt.gru_names,
+                                   key=persistent(kept, ckpt.gru_names[0]), on_change=store,
+                                   args=(kept,), format_func=lambda n: n or "(top level)")
                 ckpt = _select(digest, gru, ckpt)
             st.session_state[CURRENT] = Loaded(ckpt, name, f"{digest}:{gru}")
             st.session_state.pop(ERROR, None)

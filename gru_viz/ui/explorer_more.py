@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 
 import numpy as np
 import streamlit as st
@@ -17,7 +18,8 @@ from gru_viz.errors import GRUVizError, InputError
 from gru_viz.figexport import figure_html, figure_image
 from gru_viz.figures import step_labels
 from gru_viz.inputs import parse_ids, read_npy
-from gru_viz.notation import Notation
+from gru_viz.limits import limits
+from gru_viz.notation import NOTATIONS, Notation
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_views import SEARCH, heatmap_cols, window_slider
@@ -25,6 +27,7 @@ from gru_viz.ui.explorer_views import SEARCH, heatmap_cols, window_slider
 CORPUS = "ex.corpus.result"  # (key, stats, sequences, texts)
 MATCHES = "ex.corpus.matches"  # (key, matches)
 CONTEXT = 12  # steps of context shown either side of a corpus match
+CORPUS_STEPS = 64  # a corpus holds at most this many times GRUVIZ_MAX_STEPS steps (characters)
 
 
 # --- corpus ----------------------------------------------------------------------------------
@@ -35,29 +38,46 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
 
     Text and ids: one sequence a line (unknown characters skipped, counted in the notice).
     Vectors: a .npy of shape (B, T, I) or (T, I), or a .npz with one (T, I) array each.
+    Sizes are checked before anything is unpacked: a small compressed file can hold a huge
+    array. At most ``CORPUS_STEPS`` × GRUVIZ_MAX_STEPS steps in all.
     """
     ckpt, kind = loaded.ckpt, input_kind(loaded.ckpt)
+    lim = limits()
+    most = lim.max_steps * CORPUS_STEPS
+    too_long = (f"{name} holds more than {most:,} steps in all, this server's limit for a "
+                f"corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter corpus.")
     if kind == "vectors":
+        width = ckpt.model.input_size
         try:
             if data.startswith(b"PK"):  # .npz: one sequence per array
+                _check_npz(data, name, lim.max_upload_mb, most, width, too_long)
                 with np.load(io.BytesIO(data), allow_pickle=False) as z:
                     arrays = [z[k] for k in z.files]
             else:
+                if int(np.prod(_npy_shape(io.BytesIO(data)), dtype=object)) > most * width:
+                    raise InputError(too_long)
                 x = np.load(io.BytesIO(data), allow_pickle=False)
                 arrays = list(x) if x.ndim == 3 else [x]
-        except (ValueError, OSError, EOFError) as exc:
+        except InputError:  # a ValueError too: already says what is wrong
+            raise
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise InputError(f"{name} is not a readable .npy or .npz of numbers: {exc}") from None
-        xs = [read_npy(_npy(a), ckpt.model.input_size) for a in arrays]
+        xs = [read_npy(_npy(a), width) for a in arrays]
         return xs, None, [step_labels(x) for x in xs], ""
     try:
         lines = [s for s in data.decode("utf-8").splitlines() if s.strip()]
     except UnicodeDecodeError as exc:
         raise InputError(f"{name} is not UTF-8 text (byte {exc.start}).") from None
-    skipped = 0
+    if kind == "text" and sum(map(len, lines)) > most:
+        raise InputError(f"{name} holds more than {most:,} characters, this server's limit for "
+                         f"a corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter corpus.")
+    skipped = steps = 0
     xs, ids, symbols = [], [], []
     for line in lines:
         if kind == "ids":
             i = parse_ids(line, len(symbol_names(ckpt)))
+            if steps + len(i) > most:
+                raise InputError(too_long)
             x, sym = encode(ckpt, ids=i)
         else:
             known = set(ckpt.vocabulary.symbols)
@@ -67,11 +87,39 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
                 continue
             x, sym = encode(ckpt, text=kept)
             i = ckpt.vocabulary.encode(sym)
+        steps += len(x)
         xs.append(x)
         ids.append(i)
         symbols.append(list(sym))
     notice = f"{skipped} character(s) not in the vocabulary were skipped." if skipped else ""
     return xs, ids, symbols, notice
+
+
+def _check_npz(data: bytes, name: str, max_mb: int, most: int, width: int,
+               too_long: str) -> None:
+    """Refuse a .npz that unpacks to more than GRUVIZ_MAX_UPLOAD_MB (a zip bomb) or whose
+    arrays' headers declare more than ``most`` steps of ``width`` numbers, before loading."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:  # BadZipFile: reported by the caller
+        unpacked = sum(info.file_size for info in z.infolist())
+        if unpacked > max_mb * 2**20:
+            raise InputError(f"{name} unpacks to {unpacked / 2**20:.0f} MB, over this server's "
+                             f"limit of {max_mb} MB (GRUVIZ_MAX_UPLOAD_MB); use a smaller "
+                             "corpus.")
+        steps = 0
+        for info in z.infolist():
+            with z.open(info) as f:
+                shape = _npy_shape(f)
+            steps += shape[0] if shape else 1
+            if steps > most or int(np.prod(shape, dtype=object)) > most * width:
+                raise InputError(too_long)
+
+
+def _npy_shape(f) -> tuple[int, ...]:
+    """The shape a .npy header declares (ValueError when it is not a .npy: the caller says so)."""
+    version = np.lib.format.read_magic(f)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    return read(f)[0]
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -140,15 +188,17 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
         st.info("Find units with the unit search first; their matches are listed here.")
         return
     (k, d), units = search["cell"], search["units"]
+    snt = NOTATIONS[search["notation"]]  # its threshold is in the notation it was made in
     st.caption(f"Units {', '.join(map(str, units[:20]))} of layer {k}"
-               + (" reverse" if d else "") + f", {search['field']}.")
-    mkey = key + repr((k, d, search["field"], search["sign"], units.tolist(),
+               + (" reverse" if d else "") + f", {search['field']}"
+               + (f", searched in {snt.name} notation." if snt.key != nt.key else "."))
+    mkey = key + repr((snt.key, k, d, search["field"], search["sign"], units.tolist(),
                        np.asarray(search["threshold"])
                        .round(6).tolist(), search["min_length"]))
     if st.button("Find the matches", key="ex.c_match"):
         bar = st.progress(0.0)
         found = an.corpus_matches(loaded.ckpt.model, xs, k, d, search["field"], units,
-                                  search["threshold"], nt, search["min_length"],
+                                  search["threshold"], snt, search["min_length"],
                                   lambda done, n: bar.progress(done / n), search["sign"])
         st.session_state[MATCHES] = (mkey, found)
     stored = st.session_state.get(MATCHES)

@@ -22,7 +22,7 @@ from gru_viz.ui.explorer_input import Run
 PANEL_CELLS = 64_000
 WINDOW = 400  # steps of the narrow charts (predictions)
 TEXT_STEPS = 2000  # most tokens coloured at once
-SEARCH = "ex.search.result"  # the last unit search: {layer, direction, field, units, threshold}
+SEARCH = "ex.search.result"  # the last unit search: {model, notation, cell, field, units, …}
 FIELD_NAMES = {"z": "update gate", "r": "reset gate", "n": "candidate", "h": "hidden state"}
 
 
@@ -162,7 +162,8 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
         st.info("Choose a span of at least one step.")
         return
     units = an.search_units(values, start, stop, thr, int(outside))
-    st.session_state[SEARCH] = {"model": r.model_key, "cell": cell_id, "field": field,
+    st.session_state[SEARCH] = {"model": r.model_key, "notation": nt.key, "cell": cell_id,
+                                "field": field,
                                 "sign": sign, "units": units, "threshold": thr,
                                 "min_length": int(min_len)}
     shown_span = r.join(start, stop)

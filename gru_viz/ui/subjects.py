@@ -1,5 +1,9 @@
 """The model and input that the dynamics and memory pages study: a shipped example checkpoint,
-an uploaded one, or a random GRU; the typed input read the way that model reads input."""
+an uploaded one, or a random GRU; the typed input read the way that model reads input.
+
+The choice, the typed text and an uploaded model are kept in permanent session keys, so they
+survive a visit to another page (Streamlit drops widget state, and empties an upload widget,
+when a page without them runs)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from gru_viz.dynamics import PRESETS
 from gru_viz.errors import GRUVizError, InputError
 from gru_viz.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.model import GRUModel
+from gru_viz.ui.frame import persistent, store
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
@@ -99,7 +104,11 @@ def picker(prefix: str) -> Subject | None:
     """Widgets choosing the model; None when nothing usable is chosen (a message is shown)."""
     files = examples()
     options = [p.stem for p in files] + [PRESET + k for k in PRESETS] + [RANDOM, UPLOAD]
-    choice = st.selectbox("Model", options, key=f"{prefix}.model",
+    kept = f"{prefix}.model"
+    if st.session_state.get(kept) not in options:  # e.g. an example removed since
+        st.session_state[kept] = options[0]
+    choice = st.selectbox("Model", options, key=persistent(kept, options[0]), on_change=store,
+                          args=(kept,),
                           help="Example checkpoints are trained by `python -m gru_viz train`.")
     try:
         if choice == RANDOM:
@@ -123,12 +132,19 @@ def picker(prefix: str) -> Subject | None:
         if choice == UPLOAD:
             up = st.file_uploader("Checkpoint (.pt, .pth, .ckpt, .safetensors)",
                                   key=f"{prefix}.upload")
-            if up is None:
+            uploaded = f"{prefix}.uploaded"  # the Subject last loaded from an upload
+            if up is None:  # nothing given yet, or the widget emptied by a page switch
+                if uploaded in st.session_state:
+                    return st.session_state[uploaded]
                 st.info("Upload a checkpoint holding a GRU to study it here.")
                 return None
             data = up.getvalue()
             digest = hashlib.sha256(data).hexdigest()
-            return _from_checkpoint(_load_bytes(digest, data, up.name), up.name, digest)
+            previous = st.session_state.get(uploaded)
+            if previous is None or previous.key != digest:
+                st.session_state[uploaded] = _from_checkpoint(
+                    _load_bytes(digest, data, up.name), up.name, digest)
+            return st.session_state[uploaded]
         path = files[[p.stem for p in files].index(choice)]
         ck = _load(str(path), path.stat().st_mtime)
         return _from_checkpoint(ck, choice, f"{path}-{path.stat().st_mtime}")
@@ -143,7 +159,8 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
     hint = (f"text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
-    text = st.text_area(f"Input sequence ({hint})", subject.default_text(), key=key, height=90)
+    text = st.text_area(f"Input sequence ({hint})", key=persistent(key, subject.default_text()),
+                        on_change=store, args=(key,), height=90)
     try:
         return subject.encode(text)
     except GRUVizError as exc:
