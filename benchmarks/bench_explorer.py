@@ -65,7 +65,7 @@ def main(reruns: int = 7) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.switch_page("pages/5_Explorer.py")
     at.run()
-    at.sidebar.selectbox(key="ex.source").select("upload a file").run()
+    at.sidebar.selectbox(key="ex.source.w").select("upload a file").run()
     at.get("file_uploader")[0].set_value(("big.pt", checkpoint(), "application/octet-stream"))
     at.run()
     rng = np.random.default_rng(1)
@@ -73,7 +73,7 @@ def main(reruns: int = 7) -> None:
     for T in (1000, 5000):
         at.text_area[0].set_value("".join(chr(48 + c) for c in rng.integers(0, V, T))).run()
         for view in VIEWS:
-            at.radio(key="ex.view").set_value(view)
+            at.radio(key="ex.view.w").set_value(view)
             ms, cpu, sizes = measure(at, reruns)
             mb = max(sizes, default=0) / 2**20
             worst_mb = max(worst_mb, mb)
