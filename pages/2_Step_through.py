@@ -57,7 +57,7 @@ def step_view() -> None:
     full = H <= FULL_MATRICES and state.model.input_size <= FULL_MATRICES
     unit = st.radio("unit to follow", range(H), key="step.unit", horizontal=True,
                     format_func=lambda j: f"unit {j}") if H > 1 else 0
-    left, right = st.columns(2, gap="large")
+    left, right = st.columns([3, 2], gap="large")  # room for whole-matrix equations
     with left:
         st.markdown(f"**Step t = {t}**, input {labels[t]}"
                     + ("" if full else f"; numbers for unit {unit}"))
