@@ -197,15 +197,21 @@ def test_corpus_matches_use_the_notation_the_search_was_made_in(made_in):
 NEAR = ("0.12341, 0, 0; 1, 0, 0; 0, 0, -1; 0, 0, 0", "0.12349, 0, 0; 1, 0, 0; 0, 0, -1; 0, 0, 0")
 
 
+def charts_for_near_inputs(at, text_key: str, chart_key: str) -> list[dict]:
+    """The chart after typing each of the NEAR inputs."""
+    specs = []
+    for text in NEAR:
+        text_area(at, text_key).set_value(text).run()
+        assert_ok(at)
+        specs.append(chart(at, chart_key))
+    return specs
+
+
 def test_gradients_of_inputs_equal_to_three_digits_differ():
     at = page(MEMORY)
     at.selectbox(key="mg.model.w").set_value("random GRU").run()
     at.radio(key="mg.view.w").set_value("Gradients through time").run()
-    specs = []
-    for text in NEAR:
-        text_area(at, "mg.text.").set_value(text).run()
-        assert_ok(at)
-        specs.append(chart(at, "mg.g_heat"))
+    specs = charts_for_near_inputs(at, "mg.text.", "mg.g_heat")
     assert specs[0]["data"][0]["y"] == specs[1]["data"][0]["y"]  # the same rounded labels
     assert specs[0] != specs[1]
 
@@ -214,11 +220,7 @@ def test_phase_portraits_of_inputs_equal_to_three_digits_differ():
     at = page(PORTRAIT)
     at.radio(key="pp.source.w").set_value("a larger model").run()
     at.selectbox(key="pp.model.w").set_value("random GRU").run()
-    specs = []
-    for text in NEAR:
-        text_area(at, "pp.text.").set_value(text).run()
-        assert_ok(at)
-        specs.append(chart(at, "pp.large"))
+    specs = charts_for_near_inputs(at, "pp.text.", "pp.large")
     assert specs[0] != specs[1]
 
 
