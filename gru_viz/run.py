@@ -23,77 +23,62 @@ from gru_viz.weights import GRUWeights
 def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, np.ndarray]:
     """One layer, one direction, time-major: x (T, B, I), h0 (B, H) -> fields (T, B, H).
 
-    At small H, Python calls dominate, so the loop is one product with W_h* (two with reset
-    before) and about ten in-place ufuncs. It uses σ(a) = ½(1 + tanh(a/2)) with the gate rows of
-    the weights pre-scaled by ½ (exact in binary), so s = tanh(a/2) costs one call and
-    r ⊙ g = (1 + s_r) ⊙ (g/2), z ⊙ d = ½(d + s_z ⊙ d); gates are rebuilt from s after the loop.
-    States are stored as columns (T, H, B) so that each step's gate slices are contiguous;
-    with B = 1 they are plain vectors and the product is h @ W_hᵀ (the faster BLAS form).
-    The returned arrays are (T, B, H) views of that storage.
+    The input side of every step is one matrix product before the loop, written into the
+    array that then holds the pre-activations (the loop adds the recurrent side in place). At
+    small H, Python calls dominate, so the loop is one product with W_h* (two with reset
+    before) and ten in-place ufuncs writing straight into the records. σ(a) = ½(1 + tanh(a/2)),
+    with the gate rows of the weights pre-scaled by ½ (exact in binary): one tanh call for
+    both gates. With B = 1 the per-step slices are vectors and the product is h @ W_hᵀ, the
+    faster BLAS form.
     """
-    T, B, _ = x.shape
+    T, B, I = x.shape
     H, dt = w.hidden_size, x.dtype
     ra = w.reset_after
     half = np.array(0.5, dt)
-    # Input side of every step at once; biases outside the reset gate fold in here.
     W_i = np.concatenate([w.W_ir * half, w.W_iz * half, w.W_in]).astype(dt)
     b_i = np.concatenate([(w.b_ir + w.b_hr) * half, (w.b_iz + w.b_hz) * half,
                           w.b_in if ra else w.b_in + w.b_hn]).astype(dt)
-    gi = np.matmul(W_i, x.transpose(0, 2, 1))  # (T, 3H, B)
-    gi += b_i[:, None]
-    W_h = (np.concatenate([w.W_hr, w.W_hz] + ([w.W_hn] if ra else [])) * half).astype(dt)
-    W_hn = (w.W_hn * half).astype(dt)  # reset before only
-    b_hn = (w.b_hn * half).astype(dt)[:, None]  # reset after: inside the reset gate
+    a = np.dot(x.reshape(T * B, I), W_i.T).reshape(T, B, 3 * H)  # [a_r/2 | a_z/2 | a_n]
+    a += b_i
+    W_hT = np.ascontiguousarray(  # reset after: W_hn joins the one product
+        np.concatenate([w.W_hr * half, w.W_hz * half] + ([w.W_hn] if ra else [])).T.astype(dt))
+    W_hnT = np.ascontiguousarray(w.W_hn.T.astype(dt))  # reset before: its own product
+    b_hn = w.b_hn.astype(dt)
 
-    P = np.empty((T, 2 * H, B), dt)  # a_rz / 2
-    S = np.empty((T, 2 * H, B), dt)  # tanh(a_rz / 2)
-    hn, a_n, n = (np.empty((T, H, B), dt) for _ in range(3))
-    h = np.empty((T + 1, H, B), dt)  # h[0] = h0, h[t + 1] = the state after step t
-    h[0] = h0.T
-    gh = np.empty((W_h.shape[0], B), dt)
-    d, e = np.empty((H, B), dt), np.empty((H, B), dt)
-    per_step = [gi[:, :2 * H], gi[:, 2 * H:], P, S, S[:, :H], S[:, H:], hn, a_n, n, h[:-1], h[1:]]
+    gates = np.empty((T, B, 2 * H), dt)  # r | z
+    hn, n = np.empty((T, B, H), dt), np.empty((T, B, H), dt)
+    h = np.empty((T + 1, B, H), dt)  # h[0] = h0, h[t + 1] = the state after step t
+    h[0] = h0
+    gh, d = np.empty((B, W_hT.shape[1]), dt), np.empty((B, H), dt)
+    per_step = [a[..., :2 * H], a[..., 2 * H:], gates, gates[..., :H], gates[..., H:], hn, n,
+                h[:-1], h[1:]]
     if B == 1:
-        per_step = [a[..., 0] for a in per_step]
-        gh, d, e, b_hn = gh[:, 0], d[:, 0], e[:, 0], b_hn[:, 0]
-
-    def product(M: np.ndarray) -> Callable[[np.ndarray, np.ndarray], None]:
-        """v -> M v into out, in the faster BLAS form for this layout."""
-        if B == 1:
-            MT = np.ascontiguousarray(M.T)
-            return lambda v, out: np.dot(v, MT, out=out)
-        return lambda v, out: np.dot(M, v, out=out)
-
-    h_product, n_product = product(W_h), product(W_hn)
-    for gi_rz, gi_n, P_t, S_t, s_r, s_z, hn_t, an_t, n_t, hp, h_t in zip(*per_step):
-        h_product(hp, gh)
-        np.add(gi_rz, gh[:2 * H], out=P_t)
-        np.tanh(P_t, out=S_t)
-        if ra:  # hn = r ⊙ (W_hn h + b_hn) = (1 + s_r) ⊙ g, g = (W_hn h + b_hn) / 2
-            g = gh[2 * H:]
+        per_step = [p[:, 0] for p in per_step]
+        gh, d = gh[0], d[0]
+    g = gh[..., 2 * H:]  # reset after: W_hn h
+    for a_rz, a_n, rz, r, z, hn_t, n_t, hp, h_t in zip(*per_step):
+        np.dot(hp, W_hT, out=gh)
+        a_rz += gh[..., :2 * H]
+        np.tanh(a_rz, out=rz)
+        rz += 1
+        rz *= half
+        if ra:  # hn = r ⊙ (W_hn h + b_hn)
             g += b_hn
-            np.multiply(s_r, g, out=hn_t)
-            hn_t += g
-        else:  # hn = W_hn (r ⊙ h) = (W_hn / 2)((1 + s_r) ⊙ h); b_hn is in gi
-            np.multiply(s_r, hp, out=d)
-            d += hp
-            n_product(d, hn_t)
-        np.add(gi_n, hn_t, out=an_t)
-        np.tanh(an_t, out=n_t)
-        # h = n + z ⊙ (h_prev − n), z ⊙ d = ½(d + s_z ⊙ d)
-        np.subtract(hp, n_t, out=d)
-        np.multiply(s_z, d, out=e)
-        e += d
-        e *= half
-        np.add(n_t, e, out=h_t)
+            np.multiply(r, g, out=hn_t)
+        else:  # hn = W_hn (r ⊙ h); b_hn is in a_n already
+            np.multiply(r, hp, out=d)
+            np.dot(d, W_hnT, out=hn_t)
+        a_n += hn_t
+        np.tanh(a_n, out=n_t)
+        np.subtract(hp, n_t, out=d)  # h = n + z ⊙ (h_prev − n)
+        d *= z
+        np.add(n_t, d, out=h_t)
     if not ra:  # report hn as the whole recurrent term, b_hn included
-        hn += w.b_hn.astype(dt)[:, None]
-    S *= half  # the gates σ(a) = ½ + ½·s, in place: fresh pages are costly at these sizes
-    S += half
-    P += P  # the pre-activations a = 2·(a/2)
-    fields = {"a_r": P[:, :H], "a_z": P[:, H:], "a_n": a_n, "r": S[:, :H], "z": S[:, H:],
-              "hn": hn, "n": n, "h": h[1:]}
-    return {f: a.transpose(0, 2, 1) for f, a in fields.items()}
+        hn += b_hn
+    a_rz = a[..., :2 * H]
+    a_rz += a_rz  # a = 2·(a/2)
+    return {"a_r": a[..., :H], "a_z": a[..., H:2 * H], "a_n": a[..., 2 * H:],
+            "r": gates[..., :H], "z": gates[..., H:], "hn": hn, "n": n, "h": h[1:]}
 
 
 def check_input_shape(model: GRUModel, shape: tuple[int, ...]) -> bool:
