@@ -142,7 +142,7 @@ def stack(model: GRUModel, x, h0, engine: Engine, batched: bool) -> Trace:
                                      **{f: unbatch(a) for f, a in rec.items()}))
             states.append(rec["h"])
             finals.append(hk if T == 0 else rec["h"][:, 0 if reverse else T - 1])
-        inp = engine.cat(states, -1)
+        inp = states[0] if D == 1 else engine.cat(states, -1)  # one direction: no copy
         layers.append(tuple(traces))
     h_n = engine.cat([f[None] for f in finals], 0)
     return Trace(layers=tuple(layers), output=unbatch(inp), h_n=unbatch(h_n, axis=1))
