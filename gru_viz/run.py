@@ -26,7 +26,7 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
     The input side of every step is one matrix product before the loop, written into the
     array that then holds the pre-activations (the loop adds the recurrent side in place). At
     small H, Python calls dominate, so the loop is one product with W_h* (two with reset
-    before) and ten in-place ufuncs writing straight into the records. σ(a) = ½(1 + tanh(a/2)),
+    before) and nine in-place ufuncs writing straight into the records. σ(a) = ½(1 + tanh(a/2)),
     with the gate rows of the weights pre-scaled by ½ (exact in binary): one tanh call for
     both gates. With B = 1 the per-step slices are vectors and the product is h @ W_hᵀ, the
     faster BLAS form.
@@ -40,30 +40,33 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
                           w.b_in if ra else w.b_in + w.b_hn]).astype(dt)
     a = np.dot(x.reshape(T * B, I), W_i.T).reshape(T, B, 3 * H)  # [a_r/2 | a_z/2 | a_n]
     a += b_i
-    W_hT = np.ascontiguousarray(  # reset after: W_hn joins the one product
-        np.concatenate([w.W_hr * half, w.W_hz * half] + ([w.W_hn] if ra else [])).T.astype(dt))
+    # The states carry a constant 1 after their H values, so that the product also adds
+    # b_hn, which sits inside the reset gate (reset after: W_hn joins the one product).
+    W_hT = np.concatenate([w.W_hr * half, w.W_hz * half] + ([w.W_hn] if ra else [])).T
+    b_h = np.concatenate([np.zeros(2 * H)] + ([w.b_hn] if ra else []))
+    W_hT = np.ascontiguousarray(np.vstack([W_hT, b_h]).astype(dt))  # (H + 1, 2H or 3H)
     W_hnT = np.ascontiguousarray(w.W_hn.T.astype(dt))  # reset before: its own product
-    b_hn = w.b_hn.astype(dt)
 
     gates = np.empty((T, B, 2 * H), dt)  # r | z
     hn, n = np.empty((T, B, H), dt), np.empty((T, B, H), dt)
-    h = np.empty((T + 1, B, H), dt)  # h[0] = h0, h[t + 1] = the state after step t
-    h[0] = h0
+    h1 = np.empty((T + 1, B, H + 1), dt)  # h1[t + 1] = [the state after step t, 1]
+    h1[0, :, :H] = h0
+    h1[..., H] = 1
+    h = h1[..., :H]
     gh, d = np.empty((B, W_hT.shape[1]), dt), np.empty((B, H), dt)
     per_step = [a[..., :2 * H], a[..., 2 * H:], gates, gates[..., :H], gates[..., H:], hn, n,
-                h[:-1], h[1:]]
+                h1[:-1], h[:-1], h[1:]]
     if B == 1:
         per_step = [p[:, 0] for p in per_step]
         gh, d = gh[0], d[0]
-    g = gh[..., 2 * H:]  # reset after: W_hn h
-    for a_rz, a_n, rz, r, z, hn_t, n_t, hp, h_t in zip(*per_step):
-        np.dot(hp, W_hT, out=gh)
+    g = gh[..., 2 * H:]  # reset after: W_hn h + b_hn
+    for a_rz, a_n, rz, r, z, hn_t, n_t, hp1, hp, h_t in zip(*per_step):
+        np.dot(hp1, W_hT, out=gh)
         a_rz += gh[..., :2 * H]
         np.tanh(a_rz, out=rz)
         rz += 1
         rz *= half
         if ra:  # hn = r ⊙ (W_hn h + b_hn)
-            g += b_hn
             np.multiply(r, g, out=hn_t)
         else:  # hn = W_hn (r ⊙ h); b_hn is in a_n already
             np.multiply(r, hp, out=d)
@@ -74,7 +77,7 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
         d *= z
         np.add(n_t, d, out=h_t)
     if not ra:  # report hn as the whole recurrent term, b_hn included
-        hn += b_hn
+        hn += w.b_hn.astype(dt)
     a_rz = a[..., :2 * H]
     a_rz += a_rz  # a = 2·(a/2)
     return {"a_r": a[..., :H], "a_z": a[..., H:2 * H], "a_n": a[..., 2 * H:],
