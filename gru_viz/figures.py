@@ -27,6 +27,11 @@ FIELDS = ("z", "r", "n", "h")
 FONT = {"size": 18}
 TICKS = {"tickfont": {"size": 16}}  # explicit: Streamlit's theme would shrink them
 HOVER_CELLS = 20_000  # above this many cells, hover omits the input (it costs payload)
+MARKERS_UP_TO = 30  # lines get a marker per step up to this many steps (beyond: clutter, cost)
+# Margins are set to what the titles, tick labels, colour bars and legend need: when Plotly's
+# automatic margins have to grow, it draws the whole figure again (about doubling its time).
+HEATMAP_MARGIN = {"l": 75, "r": 125, "t": 50}
+LINES_MARGIN = {"l": 60, "r": 20, "t": 75}
 
 
 def field_values(cell: LayerTrace, notation: Notation, field: str) -> np.ndarray:
@@ -66,11 +71,18 @@ def ticks(labels: list[str], cols: np.ndarray, most: int) -> dict:
     return {"tickvals": shown.tolist(), "ticktext": [labels[t] for t in shown]}
 
 
+def _bottom(ticktext: list[str], below: int) -> int:
+    """Bottom margin for the x tick labels (upright, or turned when crowded) and ``below``
+    pixels under them (an axis title, a legend)."""
+    return min(200, below + 9 * max((len(s) for s in ticktext), default=0))
+
+
 def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | None = None,
                  window: tuple[int, int] | None = None, max_cols: int | None = None,
-                 height: int | None = None) -> dict:
+                 height: int | None = None, max_ticks: int = 40) -> dict:
     """The figure of ``gate_heatmaps`` as a plain dict (st.plotly_chart takes it directly;
-    building it without Plotly's per-call validation keeps a rerun fast)."""
+    building it without Plotly's per-call validation keeps a rerun fast). ``max_ticks``: about
+    how many time steps get a tick label (fewer for a narrow figure)."""
     T, H = cell.steps, cell.hidden_size
     labels = step_labels(cell.x, tokens)
     cols = columns(T, window, max_cols)
@@ -94,13 +106,14 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
         layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "title": {"text": "unit"}, **TICKS,
                                 "autorange": "reversed",
                                 **({"tickvals": units.tolist()} if H <= 16 else {})}
-    layout["xaxis"] = {"anchor": f"y{len(FIELDS)}", "domain": [0, 1], **ticks(labels, cols, 40),
+    layout["xaxis"] = {"anchor": f"y{len(FIELDS)}", "domain": [0, 1],
+                       **ticks(labels, cols, max_ticks),
                        **TICKS,
                        "title": {"text": "time step t (input)"
                                  + (f", every {stride}th step" if stride > 1 else "")}}
     layout |= {
         "height": height or max(560, 4 * (60 + 22 * min(H, 16))), "font": FONT,
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 60},
+        "margin": {**HEATMAP_MARGIN, "b": _bottom(layout["xaxis"]["ticktext"], 60)},
         "annotations": [_title(notation.label(f), 0.5, dom[1]) for f, dom in zip(FIELDS, domains)],
         "coloraxis": {"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1,
                       "colorbar": {"title": {"text": "gates"}, "y": 0.77, "len": 0.45, **TICKS}},
@@ -137,7 +150,8 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
         for j in units:
             data.append({
                 "type": "scatter", "xaxis": f"x{ax}", "yaxis": f"y{ax}", "x": t,
-                "y": values[:, j], "mode": "lines+markers", "name": f"unit {j}",
+                "y": values[:, j], "mode": "lines+markers" if T <= MARKERS_UP_TO else "lines",
+                "name": f"unit {j}",
                 "legendgroup": str(j), "showlegend": k == 0, "customdata": labels,
                 "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)], "width": 3},
                 "hovertemplate": f"t = %{{x}}<br>input: %{{customdata}}<br>unit {j}<br>"
@@ -154,8 +168,10 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                              "line": {"dash": "dot", "width": 2, "color": "grey"}}
                             for ax in ("", "2", "3", "4")]
     layout |= {"height": 600, "font": FONT, "annotations": notes,
-               "margin": {"l": 60, "r": 20, "t": 75, "b": 40},
-               "legend": {"orientation": "h", "y": -0.1, "font": {"size": 17}}}
+               "margin": {**LINES_MARGIN, "b": _bottom(layout["xaxis"]["ticktext"], 55)},
+               # at the figure's foot, under the tick labels however tall they are
+               "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
+                          "font": {"size": 17}}}
     return {"data": data, "layout": layout}
 
 

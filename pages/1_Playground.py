@@ -24,23 +24,15 @@ nt = notation()
 preset_picker()
 
 controls, plots = st.columns([2, 3], gap="large")
-with controls:
-    vocab = st.session_state[lab.VOCAB]
-    st.text_input(
-        f"Input sequence (symbols from {' '.join(vocab)})" if vocab else
-        "Input sequence: one step per row, rows split by ';', numbers by ','",
-        key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,))
-    error_slot = st.empty()
-    st.subheader("Weights")
-    weight_editors(nt)
-
+# Every control applies its change in its callback, before this run: the plots can be written
+# first, so the browser gets and draws them before the ~40 weight controls (and, on a first
+# visit, starts loading Plotly earlier).
 state = lab.current()
-if state.error:
-    error_slot.error(f"{state.error} The plots show the last input that worked.")
 with plots:
     preset_card(state)
     equations_in_force(nt, state.model.reset_after)
-    chart(heatmap_spec(state.cell, nt, state.tokens), key="pg.heatmaps")
+    # about 16 tick labels: what the narrow column holds legibly
+    chart(heatmap_spec(state.cell, nt, state.tokens, max_ticks=16), key="pg.heatmaps")
     H = state.model.hidden_size
     units = st.multiselect("Units to follow", list(range(H)), default=list(range(H)),
                            key=f"pg.units.{H}", format_func=lambda j: f"unit {j}")
@@ -48,4 +40,14 @@ with plots:
     st.latex(equations_block(nt, state.model.reset_after))
     st.page_link("pages/2_Step_through.py", label="Step through this run, one equation at a time",
                  icon="👣")
+with controls:
+    vocab = st.session_state[lab.VOCAB]
+    st.text_input(
+        f"Input sequence (symbols from {' '.join(vocab)})" if vocab else
+        "Input sequence: one step per row, rows split by ';', numbers by ','",
+        key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,))
+    if state.error:
+        st.error(f"{state.error} The plots show the last input that worked.")
+    st.subheader("Weights")
+    weight_editors(nt)
 lab.sync_url()

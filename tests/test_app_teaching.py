@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.presets import COUNTER, LATCH, Preset, extra_presets
 from gru_viz.ui import lab
+from gru_viz.ui.weights_editor import GATE, GATE_TITLES
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
@@ -44,8 +45,19 @@ def heatmap(at: AppTest, row: int) -> np.ndarray:
     return m["z"].reshape(len(m["y"]), -1)
 
 
+def open_gate(at: AppTest, gate: str) -> None:
+    """Open the weights tab of ``gate`` ("z", "r" or "n"), as a click on it would."""
+    label = next(t.label for t in at.tabs if t.label.startswith(GATE_TITLES[gate]))
+    at.session_state[f"{GATE}.{at.session_state['notation']}"] = label
+    at.session_state[GATE] = gate
+    at.run()
+
+
 def weight_slider(at: AppTest, name: str):
-    """The slider of one weight (its key also carries the weights' version)."""
+    """The slider of one weight (its key also carries the weights' version), its gate's tab
+    opened first when needed (only the open tab is drawn)."""
+    if not any(s.key.startswith(f"pg.{name}.") for s in at.slider):
+        open_gate(at, name[3])  # W_in -> n, b_hz -> z
     return next(s for s in at.slider if s.key.startswith(f"pg.{name}."))
 
 
@@ -64,7 +76,11 @@ def test_home_page():
 def test_playground_opened_alone_shows_the_default_preset():
     at = open_page(PLAYGROUND)
     assert len(charts(at)) == 2
-    assert len(at.slider) == 30  # hidden 2, input 1: every weight and bias
+    assert len(at.slider) == 10  # hidden 2, input 1: the open gate's weights and biases
+    assert {s.key.split(".")[1] for s in at.slider} == {"W_iz", "W_hz", "b_iz", "b_hz"}
+    for gate in "rn":  # the other gates' tabs draw theirs when opened
+        open_gate(at, gate)
+        assert {s.key.split(".")[1][-1] for s in at.slider} == {gate} and len(at.slider) == 10
     assert at.text_input[0].value == LATCH.text
     assert at.selectbox(key="teach.preset").value == "latch"
     assert at.query_params["p"] in ("latch", ["latch"])
@@ -92,7 +108,7 @@ def test_a_preset_loads_weights_and_input_together():
     hm = charts(at)[0]
     assert hm["layout"]["xaxis"]["ticktext"] == list(COUNTER.text)
     assert at.session_state[lab.WEIGHTS].equals(COUNTER.weights)
-    assert len(at.slider) == 3 * 2 * (2 + 2 + 2)
+    assert len(at.slider) == 2 * (2 + 2 + 2)  # the open gate's
 
 
 def test_malformed_input_shows_an_error_and_keeps_the_weights():
@@ -123,7 +139,7 @@ def test_resize_and_randomize_switch_to_the_matrix_editor():
     at = open_page(PLAYGROUND)
     at.number_input(key="pg.hidden").set_value(4).run()
     assert at.session_state[lab.WEIGHTS].hidden_size == 4 and len(at.slider) == 0
-    assert len(at.dataframe) == 3  # one matrix editor per gate
+    assert len(at.dataframe) == 1  # the open gate's matrix editor
     assert heatmap(at, 3).shape[0] == 4
     at.button[0].click().run()  # randomize
     assert at.session_state[lab.PRESET] is None and not at.exception

@@ -1,8 +1,8 @@
 """Controls that set every weight of the playground's cell: sliders when the cell is small,
 one matrix editor per gate otherwise, plus sizes, randomize, reset and a JSON file.
 
-Each editor writes straight into the shared weights (``lab.set_weights``) from its callback,
-so the plots of the same rerun already show the change.
+Each editor writes straight into the shared weights from its callback, before the rerun, so
+the page can draw the plots (already showing the change) before the editors.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from gru_viz.weights import BIASES, MATRICES, GRUWeights
 SLIDER_LIMIT = 2  # sliders up to this hidden and input size, a matrix editor beyond
 RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 16)
 GATE_TITLES = {"z": "update gate", "r": "reset gate", "n": "candidate"}
+GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
 
 
 def _gate_note(g: str, notation: Notation) -> str:
@@ -70,30 +71,63 @@ def _table(w: GRUWeights, g: str) -> pd.DataFrame:
                         + [f"b_i{g}", f"b_h{g}"])
 
 
-def _matrix(w: GRUWeights, g: str) -> None:
+def _parts(w: GRUWeights, g: str, table: pd.DataFrame) -> dict[str, np.ndarray] | None:
+    """The gate's four arrays from its table; None when a cell is not a finite number."""
     H, I = w.hidden_size, w.input_size
-    st.caption(f"Rows: units. Columns x[·]: W_i{g}; h[·]: W_h{g}; then the two biases.")
-    edited = st.data_editor(_table(w, g), key=f"pg.table.{g}.{st.session_state[lab.VERSION]}",
-                            disabled=False, width="stretch")
-    values = edited.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = table.to_numpy(dtype=np.float64, na_value=np.nan)
     if not np.isfinite(values).all():
-        st.error("Every cell needs a finite number; the previous weights stay in force.")
-        return
-    parts = {f"W_i{g}": values[:, :I], f"W_h{g}": values[:, I:I + H],
-             f"b_i{g}": values[:, I + H], f"b_h{g}": values[:, I + H + 1]}
-    if any(not np.array_equal(v, getattr(w, k)) for k, v in parts.items()):
+        return None
+    return {f"W_i{g}": values[:, :I], f"W_h{g}": values[:, I:I + H],
+            f"b_i{g}": values[:, I + H], f"b_h{g}": values[:, I + H + 1]}
+
+
+def _edit(g: str, key: str) -> None:
+    """Apply the editor's edits to the weights, before the run (the page draws the plots
+    before the editors). The editor's state holds every edit since it was made, by row
+    position and column name; the weights already hold the earlier ones, so this is exact."""
+    w = st.session_state[lab.WEIGHTS]
+    table = _table(w, g)
+    for row, cells in st.session_state[key]["edited_rows"].items():
+        for col, value in cells.items():
+            table.iat[int(row), table.columns.get_loc(col)] = np.nan if value is None else value
+    parts = _parts(w, g, table)
+    if parts is not None:
         st.session_state[lab.WEIGHTS] = w.replace(**parts)
 
 
+def _matrix(w: GRUWeights, g: str) -> None:
+    st.caption(f"Rows: units. Columns x[·]: W_i{g}; h[·]: W_h{g}; then the two biases.")
+    key = f"pg.table.{g}.{st.session_state[lab.VERSION]}"
+    edited = st.data_editor(_table(w, g), key=key, disabled=False, width="stretch",
+                            on_change=_edit, args=(g, key))
+    if _parts(w, g, edited) is None:
+        st.error("Every cell needs a finite number; the previous weights stay in force.")
+
+
+def _open_gate(labels: dict[str, str], key: str) -> None:
+    st.session_state[GATE] = next(g for g, label in labels.items()
+                                  if label == st.session_state[key])
+
+
 def weight_editors(notation: Notation) -> None:
-    """Tabs per gate with sliders (small cells) or a matrix editor (larger ones)."""
+    """Tabs per gate with sliders (small cells) or a matrix editor (larger ones).
+
+    Only the open tab is drawn (a tab switch reruns): every element costs the browser time on
+    each rerun, and the hidden tabs' 2/3 of the controls made most of the page. The open gate
+    is kept by letter, so a notation switch (new tab labels) keeps it open.
+    """
     w = st.session_state[lab.WEIGHTS]
     small = w.hidden_size <= SLIDER_LIMIT and w.input_size <= SLIDER_LIMIT
-    tabs = st.tabs([f"{GATE_TITLES[g]} {notation.symbol(g)}" for g in "zrn"])
-    for tab, g in zip(tabs, "zrn"):
-        with tab:
-            st.caption(_gate_note(g, notation))
-            (_sliders if small else _matrix)(w, g)
+    labels = {g: f"{GATE_TITLES[g]} {notation.symbol(g)}" for g in "zrn"}
+    key = f"{GATE}.{notation.key}"
+    tabs = st.tabs(list(labels.values()), key=key,
+                   default=labels[st.session_state.setdefault(GATE, "z")],
+                   on_change=_open_gate, args=(labels, key))
+    for tab, g in zip(tabs, labels):
+        if tab.open:
+            with tab:
+                st.caption(_gate_note(g, notation))
+                (_sliders if small else _matrix)(w, g)
 
 
 def _resize() -> None:

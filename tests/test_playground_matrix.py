@@ -1,0 +1,63 @@
+"""The playground's matrix editor (cells over 2 units) applies an edit in its callback: the
+plots drawn before the editors already show it. Driven over the real websocket protocol,
+since AppTest cannot edit a data editor."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from gru_viz.model import GRUModel
+from gru_viz.run import run
+from gru_viz.urlstate import unpack_weights
+from tests.test_app_teaching import LATCH
+from tests.ws_client import Run, Session
+
+
+def _editor(r: Run) -> str:
+    return next(el.dataframe.id for el in r.elements.values()
+                if el.WhichOneof("type") == "dataframe")
+
+
+def _state(edits: dict) -> str:
+    return json.dumps({"edited_rows": edits, "added_rows": [], "deleted_rows": []})
+
+
+async def _edit(url: str) -> tuple[Run, Run, str]:
+    """Hidden size 3 (matrix editors), then two edits of the update gate's table; the runs
+    after each edit and the URL after the second."""
+    async with Session(url, page="Playground") as s:
+        first = await s.rerun()
+        s.values[first.widgets()["hidden size"][0]] = 3
+        editor = _editor(await s.rerun())
+        s.values[editor] = _state({"0": {"x[0]": 3.5}})
+        one = await s.rerun()
+        s.values[editor] = _state({"0": {"x[0]": 3.5}, "2": {"b_hz": -1.25}})
+        return one, await s.rerun(), s.query_string
+
+
+def _update_gate(r: Run) -> np.ndarray:
+    """(H, T) values of the heatmaps' first panel, as the page sent them."""
+    z = r.charts()[0]["data"][0]["z"]
+    a = np.frombuffer(base64.b64decode(z["bdata"]), np.dtype(z["dtype"]))
+    return a.reshape(3, -1)
+
+
+@pytest.mark.browser
+def test_matrix_edits_reach_the_plots_of_the_same_run(server):
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds the main thread's loop
+        one, two, query = pool.submit(asyncio.run, _edit(server)).result()
+    assert not one.exceptions() and not two.exceptions()
+    w = unpack_weights(dict(urllib.parse.parse_qsl(query))["w"])
+    assert w.W_iz[0, 0] == np.float32(3.5) and w.b_hz[2] == np.float32(-1.25)  # both kept
+    assert w.W_iz[1, 0] == LATCH.weights.W_iz[1, 0]
+    x = np.array([float(v) for v in LATCH.text.split(";")])[:, None]
+    cell = run(GRUModel(((w,),)), x).layers[0][0]
+    np.testing.assert_allclose(_update_gate(two), 1 - cell.z.T, atol=1e-5)  # course: Γu
+    assert not np.allclose(_update_gate(one), _update_gate(two))
