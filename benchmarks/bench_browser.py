@@ -18,7 +18,8 @@ overview drawn with it (a page load always starts on a shipped example, so navig
 cannot show a large uploaded model). Each repetition types a new random text: nothing is
 served from the run cache. Prints medians of the repetitions and their ratio to the goal.
 
-    python benchmarks/bench_browser.py [repetitions]       (default 5)
+    python benchmarks/bench_browser.py [repetitions] [playground|explorer]
+                                                (default 5 repetitions, both pages)
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def explorer(browser, url: str, reps: int, sizes, tmp: pathlib.Path) -> None:
             app.close()
 
 
-def main(reps: int = 5) -> None:
+def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer")) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -212,10 +213,12 @@ def main(reps: int = 5) -> None:
             AppPage(browser, f"{url}/{page}").close()
         print(f"Chromium {browser.version}, {reps} repetitions each, server {url}, load "
               f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
-        playground(browser, url, reps)
-        explorer(browser, url, reps, sizes, pathlib.Path(tmp))
+        if "playground" in pages:
+            playground(browser, url, reps)
+        if "explorer" in pages:
+            explorer(browser, url, reps, sizes, pathlib.Path(tmp))
         browser.close()
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:2]))
+    main(int(sys.argv[1]) if sys.argv[1:] else 5, tuple(sys.argv[2:]) or ("playground", "explorer"))
