@@ -12,25 +12,15 @@ from gru_viz.ui.weights_editor import model_controls, weight_editors
 
 problems = lab.init()
 frame("Playground", "🎛️")
-with st.sidebar:
-    variant_control()
-    st.divider()
-    model_controls()
-
-st.title("🎛️ Playground")
-for p in problems:
-    st.warning(p)
-nt = notation()
-preset_picker()
-
+# Every control applies its change in its callback, before this run: the page can write the
+# plots first, so the browser gets and draws them before the ~40 other elements (and, on a
+# first visit, starts loading Plotly earlier). Containers keep the layout's order.
+head = st.container()
 controls, plots = st.columns([2, 3], gap="large")
-# Every control applies its change in its callback, before this run: the plots can be written
-# first, so the browser gets and draws them before the ~40 weight controls (and, on a first
-# visit, starts loading Plotly earlier).
 state = lab.current()
+nt = notation()
 with plots:
-    preset_card(state)
-    equations_in_force(nt, state.model.reset_after)
+    intro = st.container()
     # about 16 tick labels: what the narrow column holds legibly
     chart(heatmap_spec(state.cell, nt, state.tokens, max_ticks=16), key="pg.heatmaps")
     H = state.model.hidden_size
@@ -40,6 +30,18 @@ with plots:
     st.latex(equations_block(nt, state.model.reset_after))
     st.page_link("pages/2_Step_through.py", label="Step through this run, one equation at a time",
                  icon="👣")
+with intro:
+    preset_card(state)
+    equations_in_force(nt, state.model.reset_after)
+with head:
+    st.title("🎛️ Playground")
+    for p in problems:
+        st.warning(p)
+    preset_picker()
+with st.sidebar:
+    variant_control()
+    st.divider()
+    model_controls()
 with controls:
     vocab = st.session_state[lab.VOCAB]
     st.text_input(

@@ -22,7 +22,7 @@ from gru_viz.model import GRUModel
 from gru_viz.notation import NOTATIONS
 from gru_viz.presets import DEFAULT, all_presets
 from gru_viz.run import run
-from gru_viz.urlstate import ViewState, decode, pack_weights, unpack_weights
+from gru_viz.urlstate import ViewState, decode, pack_weights, unpack_weights, weights_to_json
 from tests.browser import ROOT, AppPage
 
 pytestmark = pytest.mark.browser
@@ -148,6 +148,27 @@ def test_playground_preset_notation_and_reset_placement(opened):
     assert "reset before" in app.page.locator("[data-testid='stMarkdownContainer']").filter(
         has_text="Equations in force").inner_text()
     app.shot("Playground-3-preset-pytorch-reset-before", tall=True)
+
+
+def test_playground_weights_file_upload(opened, tmp_path):
+    w = GRUModel.random(1, 3, seed=5).cells[0][0]  # 3 units: the matrix editors
+    good, bad = tmp_path / "w.json", tmp_path / "bad.json"
+    good.write_text(weights_to_json(w))
+    bad.write_text("{not json")
+    app = opened("Playground")
+    with app.changing():
+        app.upload("Upload weights (JSON)", good)
+    params = params_of(app.page.url)
+    assert unpack_weights(params["w"]).hidden_size == 3 and "p" not in params
+    assert heatmaps(app)["h"].shape[0] == 3
+    assert_shows(app, expected(params))
+    assert app.page.locator("[data-testid='stDataFrame']").count() == 1  # the open gate's
+
+    app.upload("Upload weights (JSON)", bad)
+    app.page.get_by_text("The previous weights stay in force").wait_for()
+    app.wait_idle()
+    assert params_of(app.page.url)["w"] == params["w"]
+    assert_shows(app, expected(params))
 
 
 # --- Step through ----------------------------------------------------------------------------

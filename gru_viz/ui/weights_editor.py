@@ -23,6 +23,7 @@ SLIDER_LIMIT = 2  # sliders up to this hidden and input size, a matrix editor be
 RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 16)
 GATE_TITLES = {"z": "update gate", "r": "reset gate", "n": "candidate"}
 GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
+UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
 
 
 def _gate_note(g: str, notation: Notation) -> str:
@@ -155,8 +156,23 @@ def _reset() -> None:
     lab.load_preset(st.session_state[lab.PRESET] or DEFAULT)
 
 
+def _upload() -> None:
+    """Weights from the file just chosen, before the run (the page draws the plots first)."""
+    up = st.session_state["pg.upload"]
+    if up is None:  # the file was removed: the weights stay
+        return
+    try:
+        weights, vocab = weights_from_json(up.getvalue())
+    except GRUVizError as exc:
+        st.session_state[UPLOAD_PROBLEM] = f"{exc} The previous weights stay in force."
+        return
+    lab.set_weights(weights, vocab)
+    st.session_state[lab.VARIANT] = "after" if weights.reset_after else "before"
+
+
 def model_controls() -> None:
-    """Sizes, randomize with a seed, reset, and the weights as a JSON file (for the sidebar)."""
+    """Sizes, randomize with a seed, reset, and the weights as a JSON file (for the sidebar).
+    Every control acts in its callback, so this may be drawn after the plots."""
     w = st.session_state[lab.WEIGHTS]
     st.session_state["pg.hidden"], st.session_state["pg.input"] = w.hidden_size, w.input_size
     c1, c2 = st.columns(2)
@@ -170,14 +186,6 @@ def model_controls() -> None:
     st.download_button("⬇ Download weights (JSON)", weights_to_json(
         lab.weights_in_force(), st.session_state[lab.VOCAB]), "gru-weights.json",
         "application/json", width="stretch")
-    up = st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload")
-    if up is not None and st.session_state.get("pg.uploaded") != up.file_id:
-        st.session_state["pg.uploaded"] = up.file_id
-        try:
-            weights, vocab = weights_from_json(up.getvalue())
-        except GRUVizError as exc:
-            st.error(f"{exc} The previous weights stay in force.")
-        else:
-            lab.set_weights(weights, vocab)
-            st.session_state[lab.VARIANT] = "after" if weights.reset_after else "before"
-            st.rerun()
+    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload)
+    if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
+        st.error(problem)
