@@ -48,7 +48,7 @@ class Tally:
 
 
 INPUT_LABEL = "Input sequence"  # the Playground's text input (its label goes on to explain)
-WEIGHT_LABEL = "W_in[0, 0]"  # the slider of one input weight of the candidate
+WEIGHT_LABEL = "W_iz[0, 0]"  # a slider of the update gate (its tab is open at first)
 CANDIDATE = 2  # heatmap panels: update, reset, candidate, state
 
 
@@ -58,16 +58,17 @@ def own_sequence(s: int, i: int) -> list[str]:
 
 
 def own_weight(s: int, i: int) -> float:
-    """A value of W_in[0, 0] on the slider's 0.1 grid, different for neighbouring sessions."""
+    """A value of W_iz[0, 0] on the slider's 0.1 grid, different for neighbouring sessions."""
     return ((s + 3 * i) % 21 - 10) / 10
 
 
-def expected_candidate(x: list[str], w_in00: float) -> np.ndarray:
-    """(H, T) candidate of the default preset with the session's own W_in[0, 0], by the core."""
+def expected_candidate(x: list[str], w_iz00: float) -> np.ndarray:
+    """(H, T) candidate of the default preset with the session's own W_iz[0, 0], by the core
+    (the update gate moves the state, which the candidate reads from the second step on)."""
     w = all_presets()[DEFAULT].weights.replace(reset_after=False)  # the page's default variant
-    W_in = np.array(w.W_in)
-    W_in[0, 0] = w_in00
-    model = GRUModel(((w.replace(W_in=W_in),),))
+    W_iz = np.array(w.W_iz)
+    W_iz[0, 0] = w_iz00
+    model = GRUModel(((w.replace(W_iz=W_iz),),))
     return run(model, np.array(x, float)[:, None]).layers[0][0].n.T
 
 
@@ -86,7 +87,7 @@ def decoded(z) -> np.ndarray:
     return np.asarray(z, float)
 
 
-def problems(run: Run, x: list[str], w_in00: float) -> list[str]:
+def problems(run: Run, x: list[str], w_iz00: float) -> list[str]:
     """Why a response is not this session's own (empty when it is)."""
     found = [f"exception: {e}" for e in run.exceptions()]
     if run.status != 0:
@@ -98,9 +99,9 @@ def problems(run: Run, x: list[str], w_in00: float) -> list[str]:
     charts = run.charts()
     if charts:
         drawn = decoded(charts[0]["data"][CANDIDATE]["z"])
-        want = expected_candidate(x, w_in00)
+        want = expected_candidate(x, w_iz00)
         if drawn.shape != want.shape or not np.allclose(drawn, want, atol=1e-5):
-            found.append(f"candidate heatmap is not this session's (W_in[0, 0] = {w_in00})")
+            found.append(f"candidate heatmap is not this session's (W_iz[0, 0] = {w_iz00})")
     return found
 
 
