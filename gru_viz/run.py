@@ -26,7 +26,7 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
     The input side of every step is one matrix product before the loop, written into the
     array that then holds the pre-activations (the loop adds the recurrent side in place). At
     small H, Python calls dominate, so the loop is one product with W_h* (two with reset
-    before) and nine in-place ufuncs writing straight into the records. σ(a) = ½(1 + tanh(a/2)),
+    before) and ten in-place ufuncs writing straight into the records. σ(a) = ½(1 + tanh(a/2)),
     with the gate rows of the weights pre-scaled by ½ (exact in binary): one tanh call for
     both gates. With B = 1 the per-step slices are vectors and the product is h @ W_hᵀ, the
     faster BLAS form.
