@@ -15,6 +15,7 @@ from gru_viz.checkpoint import Checkpoint
 from gru_viz.model import GRUModel
 from gru_viz.run import run
 from gru_viz.ui import explorer_input, explorer_model, lab
+from gru_viz.ui.loading import load_cached
 from tests.test_app_explorer import gru, own_format, page, saved, showing, upload
 from tests.test_app_teaching import PLAYGROUND, charts, heatmap, open_page, weight_slider
 from tests.ws_client import Session
@@ -103,9 +104,9 @@ def assert_read_only(ckpt: Checkpoint) -> None:
 
 def test_cached_checkpoint_is_keyed_by_content_and_read_only():
     one, other = own_format(), saved(gru(I=2, H=7).state_dict())
-    first = explorer_model._load(hashlib.sha256(one).hexdigest(), one, "x.pt")
-    again = explorer_model._load(hashlib.sha256(one).hexdigest(), one, "x.pt")
-    different = explorer_model._load(hashlib.sha256(other).hexdigest(), other, "x.pt")
+    first = load_cached(hashlib.sha256(one).hexdigest(), one, "x.pt")
+    again = load_cached(hashlib.sha256(one).hexdigest(), one, "x.pt")
+    different = load_cached(hashlib.sha256(other).hexdigest(), other, "x.pt")
     assert first is again and different is not first  # same name, other content: not shared
     assert different.model.hidden_size == 7
     assert_read_only(first)
@@ -115,7 +116,7 @@ def test_cached_checkpoint_is_keyed_by_content_and_read_only():
 def test_cached_trace_cannot_be_changed_by_the_session_that_got_it():
     data = own_format()
     digest = hashlib.sha256(data).hexdigest()
-    loaded = explorer_model.Loaded(explorer_model._load(digest, data, "t.pt"), "t.pt",
+    loaded = explorer_model.Loaded(load_cached(digest, data, "t.pt"), "t.pt",
                                    f"{digest}:")
     x = np.eye(loaded.ckpt.model.input_size)[[0, 1, 2, 1]]
     first = explorer_input.make_run(loaded, x, None, None)

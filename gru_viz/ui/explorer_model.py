@@ -9,17 +9,16 @@ arrays read-only, and nothing here writes to them.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from gru_viz.checkpoint import EXTENSIONS, Checkpoint, load_checkpoint
+from gru_viz.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.errors import GRUVizError
 from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.loading import ASSETS, digest, load_cached
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 UPLOAD = "upload a file"
 CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
 ERROR = "ex.load_error"  # (file digest, message) of the last failure
@@ -31,11 +30,6 @@ class Loaded:
     ckpt: Checkpoint
     name: str  # file name shown to the user
     key: str  # content hash + chosen GRU: identifies the model exactly, for caches
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the checkpoint…")
-def _load(digest: str, _data: bytes, name: str) -> Checkpoint:
-    return load_checkpoint(_data, name=name)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -71,17 +65,17 @@ def model_picker() -> Loaded | None:
     source = _source()
     if source is not None:
         name, data = source
-        digest = hashlib.sha256(data).hexdigest()
+        key = digest(data)
         try:
-            ckpt = _load(digest, data, name)
+            ckpt = load_cached(key, data, name)
             gru = ckpt.gru_name
             if len(ckpt.gru_names) > 1:
-                kept = f"ex.gru.{digest}"
+                kept = f"ex.gru.{key}"
                 gru = st.selectbox("GRU in this file", ckpt.gru_names,
                                    key=persistent(kept, ckpt.gru_names[0]), on_change=store,
                                    args=(kept,), format_func=lambda n: n or "(top level)")
-                ckpt = _select(digest, gru, ckpt)
-            st.session_state[CURRENT] = Loaded(ckpt, name, f"{digest}:{gru}")
+                ckpt = _select(key, gru, ckpt)
+            st.session_state[CURRENT] = Loaded(ckpt, name, f"{key}:{gru}")
             st.session_state.pop(ERROR, None)
         except GRUVizError as exc:
             st.session_state[ERROR] = str(exc)

@@ -7,21 +7,20 @@ when a page without them runs)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from gru_viz.checkpoint import Checkpoint, load_checkpoint
+from gru_viz.checkpoint import Checkpoint
 from gru_viz.dynamics import PRESETS
 from gru_viz.errors import GRUVizError, InputError
 from gru_viz.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.model import GRUModel
 from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.loading import ASSETS, digest, load_cached
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
 PRESET = "2-unit preset: "
 SAMPLE_TEXT = ("(([])[()])([[]]((", "def f(x):\n    return x\n")
@@ -78,16 +77,6 @@ def examples() -> list[Path]:
     return sorted(ASSETS.glob("*.pt"))
 
 
-@st.cache_resource(show_spinner="Loading the checkpoint…")
-def _load(path: str, mtime: float) -> Checkpoint:  # mtime: reload when the file changes
-    return load_checkpoint(path)
-
-
-@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
-def _load_bytes(digest: str, _data: bytes, name: str) -> Checkpoint:
-    return load_checkpoint(_data, name=name)
-
-
 def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
     head = None if ck.head_weight is None else (
         ck.head_weight, ck.head_bias if ck.head_bias is not None else
@@ -139,15 +128,16 @@ def picker(prefix: str) -> Subject | None:
                 st.info("Upload a checkpoint holding a GRU to study it here.")
                 return None
             data = up.getvalue()
-            digest = hashlib.sha256(data).hexdigest()
+            key = digest(data)
             previous = st.session_state.get(uploaded)
-            if previous is None or previous.key != digest:
+            if previous is None or previous.key != key:
                 st.session_state[uploaded] = _from_checkpoint(
-                    _load_bytes(digest, data, up.name), up.name, digest)
+                    load_cached(key, data, up.name), up.name, key)
             return st.session_state[uploaded]
         path = files[[p.stem for p in files].index(choice)]
-        ck = _load(str(path), path.stat().st_mtime)
-        return _from_checkpoint(ck, choice, f"{path}-{path.stat().st_mtime}")
+        data = path.read_bytes()
+        key = digest(data)
+        return _from_checkpoint(load_cached(key, data, path.name), choice, key)
     except GRUVizError as exc:
         st.error(str(exc))
         return None
