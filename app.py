@@ -4,10 +4,10 @@ import pathlib
 
 import streamlit as st
 
-from gru_viz.notation import COURSE, PYTORCH
-from gru_viz.stepmath import equations_block
+from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame
-from gru_viz.ui.frame import pages
+from gru_viz.ui.page import pages
 
 ROOT = pathlib.Path(__file__).parent
 frame("Home")

@@ -38,9 +38,9 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from gru_viz.inputs import Vocabulary  # noqa: E402
-from gru_viz.model import GRUModel  # noqa: E402
-from gru_viz.savefile import save_checkpoint  # noqa: E402
+from gru_viz.core.model import GRUModel  # noqa: E402
+from gru_viz.io.inputs import Vocabulary  # noqa: E402
+from gru_viz.io.savefile import save_checkpoint  # noqa: E402
 from tests.browser import _FINGERPRINT, CHROMIUM_ARGS, AppPage  # noqa: E402
 from tests.server import serve  # noqa: E402
 

@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from gru_viz.model import GRUModel  # noqa: E402
-from gru_viz.run import run  # noqa: E402
+from gru_viz.core.engine import run  # noqa: E402
+from gru_viz.core.model import GRUModel  # noqa: E402
 
 SHAPES = [(100, 16, 8, 1), (1000, 64, 32, 1), (1000, 256, 64, 1), (200, 128, 64, 32)]
 

@@ -21,9 +21,9 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from gru_viz.inputs import Vocabulary  # noqa: E402
-from gru_viz.model import GRUModel  # noqa: E402
-from gru_viz.savefile import save_checkpoint  # noqa: E402
+from gru_viz.core.model import GRUModel  # noqa: E402
+from gru_viz.io.inputs import Vocabulary  # noqa: E402
+from gru_viz.io.savefile import save_checkpoint  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GOAL_MS, GOAL_MB = 150.0, 8.0

@@ -17,8 +17,8 @@ import statistics
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from gru_viz.gradients import KINDS, baseline_module, seconds_per_step  # noqa: E402
-from gru_viz.model import GRUModel  # noqa: E402
+from gru_viz.analysis.gradients import KINDS, baseline_module, seconds_per_step  # noqa: E402
+from gru_viz.core.model import GRUModel  # noqa: E402
 
 I = 16
 

@@ -29,9 +29,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
-from gru_viz.model import GRUModel  # noqa: E402
-from gru_viz.presets import DEFAULT, all_presets  # noqa: E402
-from gru_viz.run import run  # noqa: E402
+from gru_viz.core.engine import run  # noqa: E402
+from gru_viz.core.model import GRUModel  # noqa: E402
+from gru_viz.teaching.presets import DEFAULT, all_presets  # noqa: E402
 from tests.server import serve  # noqa: E402
 from tests.ws_client import Run, Session  # noqa: E402
 

@@ -1,13 +1,13 @@
 """gru-viz: record and show every gate of a GRU. The NumPy core imports without torch."""
 
 from gru_viz.api import Result, run_checkpoint, trace_checkpoint
-from gru_viz.checkpoint import Checkpoint, load_checkpoint
-from gru_viz.errors import CheckpointError, GRUVizError, InputError, WeightsError
-from gru_viz.inputs import Vocabulary, parse_rows
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.trace import LayerTrace, Trace
-from gru_viz.weights import CourseWeights, GRUWeights
+from gru_viz.core.engine import run
+from gru_viz.core.errors import CheckpointError, GRUVizError, InputError, WeightsError
+from gru_viz.core.model import GRUModel
+from gru_viz.core.trace import LayerTrace, Trace
+from gru_viz.core.weights import CourseWeights, GRUWeights
+from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
+from gru_viz.io.inputs import Vocabulary, parse_rows
 
 __all__ = [
     "Checkpoint", "CheckpointError", "CourseWeights", "GRUModel", "GRUVizError", "GRUWeights",

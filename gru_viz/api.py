@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.analysis import softmax
-from gru_viz.checkpoint import Checkpoint, load_checkpoint
-from gru_viz.errors import InputError
-from gru_viz.inputs import one_hot, parse_rows
-from gru_viz.run import run
-from gru_viz.trace import Trace
+from gru_viz.analysis.units import softmax
+from gru_viz.core.engine import run
+from gru_viz.core.errors import InputError
+from gru_viz.core.trace import Trace
+from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
+from gru_viz.io.inputs import one_hot, parse_rows
 
 
 @dataclass(frozen=True, eq=False)

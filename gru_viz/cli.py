@@ -8,15 +8,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gru_viz.errors import GRUVizError
-from gru_viz.inputs import parse_ids
-from gru_viz.notation import NOTATIONS
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.notation import NOTATIONS
+from gru_viz.io.inputs import parse_ids
 
 FORMATS = (".npz", ".csv", ".json", ".html")
 
 
 def _inspect(args: argparse.Namespace) -> None:
-    from gru_viz.checkpoint import load_checkpoint
+    from gru_viz.io.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(args.file, gru=args.gru)
     if args.json:
@@ -35,7 +35,7 @@ def _inspect(args: argparse.Namespace) -> None:
 
 def _trace(args: argparse.Namespace) -> None:
     from gru_viz.api import trace_checkpoint
-    from gru_viz.export import to_csv, to_json, to_npz
+    from gru_viz.io.export import to_csv, to_json, to_npz
 
     out = Path(args.out)
     if out.suffix not in FORMATS:
@@ -44,7 +44,7 @@ def _trace(args: argparse.Namespace) -> None:
     ids = None if args.ids is None else parse_ids(args.ids, sys.maxsize)
     rows = args.rows
     if args.input is not None:
-        from gru_viz.inputs import read_csv, read_npy
+        from gru_viz.io.inputs import read_csv, read_npy
 
         path = Path(args.input)
         if not path.is_file():
@@ -64,7 +64,7 @@ def _trace(args: argparse.Namespace) -> None:
     elif out.suffix == ".csv":
         out.write_text(to_csv(res.trace, desc, res.tokens))
     else:
-        from gru_viz.figexport import trace_html
+        from gru_viz.figures.files import trace_html
 
         out.write_text(trace_html(res.trace, NOTATIONS[args.notation], res.tokens,
                                   f"{Path(args.file).name}: {res.checkpoint.model.describe()}"),
@@ -76,13 +76,13 @@ def _trace(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from gru_viz.training import train
+    from gru_viz.training.recipes import train
 
     train(args.name, out=args.out, steps=args.steps, seed=args.seed)
 
 
 def parser() -> argparse.ArgumentParser:
-    from gru_viz.training import RECIPES  # no torch at import time
+    from gru_viz.training.recipes import RECIPES  # no torch at import time
 
     p = argparse.ArgumentParser(prog="python -m gru_viz", description="See inside a GRU from "
                                 "the command line. Each subcommand has its own --help.")

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from gru_viz.figures import heatmap_spec, lines_spec
-from gru_viz.stepmath import equations_block
+from gru_viz.figures.traces import heatmap_spec, lines_spec
+from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame, lab, notation
 from gru_viz.ui.charts import chart
-from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.page import persistent, store
 from gru_viz.ui.teaching import equations_in_force, preset_card, preset_picker, variant_control
 from gru_viz.ui.weights_editor import model_controls, weight_editors
 

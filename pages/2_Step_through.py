@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from gru_viz.diagram import UnitStep, cell_svg
-from gru_viz.figures import lines_spec, step_labels
-from gru_viz.stepmath import FULL_MATRICES, equation_tex, explain, from_trace
+from gru_viz.figures.diagram import UnitStep, cell_svg
+from gru_viz.figures.traces import lines_spec, step_labels
+from gru_viz.teaching.stepmath import FULL_MATRICES, equation_tex, explain, from_trace
 from gru_viz.ui import frame, lab, notation
 from gru_viz.ui.charts import chart
-from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.page import persistent, store
 from gru_viz.ui.teaching import equations_in_force, preset_card, preset_picker, variant_control
 
 PLAYING = "step.playing"

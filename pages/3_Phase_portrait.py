@@ -3,16 +3,16 @@
 import numpy as np
 import streamlit as st
 
-from gru_viz import dynamics as dy
-from gru_viz.dynamics_figures import phase_portrait, pitchfork_figure, point_kind
-from gru_viz.errors import GRUVizError
-from gru_viz.figures import step_labels
-from gru_viz.inputs import parse_rows
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.analysis import dynamics as dy
+from gru_viz.core.engine import run
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.model import GRUModel
+from gru_viz.figures.dynamics import phase_portrait, pitchfork_figure, point_kind
+from gru_viz.figures.traces import step_labels
+from gru_viz.io.inputs import parse_rows
 from gru_viz.ui import frame, notation
 from gru_viz.ui.explorer_input import input_key
-from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.page import persistent, store
 from gru_viz.ui.subjects import Subject, picker, typed_input
 
 HAND = "2-unit GRU (sliders)"

@@ -4,10 +4,12 @@ happens when a gate is forced."""
 import numpy as np
 import streamlit as st
 
-from gru_viz import ablation as ab
-from gru_viz import gradients as gr
-from gru_viz import memory
-from gru_viz.dynamics_figures import (
+from gru_viz.analysis import ablation as ab
+from gru_viz.analysis import gradients as gr
+from gru_viz.analysis import memory
+from gru_viz.core.engine import run
+from gru_viz.core.errors import GRUVizError
+from gru_viz.figures.dynamics import (
     ablation_figures,
     gradient_heatmap,
     gradient_lines,
@@ -16,12 +18,10 @@ from gru_viz.dynamics_figures import (
     retention_matrix_figure,
     split_heatmaps,
 )
-from gru_viz.errors import GRUVizError
-from gru_viz.figures import step_labels
-from gru_viz.run import run
+from gru_viz.figures.traces import step_labels
 from gru_viz.ui import frame, notation
 from gru_viz.ui.explorer_input import input_key
-from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.page import persistent, store
 from gru_viz.ui.subjects import Subject, picker, typed_input
 
 VIEWS = ("Memory", "Gradients through time", "Ablation")

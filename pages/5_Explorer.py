@@ -3,9 +3,9 @@ of LSTMVis, RNNVis and Karpathy et al. (2015)."""
 
 import streamlit as st
 
-from gru_viz import analysis as an
-from gru_viz import explorer_figures as ef
-from gru_viz.errors import GRUVizError
+from gru_viz.analysis import units as an
+from gru_viz.core.errors import GRUVizError
+from gru_viz.figures import explorer as ef
 from gru_viz.ui import frame, notation
 from gru_viz.ui.explorer_input import make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import detected, model_picker
@@ -20,7 +20,7 @@ from gru_viz.ui.explorer_views import (
     unit_order,
     units_view,
 )
-from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.page import persistent, store
 
 frame("Explorer", "🔬")
 st.title("🔬 Checkpoint explorer")

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gru_viz import ablation as ab
-from gru_viz.errors import InputError
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.analysis import ablation as ab
+from gru_viz.core.engine import run
+from gru_viz.core.errors import InputError
+from gru_viz.core.model import GRUModel
 
 
 def model(L=2, bi=False, reset_after=True, seed=0):

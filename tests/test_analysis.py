@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from gru_viz import analysis as an
-from gru_viz.inputs import Vocabulary
-from gru_viz.model import GRUModel
-from gru_viz.notation import COURSE, PYTORCH
-from gru_viz.run import run
-from gru_viz.weights import GRUWeights
+from gru_viz.analysis import units as an
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.core.weights import GRUWeights
+from gru_viz.io.inputs import Vocabulary
 
 VOCAB = Vocabulary(tuple("abxy"))
 

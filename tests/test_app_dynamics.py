@@ -6,7 +6,7 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gru_viz import gradients as gr
+from gru_viz.analysis import gradients as gr
 from gru_viz.ui.subjects import PRESET, RANDOM
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -135,9 +135,9 @@ def text_checkpoint() -> bytes:
 
     import numpy as np
 
-    from gru_viz.inputs import Vocabulary
-    from gru_viz.model import GRUModel
-    from gru_viz.savefile import save_checkpoint
+    from gru_viz.core.model import GRUModel
+    from gru_viz.io.inputs import Vocabulary
+    from gru_viz.io.savefile import save_checkpoint
 
     model = GRUModel.random(4, 6, seed=3).map(lambda w: w.replace(W_hn=w.W_hn * 4))
     rng = np.random.default_rng(0)

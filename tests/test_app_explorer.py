@@ -12,9 +12,9 @@ from safetensors.torch import save as st_save
 from streamlit.testing.v1 import AppTest
 
 from gru_viz.api import run_checkpoint
-from gru_viz.checkpoint import load_checkpoint
-from gru_viz.inputs import Vocabulary
-from gru_viz.savefile import save_checkpoint
+from gru_viz.io.checkpoint import load_checkpoint
+from gru_viz.io.inputs import Vocabulary
+from gru_viz.io.savefile import save_checkpoint
 from gru_viz.ui.explorer_input import Run
 from gru_viz.ui.explorer_model import Loaded, shipped
 from gru_viz.ui.explorer_more import trace_file
@@ -268,7 +268,7 @@ def test_ids_and_numeric_files_as_input():
 
 
 def test_a_figure_exports_as_standalone_html():
-    from gru_viz.figexport import figure_html
+    from gru_viz.figures.files import figure_html
     page = figure_html({"data": [{"type": "heatmap", "z": np.eye(3, dtype=np.float32)}],
                         "layout": {"height": 300}})
     assert "<html>" in page[:100] and "Plotly.newPlot" in page

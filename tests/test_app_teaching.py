@@ -7,7 +7,7 @@ import pathlib
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from gru_viz.presets import COUNTER, LATCH, Preset, extra_presets
+from gru_viz.teaching.presets import COUNTER, LATCH, Preset, extra_presets
 from gru_viz.ui import lab
 from gru_viz.ui.weights_editor import GATE, GATE_TITLES
 

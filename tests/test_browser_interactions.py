@@ -13,16 +13,22 @@ import urllib.parse
 import numpy as np
 import pytest
 
-from gru_viz import dynamics as dy
-from gru_viz import gradients as gr
-from gru_viz.checkpoint import load_checkpoint
-from gru_viz.figures import FIELDS, field_values
-from gru_viz.inputs import Vocabulary, parse_rows
-from gru_viz.model import GRUModel
-from gru_viz.notation import NOTATIONS
-from gru_viz.presets import DEFAULT, all_presets
-from gru_viz.run import run
-from gru_viz.urlstate import ViewState, decode, pack_weights, unpack_weights, weights_to_json
+from gru_viz.analysis import dynamics as dy
+from gru_viz.analysis import gradients as gr
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import NOTATIONS
+from gru_viz.figures.traces import FIELDS, field_values
+from gru_viz.io.checkpoint import load_checkpoint
+from gru_viz.io.inputs import Vocabulary, parse_rows
+from gru_viz.teaching.presets import DEFAULT, all_presets
+from gru_viz.teaching.urlstate import (
+    ViewState,
+    decode,
+    pack_weights,
+    unpack_weights,
+    weights_to_json,
+)
 from tests.browser import ROOT, AppPage
 
 pytestmark = pytest.mark.browser

@@ -8,10 +8,10 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from gru_viz.checkpoint import load_checkpoint
-from gru_viz.inputs import Vocabulary
-from gru_viz.run import run
-from gru_viz.savefile import gru_state_dict, save_checkpoint, save_state_dict
+from gru_viz.core.engine import run
+from gru_viz.io.checkpoint import load_checkpoint
+from gru_viz.io.inputs import Vocabulary
+from gru_viz.io.savefile import gru_state_dict, save_checkpoint, save_state_dict
 from tests.torch_helpers import torch_gru
 
 
@@ -178,7 +178,7 @@ def test_edited_weights_load_into_torch_gru(L, bi, bias):
 
 
 def test_bias_free_save_refuses_nonzero_biases():
-    from gru_viz.errors import CheckpointError
+    from gru_viz.core.errors import CheckpointError
 
     ckpt = load_checkpoint(saved(torch_gru(2, 3).state_dict()))
     with pytest.raises(CheckpointError, match="bias=True"):

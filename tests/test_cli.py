@@ -10,9 +10,9 @@ import pytest
 
 from gru_viz.api import trace_checkpoint
 from gru_viz.cli import main
-from gru_viz.inputs import Vocabulary
-from gru_viz.model import GRUModel
-from gru_viz.savefile import save_checkpoint
+from gru_viz.core.model import GRUModel
+from gru_viz.io.inputs import Vocabulary
+from gru_viz.io.savefile import save_checkpoint
 from tests.test_checkpoint import saved
 from tests.torch_helpers import torch_gru
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.torch_engine import run_torch
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.torch_engine import run_torch
 from tests.torch_helpers import model_of, torch_gru
 
 CASES = list(itertools.product([0, 1, 2], [1, 2], [False, True], [True, False], [1, 3]))

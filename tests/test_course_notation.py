@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from gru_viz.errors import WeightsError
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.weights import CourseWeights, GRUWeights
+from gru_viz.core.engine import run
+from gru_viz.core.errors import WeightsError
+from gru_viz.core.model import GRUModel
+from gru_viz.core.weights import CourseWeights, GRUWeights
 
 
 def course_reference(cw: CourseWeights, x, c):

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gru_viz import dynamics as dy
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.analysis import dynamics as dy
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
 
 ZERO2 = np.zeros(2)
 
@@ -219,7 +219,7 @@ FLIPFLOP = pathlib.Path(__file__).resolve().parents[1] / "assets" / "flipflop.pt
 @pytest.mark.skipif(not FLIPFLOP.exists(), reason="the trained 3-bit flip-flop is not built")
 def test_the_trained_flip_flop_holds_its_eight_memories_in_stable_fixed_points():
     """Its head reads the 8 sign patterns (±1)³ at the 8 stable fixed points (Sussillo & Barak)."""
-    from gru_viz.checkpoint import load_checkpoint
+    from gru_viz.io.checkpoint import load_checkpoint
 
     ck = load_checkpoint(FLIPFLOP)
     w = ck.model.astype(np.float64).cells[0][0]

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from gru_viz.export import cell_name, to_csv, to_json, to_npz, trace_arrays
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.trace import STEP_FIELDS
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.trace import STEP_FIELDS
+from gru_viz.io.export import cell_name, to_csv, to_json, to_npz, trace_arrays
 
 DESC = {"model": "test", "metrics": {"loss": 0.5}}
 
@@ -74,8 +74,8 @@ def test_csv_of_a_batch_numbers_the_sequences(rng):
 
 
 def test_html_page_holds_every_cell_with_fixed_colour_ranges(trace):
-    from gru_viz.figexport import trace_html
-    from gru_viz.notation import COURSE
+    from gru_viz.core.notation import COURSE
+    from gru_viz.figures.files import trace_html
 
     page = trace_html(trace, COURSE, list("abcde"), title="t <&> 1")
     assert page.count('"cmin":0,"cmax":1') == 4 and page.count('"cmin":-1,"cmax":1') == 4

@@ -7,11 +7,11 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from gru_viz.diagram import UnitStep, cell_svg
-from gru_viz.figures import gate_heatmaps, heatmap_spec, lines_spec, unit_lines
-from gru_viz.model import GRUModel
-from gru_viz.notation import COURSE, PYTORCH
-from gru_viz.run import run
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.figures.diagram import UnitStep, cell_svg
+from gru_viz.figures.traces import gate_heatmaps, heatmap_spec, lines_spec, unit_lines
 
 
 @pytest.fixture

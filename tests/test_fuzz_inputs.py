@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gru_viz.errors import GRUVizError
-from gru_viz.inputs import Vocabulary, parse_ids, parse_rows, read_csv, read_npy
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.core.engine import run
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.model import GRUModel
+from gru_viz.io.inputs import Vocabulary, parse_ids, parse_rows, read_csv, read_npy
 
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30))
 row_text = st.lists(st.lists(numbers.map(str) | st.text(max_size=4), max_size=5), max_size=8).map(

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from gru_viz import gradients as gr
-from gru_viz.errors import InputError
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.analysis import gradients as gr
+from gru_viz.core.engine import run
+from gru_viz.core.errors import InputError
+from gru_viz.core.model import GRUModel
 
 
 def model(L=2, bi=True, reset_after=True, seed=0, H=3, I=2):

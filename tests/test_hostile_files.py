@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save as st_save
 
-from gru_viz.checkpoint import load_checkpoint
-from gru_viz.errors import CheckpointError, GRUVizError
-from gru_viz.run import run
+from gru_viz.core.engine import run
+from gru_viz.core.errors import CheckpointError, GRUVizError
+from gru_viz.io.checkpoint import load_checkpoint
 from tests.torch_helpers import torch_gru
 
 GREW_MB = 150  # a refused file may cost the loader at most this much memory
@@ -449,7 +449,7 @@ def test_a_description_that_expands_exponentially_is_refused(tmp_path):
 
 
 def test_a_huge_vocabulary_neither_stalls_nor_is_used():
-    from gru_viz.inputs import Vocabulary
+    from gru_viz.io.inputs import Vocabulary
 
     symbols = tuple(str(i) for i in range(200_000))
     assert len(Vocabulary(symbols)) == 200_000  # linear, not quadratic

@@ -3,8 +3,8 @@ import io
 import numpy as np
 import pytest
 
-from gru_viz.errors import InputError
-from gru_viz.inputs import (
+from gru_viz.core.errors import InputError
+from gru_viz.io.inputs import (
     Vocabulary,
     format_rows,
     one_hot,

@@ -30,10 +30,17 @@ def test_only_the_ui_package_imports_streamlit():
         assert not {"pages", "app"} & mods, path
 
 
-def test_plotly_only_in_figure_modules():
+def test_plotly_only_in_figures_and_ui():
     for path in LIBRARY.rglob("*.py"):
         if "plotly" in imported_modules(path):
-            assert "fig" in path.stem or "ui" in path.relative_to(LIBRARY).parts, path
+            assert path.relative_to(LIBRARY).parts[0] in {"figures", "ui"}, path
+
+
+def test_core_imports_nothing_above_it():
+    for path in (LIBRARY / "core").rglob("*.py"):
+        mods = imported_modules(path)
+        outside = {m for m in mods if m.startswith("gru_viz.") and not m.startswith("gru_viz.core")}
+        assert not outside, (path, outside)
 
 
 def test_numpy_core_imports_and_runs_without_torch():
@@ -41,5 +48,5 @@ def test_numpy_core_imports_and_runs_without_torch():
             "import numpy as np, gru_viz\n"
             "tr = gru_viz.run(gru_viz.GRUModel.random(2, 3), np.ones((4, 2)))\n"
             "assert tr.output.shape == (4, 3)\n"
-            "import gru_viz.inputs, gru_viz.weights, gru_viz.model\n")
+            "import gru_viz.io.inputs, gru_viz.core.weights, gru_viz.core.model\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from gru_viz.errors import GRUVizError, InputError, WeightsError
-from gru_viz.limits import Limits
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.core.engine import run
+from gru_viz.core.errors import GRUVizError, InputError, WeightsError
+from gru_viz.core.limits import Limits
+from gru_viz.core.model import GRUModel
 
 
 def test_env_overrides_and_bad_values():
@@ -33,8 +33,8 @@ def test_run_enforces_the_limits(monkeypatch):
 
 def test_loader_enforces_the_model_limits(monkeypatch, tmp_path):
     torch = pytest.importorskip("torch")
-    from gru_viz.checkpoint import load_checkpoint
-    from gru_viz.errors import CheckpointError
+    from gru_viz.core.errors import CheckpointError
+    from gru_viz.io.checkpoint import load_checkpoint
 
     path = tmp_path / "big.pt"
     torch.save(torch.nn.GRU(2, 8, num_layers=3).state_dict(), path)

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from gru_viz import memory
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.analysis import memory
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
 
 
 def bi_trace(seed=0, T=9):
@@ -73,7 +73,8 @@ def test_the_numpy_analyses_import_and_run_without_torch():
     """Dynamics, memory and ablation are NumPy; gradients imports torch only when called."""
     code = ("import sys; sys.modules['torch'] = None\n"
             "import numpy as np\n"
-            "from gru_viz import ablation, dynamics, gradients, memory, run, GRUModel\n"
+            "from gru_viz import run, GRUModel\n"
+            "from gru_viz.analysis import ablation, dynamics, gradients, memory\n"
             "w = dynamics.PRESETS['bistable switch'].weights()\n"
             "assert len(dynamics.fixed_points(w, np.zeros(2))) == 3\n"
             "m = GRUModel.random(2, 3)\n"

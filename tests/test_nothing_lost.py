@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from gru_viz.teaching.urlstate import weights_from_json, weights_to_json
 from gru_viz.ui import lab
-from gru_viz.urlstate import weights_from_json, weights_to_json
 from tests.test_app_teaching import PLAYGROUND, STEP, heatmap, open_page, weight_slider
 
 

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.urlstate import unpack_weights
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.teaching.urlstate import unpack_weights
 from tests.test_app_teaching import LATCH
 from tests.ws_client import Run, Session
 

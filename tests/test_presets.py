@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from gru_viz.model import GRUModel
-from gru_viz.presets import (
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.teaching.presets import (
     COUNTER,
     LATCH,
     LEAKY,
@@ -15,7 +16,6 @@ from gru_viz.presets import (
     extra_presets,
     trained_presets,
 )
-from gru_viz.run import run
 
 
 def trace(p: Preset, reset_after: bool, x=None):
@@ -83,7 +83,7 @@ def test_extra_presets_hook():
 
 
 def test_trained_models_that_fit_become_presets(tmp_path):
-    from gru_viz.savefile import save_checkpoint
+    from gru_viz.io.savefile import save_checkpoint
 
     about = {"name": "tiny", "task": "flipflop", "summary": "A tiny trained flip-flop."}
     small = GRUModel.random(1, 2, seed=0)  # reset after, as PyTorch trains it

@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
 
 shapes = st.tuples(st.integers(0, 6), st.integers(1, 4), st.integers(1, 5), st.integers(1, 2),
                    st.booleans(), st.booleans(), st.integers(0, 2**16), st.sampled_from([1.0, 5.0]))

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.torch_engine import run_torch
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.torch_engine import run_torch
 
 
 def sigmoid(a):

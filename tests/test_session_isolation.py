@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from gru_viz.checkpoint import Checkpoint
-from gru_viz.model import GRUModel
-from gru_viz.run import run
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui import explorer_input, explorer_model, lab
 from gru_viz.ui.loading import load_cached
 from tests.test_app_explorer import gru, own_format, page, saved, showing, upload

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gru_viz.model import GRUModel
-from gru_viz.notation import COURSE, PYTORCH
-from gru_viz.run import run
-from gru_viz.stepmath import (
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.teaching.stepmath import (
     dominant,
     equation_tex,
     equations_block,

@@ -5,9 +5,9 @@ from platform import python_version
 import numpy as np
 import pytest
 
-from gru_viz import tasks
-from gru_viz.checkpoint import load_checkpoint
-from gru_viz.training import ASSETS, RECIPES, evaluate, train
+from gru_viz.io.checkpoint import load_checkpoint
+from gru_viz.training import tasks
+from gru_viz.training.recipes import ASSETS, RECIPES, evaluate, train
 
 
 def test_bracket_depth_and_nesting_are_true():

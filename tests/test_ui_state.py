@@ -12,10 +12,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from gru_viz import analysis as an
-from gru_viz.checkpoint import load_checkpoint
-from gru_viz.errors import InputError
-from gru_viz.notation import NOTATIONS
+from gru_viz.analysis import units as an
+from gru_viz.core.errors import InputError
+from gru_viz.core.notation import NOTATIONS
+from gru_viz.io.checkpoint import load_checkpoint
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_more import read_corpus
 from gru_viz.ui.explorer_views import SEARCH

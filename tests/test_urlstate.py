@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gru_viz.errors import WeightsError
-from gru_viz.model import GRUModel
-from gru_viz.presets import COUNTER, LATCH, Preset, extra_presets
-from gru_viz.urlstate import (
+from gru_viz.core.errors import WeightsError
+from gru_viz.core.model import GRUModel
+from gru_viz.teaching.presets import COUNTER, LATCH, Preset, extra_presets
+from gru_viz.teaching.urlstate import (
     ViewState,
     decode,
     encode,
@@ -139,8 +139,8 @@ def test_a_trained_preset_link_brings_its_reset_placement():
 def test_weights_json_with_an_empty_input_or_a_string_flag_is_refused():
     import json as _json
 
-    from gru_viz.errors import WeightsError
-    from gru_viz.urlstate import weights_from_json
+    from gru_viz.core.errors import WeightsError
+    from gru_viz.teaching.urlstate import weights_from_json
 
     empty = {"format": "gru-viz-weights", "version": 1, "weight_ih": [[], [], []],
              "weight_hh": [[0.0], [0.0], [0.0]], "bias_ih": [0.0] * 3, "bias_hh": [0.0] * 3}

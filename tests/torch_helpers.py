@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from gru_viz.model import GRUModel
+from gru_viz.core.model import GRUModel
 
 
 def model_of(module: torch.nn.Module) -> GRUModel:

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from gru_viz.analysis import softmax
+from gru_viz.analysis.units import softmax
 from gru_viz.api import _symbol_count, encode
-from gru_viz.checkpoint import Checkpoint
-from gru_viz.errors import GRUVizError
-from gru_viz.figures import step_labels
-from gru_viz.inputs import format_rows, parse_ids, read_csv, read_npy
-from gru_viz.limits import limits
-from gru_viz.run import run
-from gru_viz.textcolor import display_token
-from gru_viz.trace import Trace
+from gru_viz.core.engine import run
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.limits import limits
+from gru_viz.core.trace import Trace
+from gru_viz.figures.textcolor import display_token
+from gru_viz.figures.traces import step_labels
+from gru_viz.io.checkpoint import Checkpoint
+from gru_viz.io.inputs import format_rows, parse_ids, read_csv, read_npy
 from gru_viz.ui.explorer_model import Loaded
-from gru_viz.ui.frame import persistent, store
+from gru_viz.ui.page import persistent, store
 
 SAMPLES = ("def area(r):\n    return 3.14 * r ** 2\n", "([()[]])(([[]])[([])])((")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz.checkpoint import EXTENSIONS, Checkpoint
-from gru_viz.errors import GRUVizError
-from gru_viz.ui.frame import persistent, store
+from gru_viz.core.errors import GRUVizError
+from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.ui.loading import ASSETS, digest, load_cached
+from gru_viz.ui.page import persistent, store
 
 UPLOAD = "upload a file"
 CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)

@@ -10,16 +10,16 @@ import zipfile
 import numpy as np
 import streamlit as st
 
-from gru_viz import analysis as an
-from gru_viz import explorer_figures as ef
-from gru_viz import export
+from gru_viz.analysis import units as an
 from gru_viz.api import encode
-from gru_viz.errors import GRUVizError, InputError
-from gru_viz.figexport import figure_html, figure_image
-from gru_viz.figures import step_labels
-from gru_viz.inputs import parse_ids, read_npy
-from gru_viz.limits import limits
-from gru_viz.notation import NOTATIONS, Notation
+from gru_viz.core.errors import GRUVizError, InputError
+from gru_viz.core.limits import limits
+from gru_viz.core.notation import NOTATIONS, Notation
+from gru_viz.figures import explorer as ef
+from gru_viz.figures.files import figure_html, figure_image
+from gru_viz.figures.traces import step_labels
+from gru_viz.io import export
+from gru_viz.io.inputs import parse_ids, read_npy
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_views import SEARCH, heatmap_cols, window_slider

@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gru_viz import analysis as an
-from gru_viz import explorer_figures as ef
-from gru_viz.figures import lines_spec
-from gru_viz.notation import Notation
-from gru_viz.textcolor import coloured_text
-from gru_viz.trace import LayerTrace
+from gru_viz.analysis import units as an
+from gru_viz.core.notation import Notation
+from gru_viz.core.trace import LayerTrace
+from gru_viz.figures import explorer as ef
+from gru_viz.figures.textcolor import coloured_text
+from gru_viz.figures.traces import lines_spec
 from gru_viz.ui.explorer_input import Run
 
 PANEL_CELLS = 64_000

@@ -12,15 +12,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import streamlit as st
 
-from gru_viz.errors import GRUVizError
-from gru_viz.inputs import Vocabulary, format_rows, parse_rows
-from gru_viz.model import GRUModel
-from gru_viz.presets import DEFAULT, Preset, all_presets
-from gru_viz.run import run
-from gru_viz.trace import LayerTrace
-from gru_viz.ui.frame import NOTATION
-from gru_viz.urlstate import ViewState, decode, encode
-from gru_viz.weights import GRUWeights
+from gru_viz.core.engine import run
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.model import GRUModel
+from gru_viz.core.trace import LayerTrace
+from gru_viz.core.weights import GRUWeights
+from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
+from gru_viz.teaching.presets import DEFAULT, Preset, all_presets
+from gru_viz.teaching.urlstate import ViewState, decode, encode
+from gru_viz.ui.page import NOTATION
 
 WEIGHTS, PRESET, VOCAB = "lab.weights", "lab.preset", "lab.vocab"
 TEXT, VARIANT, STEP = "lab.text", "lab.variant", "lab.step"

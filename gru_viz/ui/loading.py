@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz.checkpoint import Checkpoint, load_checkpoint
+from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"  # the shipped example models
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from gru_viz.checkpoint import Checkpoint
-from gru_viz.dynamics import PRESETS
-from gru_viz.errors import GRUVizError, InputError
-from gru_viz.inputs import Vocabulary, format_rows, parse_rows
-from gru_viz.model import GRUModel
-from gru_viz.ui.frame import persistent, store
+from gru_viz.analysis.dynamics import PRESETS
+from gru_viz.core.errors import GRUVizError, InputError
+from gru_viz.core.model import GRUModel
+from gru_viz.io.checkpoint import Checkpoint
+from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.ui.loading import ASSETS, digest, load_cached
+from gru_viz.ui.page import persistent, store
 
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
 PRESET = "2-unit preset: "

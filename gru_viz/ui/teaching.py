@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz.notation import COURSE, Notation
-from gru_viz.presets import Preset, all_presets
+from gru_viz.core.notation import COURSE, Notation
+from gru_viz.core.weights import BIASES, MATRICES
+from gru_viz.teaching.presets import Preset, all_presets
 from gru_viz.ui import lab
-from gru_viz.ui.frame import persistent, store
-from gru_viz.weights import BIASES, MATRICES
+from gru_viz.ui.page import persistent, store
 
 VARIANTS = {"before": "reset before: W (r ⊙ h) (course, Cho et al.)",
             "after": "reset after: r ⊙ (W h + b) (PyTorch)"}

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gru_viz.errors import GRUVizError
-from gru_viz.model import GRUModel
-from gru_viz.notation import COURSE, Notation
-from gru_viz.presets import DEFAULT
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import COURSE, Notation
+from gru_viz.core.weights import BIASES, MATRICES, GRUWeights
+from gru_viz.teaching.presets import DEFAULT
+from gru_viz.teaching.urlstate import MAX_HIDDEN, MAX_INPUT, weights_from_json, weights_to_json
 from gru_viz.ui import lab
-from gru_viz.urlstate import MAX_HIDDEN, MAX_INPUT, weights_from_json, weights_to_json
-from gru_viz.weights import BIASES, MATRICES, GRUWeights
 
 SLIDER_LIMIT = 2  # sliders up to this hidden and input size, a matrix editor beyond
 RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 16)

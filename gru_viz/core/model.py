@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.errors import WeightsError
-from gru_viz.weights import GRUWeights
+from gru_viz.core.errors import WeightsError
+from gru_viz.core.weights import GRUWeights
 
 
 def state_key(name: str, layer: int, reverse: bool) -> str:

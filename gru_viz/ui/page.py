@@ -10,7 +10,7 @@ import pathlib
 
 import streamlit as st
 
-from gru_viz.notation import NOTATIONS, Notation
+from gru_viz.core.notation import NOTATIONS, Notation
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Session keys shared by several pages. Widget keys are namespaced per page ("<page>.<name>").

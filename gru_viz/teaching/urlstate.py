@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gru_viz.errors import GRUVizError, WeightsError
-from gru_viz.presets import all_presets
-from gru_viz.weights import GRUWeights
+from gru_viz.core.errors import GRUVizError, WeightsError
+from gru_viz.core.weights import GRUWeights
+from gru_viz.teaching.presets import all_presets
 
 MAX_HIDDEN, MAX_INPUT = 8, 4
 MAX_TEXT = 2000  # characters of typed input kept from a URL

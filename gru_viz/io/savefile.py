@@ -13,10 +13,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from gru_viz.checkpoint import FORMAT_NAME, FORMAT_VERSION
-from gru_viz.errors import CheckpointError
-from gru_viz.inputs import Vocabulary
-from gru_viz.model import GRUModel
+from gru_viz.core.errors import CheckpointError
+from gru_viz.core.model import GRUModel
+from gru_viz.io.checkpoint import FORMAT_NAME, FORMAT_VERSION
+from gru_viz.io.inputs import Vocabulary
 
 Dest = str | os.PathLike | BinaryIO
 

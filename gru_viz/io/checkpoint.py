@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from gru_viz.detect import FoundGRU, find_embedding, find_grus, find_head
-from gru_viz.errors import CheckpointError, GRUVizError
-from gru_viz.inputs import Vocabulary
-from gru_viz.limits import check_model, limits
-from gru_viz.model import GRUModel
+from gru_viz.core.errors import CheckpointError, GRUVizError
+from gru_viz.core.limits import check_model, limits
+from gru_viz.core.model import GRUModel
+from gru_viz.io.detect import FoundGRU, find_embedding, find_grus, find_head
+from gru_viz.io.inputs import Vocabulary
 
 MIN_TORCH = (2, 10)  # older versions have known weights_only bypasses
 EXTENSIONS = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")

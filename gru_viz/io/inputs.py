@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.errors import InputError
+from gru_viz.core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-from gru_viz.errors import GRUVizError, InputError, WeightsError
+from gru_viz.core.errors import GRUVizError, InputError, WeightsError
 
 
 @dataclass(frozen=True)

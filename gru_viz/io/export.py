@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gru_viz.trace import STEP_FIELDS, LayerTrace, Trace
+from gru_viz.core.trace import STEP_FIELDS, LayerTrace, Trace
 
 
 def cell_name(cell: LayerTrace) -> str:

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.colors
 
-from gru_viz.analysis import GATES, SaturationCounts
-from gru_viz.figures import (
+from gru_viz.analysis.units import GATES, SaturationCounts
+from gru_viz.core.notation import Notation
+from gru_viz.core.trace import LayerTrace
+from gru_viz.figures.traces import (
     FONT,
     GATE_SCALE,
     UNIT_COLOURS,
@@ -23,8 +25,6 @@ from gru_viz.figures import (
     heatmap_spec,
     ticks,
 )
-from gru_viz.notation import Notation
-from gru_viz.trace import LayerTrace
 
 PROB_SCALE = "Viridis"
 

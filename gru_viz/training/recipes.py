@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from gru_viz import tasks
-from gru_viz.checkpoint import Checkpoint, load_checkpoint
-from gru_viz.inputs import Vocabulary, one_hot
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.savefile import save_checkpoint
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
+from gru_viz.io.inputs import Vocabulary, one_hot
+from gru_viz.io.savefile import save_checkpoint
+from gru_viz.training import tasks
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 THREADS = 1  # fixed: the same float sums on every machine; 2+ threads crawl on a busy machine
 
 

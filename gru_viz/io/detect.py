@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.errors import CheckpointError, WeightsError
-from gru_viz.model import GRUModel, state_key
+from gru_viz.core.errors import CheckpointError, WeightsError
+from gru_viz.core.model import GRUModel, state_key
 
 RNN_KEY = re.compile(r"^(?:(?P<prefix>.+)\.)?(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|"
                      r"weight_hr)(?:_l(?P<layer>\d+)(?P<rev>_reverse)?)?$")

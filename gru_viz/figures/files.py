@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import plotly.io as pio
 
-from gru_viz.figures import heatmap_spec
-from gru_viz.notation import Notation
-from gru_viz.trace import Trace
+from gru_viz.core.notation import Notation
+from gru_viz.core.trace import Trace
+from gru_viz.figures.traces import heatmap_spec
 
 
 def figure_html(spec: dict) -> str:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gru_viz.errors import GRUVizError
-from gru_viz.inputs import Vocabulary, format_rows, parse_rows
-from gru_viz.model import GRUModel
-from gru_viz.weights import GRUWeights
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.model import GRUModel
+from gru_viz.core.weights import GRUWeights
+from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
 
 if TYPE_CHECKING:
-    from gru_viz.checkpoint import Checkpoint
+    from gru_viz.io.checkpoint import Checkpoint
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +109,7 @@ COUNTER = Preset(
 
 PRESETS: dict[str, Preset] = {p.key: p for p in (LATCH, LEAKY, RESET, COUNTER)}
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SMALL_FILE = 200_000  # bytes; a playground-sized model with its metadata takes a few KB
 # What a trained model of a task teaches, and an input that shows it, per shipped task.
 LESSONS = {
@@ -140,7 +140,7 @@ def from_checkpoint(ckpt: Checkpoint) -> Preset | None:
 def trained_presets(folder: Path = ASSETS) -> tuple[Preset, ...]:
     """Presets from the checkpoints shipped in ``folder`` (read once; unreadable files and
     models that do not fit the playground are left out)."""
-    from gru_viz.checkpoint import load_checkpoint
+    from gru_viz.io.checkpoint import load_checkpoint
 
     found = []
     for path in sorted(folder.glob("*.pt")):

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gru_viz.errors import InputError
-from gru_viz.model import GRUModel
-from gru_viz.run import as_h0, check_input_shape
+from gru_viz.core.engine import as_h0, check_input_shape
+from gru_viz.core.errors import InputError
+from gru_viz.core.model import GRUModel
 
 Head = tuple[np.ndarray, np.ndarray]  # readout weight (V, D·H) and bias (V,)
 KINDS = ("GRU", "vanilla RNN", "LSTM")
@@ -84,7 +84,7 @@ def probed_run(model: GRUModel, x, h0=None):
     """
     import torch
 
-    from gru_viz.torch_engine import cell_tensors, step
+    from gru_viz.core.torch_engine import cell_tensors, step
 
     T, D, H = x.shape[0], model.num_directions, model.hidden_size
     h0 = torch.from_numpy(np.array(as_h0(model, h0, 1, np.float64)[:, 0]))

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from gru_viz.errors import InputError
-from gru_viz.limits import check_model, check_run
-from gru_viz.model import GRUModel
-from gru_viz.trace import LayerTrace, Trace
-from gru_viz.weights import GRUWeights
+from gru_viz.core.errors import InputError
+from gru_viz.core.limits import check_model, check_run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.trace import LayerTrace, Trace
+from gru_viz.core.weights import GRUWeights
 
 
 def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, np.ndarray]:

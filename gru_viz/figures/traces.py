@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz.notation import Notation
-from gru_viz.trace import LayerTrace
+from gru_viz.core.notation import Notation
+from gru_viz.core.trace import LayerTrace
 
 GATE_SCALE = "Viridis"
 # ColorBrewer RdBu, blue for negative, red for positive; white at 0.

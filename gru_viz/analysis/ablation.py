@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.analysis import softmax
-from gru_viz.errors import InputError
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.trace import STEP_FIELDS, LayerTrace, Trace
-from gru_viz.weights import GRUWeights
+from gru_viz.analysis.units import softmax
+from gru_viz.core.engine import run
+from gru_viz.core.errors import InputError
+from gru_viz.core.model import GRUModel
+from gru_viz.core.trace import STEP_FIELDS, LayerTrace, Trace
+from gru_viz.core.weights import GRUWeights
 
 Head = tuple[np.ndarray, np.ndarray]  # readout weight (V, D·H) and bias (V,)
 

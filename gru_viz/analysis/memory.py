@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.trace import LayerTrace
+from gru_viz.core.trace import LayerTrace
 
 HALF = np.log(0.5)
 

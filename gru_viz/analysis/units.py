@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.model import GRUModel
-from gru_viz.notation import PYTORCH, Notation
-from gru_viz.run import run
-from gru_viz.trace import Trace
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import PYTORCH, Notation
+from gru_viz.core.trace import Trace
 
 ORDERINGS = {"index": "unit index", "mean": "mean activity (high first)",
              "variance": "variance (high first)", "cluster": "clustering of their traces"}

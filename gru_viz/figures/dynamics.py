@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz.dynamics import Field, Plane, Point
-from gru_viz.figures import FONT, GATE_SCALE, UNIT_COLOURS, VALUE_SCALE
-from gru_viz.notation import Notation
+from gru_viz.analysis.dynamics import Field, Plane, Point
+from gru_viz.core.notation import Notation
+from gru_viz.figures.traces import FONT, GATE_SCALE, UNIT_COLOURS, VALUE_SCALE
 
 KIND_STYLE = {  # Okabe–Ito colours; the symbol also differs, for greyscale and colour blindness
     "stable": ("#009E73", "circle"),

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gru_viz.model import GRUModel
-from gru_viz.run import Engine, as_h0, check_input_shape, stack
-from gru_viz.trace import STEP_FIELDS, Trace
-from gru_viz.weights import GRUWeights
+from gru_viz.core.engine import Engine, as_h0, check_input_shape, stack
+from gru_viz.core.model import GRUModel
+from gru_viz.core.trace import STEP_FIELDS, Trace
+from gru_viz.core.weights import GRUWeights
 
 
 def cell_tensors(w: GRUWeights, dtype: torch.dtype) -> dict[str, torch.Tensor]:

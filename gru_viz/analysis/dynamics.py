@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.model import GRUModel
-from gru_viz.run import run
-from gru_viz.weights import GRUWeights
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.weights import GRUWeights
 
 KINDS = ("stable", "saddle", "unstable", "marginal")
 MARGIN = 1e-9  # |λ| this close to 1: neither attracting nor repelling to first order

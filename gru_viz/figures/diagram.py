@@ -14,7 +14,7 @@ from html import escape
 
 import numpy as np
 
-from gru_viz.notation import COURSE, Notation
+from gru_viz.core.notation import COURSE, Notation
 
 KEPT, WRITTEN, RESET, INPUT = "#0072B2", "#E69F00", "#CC79A7", "#888888"
 STOPS = ((-1.0, (33, 102, 172)), (-0.5, (146, 197, 222)), (0.0, (247, 247, 247)),

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.notation import COURSE, Notation
-from gru_viz.trace import LayerTrace
-from gru_viz.weights import GRUWeights
+from gru_viz.core.notation import COURSE, Notation
+from gru_viz.core.trace import LayerTrace
+from gru_viz.core.weights import GRUWeights
 
 FULL_MATRICES = 3  # show whole matrices up to this hidden and input size, else one unit
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from gru_viz.errors import WeightsError
+from gru_viz.core.errors import WeightsError
 
 GATES = ("r", "z", "n")
 MATRICES = tuple(f"W_i{g}" for g in GATES) + tuple(f"W_h{g}" for g in GATES)

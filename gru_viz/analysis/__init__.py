@@ -1,0 +1,1 @@
+"""Questions asked of a model or a recorded run: units, dynamics, memory, gradients, ablation."""

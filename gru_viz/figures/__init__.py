@@ -1,0 +1,1 @@
+"""Plotly figures and pictures of runs: pure functions, arrays in, figures out."""
