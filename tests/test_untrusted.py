@@ -1,0 +1,54 @@
+"""Untrusted text is shown literally: no Markdown, HTML, bidi or terminal control survives."""
+
+import html
+import re
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gru_viz.core.untrusted import html_text, markdown_text, terminal_text
+
+HOSTILE = ["![i](http://evil.example/x.png)", "[click](https://evil.example)", ":red[alert]",
+           "<img src=x onerror=alert(1)>", "$\\frac{a}{b}$", "**bold** _it_ `code`",
+           "# heading", "\u202etxt.exe", "a\x1b[2J\x1b]0;title\x07b", "<span style='x'>s</span>"]
+PUNCTUATION = set(string.punctuation)
+
+
+def unescaped(md: str) -> tuple[str, set[str]]:
+    """What CommonMark shows for ``md`` when every escape is honoured, and any punctuation left
+    unescaped (which could start Markdown)."""
+    shown, bare, i = [], set(), 0
+    while i < len(md):
+        if md[i] == "\\" and i + 1 < len(md) and md[i + 1] in PUNCTUATION:
+            shown.append(md[i + 1])
+            i += 2
+            continue
+        if md[i] in PUNCTUATION:
+            bare.add(md[i])
+        shown.append(md[i])
+        i += 1
+    return "".join(shown), bare
+
+
+@given(st.text())
+def test_markdown_escapes_every_mark_and_shows_the_text(s):
+    shown, bare = unescaped(markdown_text(s))
+    assert bare <= {"%", ",", ";", "?", "@", "/"}   # marks that start no Markdown construct
+    assert not re.search(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", shown)
+    if s.isprintable():
+        assert shown == s
+
+
+@pytest.mark.parametrize("s", HOSTILE)
+def test_html_and_terminal(s):
+    assert "<" not in html_text(s).replace("&lt;", "").replace("<U+", "")
+    assert "\x1b" not in terminal_text(s) and "\u202e" not in terminal_text(s)
+    assert "\x07" not in terminal_text(s)
+
+
+def test_plain_text_is_unchanged_in_the_terminal_and_readable_in_html():
+    assert terminal_text("h = z·h + (1−z)·n\n") == "h = z·h + (1−z)·n\n"
+    assert html_text("a < b & c") == "a &lt; b &amp; c"
+    assert "<U+202E>txt" == unescaped(markdown_text("\u202etxt"))[0] == html.unescape(html_text("\u202etxt"))
