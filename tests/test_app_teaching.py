@@ -242,3 +242,17 @@ def test_course_candidate_bias_follows_the_reset_placement():
             back = set_gate_params(w, g, gate_params(w, g, True, after), True, after)
             for n in ("W_iz", "W_hz", "b_iz", "b_hz", "W_ir", "b_ir", "W_in", "b_in", "b_hn"):
                 np.testing.assert_allclose(getattr(back, n), getattr(w, n), atol=1e-15)
+
+
+def test_home_follows_the_notation_switch():
+    """Its diagram and first equations speak the notation chosen (it said 'course notation'
+    under PyTorch)."""
+    at = open_page()
+    svg = next(m.value for m in at.main.markdown if m.value.startswith("<svg"))
+    assert "Course (Γu" in svg and "c̃⟨t⟩" in svg and "n(t)" not in svg
+    assert at.latex[0].value.startswith(r"\Gamma_u") or "Gamma_u" in at.latex[0].value
+    at.radio(key="notation.w").set_value("pytorch").run()
+    svg = next(m.value for m in at.main.markdown if m.value.startswith("<svg"))
+    assert "PyTorch (z" in svg and "n(t)" in svg and "c̃" not in svg and "Course" not in svg
+    assert "Gamma" not in at.latex[0].value and "z" in at.latex[0].value
+    assert at.main.markdown[1].value.startswith("**PyTorch notation**")
