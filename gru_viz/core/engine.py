@@ -33,6 +33,8 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
     """
     T, B, I = x.shape
     H, dt = w.hidden_size, x.dtype
+    if w.dtype != dt:  # cast first: bias sums such as b_ir + b_hr are then exact in dt
+        w = w.astype(dt)
     ra = w.reset_after
     half = np.array(0.5, dt)
     W_i = np.concatenate([w.W_ir * half, w.W_iz * half, w.W_in]).astype(dt)
