@@ -14,7 +14,7 @@ from gru_viz.cli import main
 from gru_viz.core.model import GRUModel
 from gru_viz.io.inputs import Vocabulary
 from gru_viz.io.savefile import save_checkpoint
-from tests.test_checkpoint import saved
+from tests.helpers import saved
 from tests.torch_helpers import torch_gru
 
 
