@@ -132,7 +132,7 @@ def test_no_gru_and_lstm_messages():
 
 
 def _member(name: str, header_shape: str, payload: bytes, descr="<f8") -> bytes:
-    head = ("{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, header_shape))
+    head = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {header_shape}, }}"
     head = head.ljust(118) + "\n"
     npy = b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head.encode() + payload
     buf = io.BytesIO()

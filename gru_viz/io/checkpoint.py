@@ -25,6 +25,7 @@ import numpy as np
 from gru_viz.core.errors import CheckpointError, GRUVizError
 from gru_viz.core.limits import check_model, limits
 from gru_viz.core.model import GRUModel
+from gru_viz.core.summary import Summary, reset_text
 from gru_viz.io.detect import FoundGRU, find_embedding, find_grus, find_head, sibling_bias
 from gru_viz.io.formats import EXTENSIONS, identify  # noqa: F401 (EXTENSIONS: re-exported)
 from gru_viz.io.inputs import Vocabulary
@@ -110,6 +111,29 @@ class Checkpoint:
         if self.vocabulary is not None:
             lines.append(f"Vocabulary: {len(self.vocabulary)} symbols")
         return lines + [f"Warning: {w}" for w in self.warnings]
+
+    def _summary(self) -> Summary:
+        m, desc = self.model, self.description
+        rows = [("file", f"{desc.get('file', '')} ({desc.get('container', '')})"),
+                ("GRU", self.gru_name or "(top level)"), ("layers", m.num_layers),
+                ("directions", m.num_directions), ("hidden size", m.hidden_size),
+                ("input size", m.input_size), ("reset", reset_text(m.reset_after))]
+        if len(self.gru_names) > 1:
+            rows.append(("other GRUs", ", ".join(n or "(top level)" for n in self.gru_names
+                                                 if n != self.gru_name)))
+        rows.append(("embedding", "none" if self.embedding is None else
+                     f"{self.embedding.shape[0]} symbols × {m.input_size}"))
+        rows.append(("head", "none" if self.head_weight is None else
+                     f"{self.head_weight.shape[1]} → {self.head_weight.shape[0]}"))
+        rows.append(("vocabulary", "none" if self.vocabulary is None else
+                     f"{len(self.vocabulary)} symbols"))
+        return Summary("Checkpoint", rows, self.warnings)
+
+    def __repr__(self) -> str:
+        return self._summary().text()
+
+    def _repr_html_(self) -> str:
+        return self._summary().html()
 
 
 _SEVERAL = "Several GRUs"
