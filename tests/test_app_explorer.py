@@ -44,7 +44,7 @@ KINDS = {  # file name -> bytes, one per kind of checkpoint the loader supports
 }
 BAD = {  # file name -> (bytes, part of the message)
     "empty.pt": (b"", "empty"),
-    "text.pt": (b"hello, this is not a checkpoint", "neither a torch file"),
+    "text.pt": (b"hello, this is not a checkpoint", "not a model file gru-viz recognises"),
     "pickled.pt": (pickle.dumps({"a": 1}), "plain Python pickle"),
     "lstm.pt": (saved(torch.nn.LSTM(3, 4).state_dict()), "No GRU found"),
     "truncated.pt": (saved(gru().state_dict())[:700], "truncated or corrupt"),

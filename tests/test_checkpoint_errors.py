@@ -108,7 +108,7 @@ def test_corrupt_zip_and_unknown_format():
     data = bytearray(saved(torch_gru(3, 4).state_dict()))
     data[60:400] = bytes(340)
     fails(bytes(data), "truncated or corrupt")
-    fails(b"hello world, not a model", "neither a torch file .* nor a safetensors")
+    fails(b"hello world, not a model", "not a model file gru-viz recognises.*Accepted: .pt")
     fails(b"", "empty")
 
 

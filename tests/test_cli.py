@@ -96,7 +96,7 @@ def test_user_errors_exit_2_with_a_message(ckpt_path, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     assert main(["inspect", str(bad)]) == 2
-    assert "error: bad.pt is neither a torch file" in capsys.readouterr().err
+    assert "error: bad.pt is not a model file gru-viz recognises" in capsys.readouterr().err
     assert main(["trace", str(ckpt_path), "--text", "abz", "--out", str(tmp_path / "x.npz")]) == 2
     assert "'z' at position 2" in capsys.readouterr().err
     assert main(["trace", str(ckpt_path), "--text", "ab", "--out", str(tmp_path / "x.txt")]) == 2
