@@ -146,7 +146,7 @@ def stack(model: GRUModel, x, h0, engine: Engine, batched: bool) -> Trace:
     for k, cells in enumerate(model.cells):
         traces, states = [], []
         for d, w in enumerate(cells):
-            reverse, hk = d == 1, h0[k * D + d]
+            reverse, hk = model.reads_backwards(k, d), h0[k * D + d]
             xt = engine.swap01(inp)
             rec = engine.layer(w, engine.flip_time(xt) if reverse else xt, hk)
             rec = {f: engine.swap01(engine.flip_time(a) if reverse else a) for f, a in rec.items()}
