@@ -5,11 +5,11 @@ import pathlib
 import streamlit as st
 
 from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.io.shipped import ASSETS
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame
 from gru_viz.ui.page import pages
 
-ROOT = pathlib.Path(__file__).parent
 frame("Home")
 st.title("🔁 gru-viz: see inside a GRU")
 st.markdown(
@@ -37,7 +37,7 @@ with left:
                "acts.")
 with right:
     st.subheader("One unit of the cell")
-    st.image(str(ROOT / "assets" / "gru_cell.svg"), width="stretch")
+    st.image(str(ASSETS / "gru_cell.svg"), width="stretch")
     st.caption("Blue: old state kept. Orange: candidate written. Purple: old state let into "
                "the candidate by the reset gate. Each valve opens with its gate's value.")
 

@@ -1,5 +1,8 @@
 """The NumPy engine: run a GRU over a sequence and record every gate at every step.
 
+The equations it computes are ``gru_viz.core.reference.step``, written there as a textbook
+writes them; this module is the same arithmetic rearranged for speed (tested against it).
+
 The input projections of all steps are one matrix product before the loop; the loop holds only
 what the recurrence needs (one or two products with W_h*, a few in-place element-wise ops),
 writing each step straight into the recorded arrays.
@@ -22,6 +25,8 @@ from gru_viz.core.weights import GRUWeights
 
 def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, np.ndarray]:
     """One layer, one direction, time-major: x (T, B, I), h0 (B, H) -> fields (T, B, H).
+
+    The arithmetic of ``gru_viz.core.reference.step`` (read that first), rearranged for speed.
 
     The input side of every step is one matrix product before the loop, written into the
     array that then holds the pre-activations (the loop adds the recurrent side in place). At
@@ -141,7 +146,7 @@ def stack(model: GRUModel, x, h0, engine: Engine, batched: bool) -> Trace:
     for k, cells in enumerate(model.cells):
         traces, states = [], []
         for d, w in enumerate(cells):
-            reverse, hk = d == 1, h0[k * D + d]
+            reverse, hk = model.reads_backwards(k, d), h0[k * D + d]
             xt = engine.swap01(inp)
             rec = engine.layer(w, engine.flip_time(xt) if reverse else xt, hk)
             rec = {f: engine.swap01(engine.flip_time(a) if reverse else a) for f, a in rec.items()}

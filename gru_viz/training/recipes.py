@@ -23,9 +23,9 @@ from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
 from gru_viz.io.inputs import Vocabulary, one_hot
 from gru_viz.io.savefile import save_checkpoint
+from gru_viz.io.shipped import ASSETS
 from gru_viz.training import tasks
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 THREADS = 1  # fixed: the same float sums on every machine; 2+ threads crawl on a busy machine
 
 

@@ -16,7 +16,8 @@ import streamlit as st
 
 from gru_viz.core.errors import GRUVizError
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
-from gru_viz.ui.loading import ASSETS, digest, load_cached
+from gru_viz.io.shipped import ASSETS
+from gru_viz.ui.loading import digest, load_cached
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.uploads import upload
 

@@ -18,7 +18,8 @@ from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
-from gru_viz.ui.loading import ASSETS, digest, load_cached
+from gru_viz.io.shipped import ASSETS
+from gru_viz.ui.loading import digest, load_cached
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.uploads import upload
 
