@@ -9,7 +9,8 @@ import pytest
 from gru_viz.core.errors import WeightsError
 from gru_viz.teaching.urlstate import MAX_TEXT, weights_from_json
 from gru_viz.ui import lab
-from tests.test_app_teaching import PLAYGROUND, STEP, heatmap, open_page
+from tests.app_helpers import PLAYGROUND, STEP, heatmap, open_page, page, upload
+from tests.helpers import own_format
 
 
 def test_an_input_over_the_step_limit_is_a_message_not_a_traceback(monkeypatch):
@@ -96,8 +97,6 @@ def test_explorer_text_is_bounded_before_parsing(monkeypatch):
     real = ei.encode
     monkeypatch.setattr(ei, "encode", lambda ckpt, **kw: calls.append(kw) or real(ckpt, **kw))
     monkeypatch.setenv("GRUVIZ_MAX_STEPS", "50")
-    from tests.test_app_explorer import KINDS, own_format, page, upload  # noqa: F401
-
     at = upload(page(), "own.pt", own_format())
     assert at.text_area[0].proto.max_chars == 200
     at.session_state[f"ex.input.{at.session_state['ex.current'].key}"] = "([])" * 100_000
@@ -112,13 +111,11 @@ def test_a_very_wide_model_gets_no_megabyte_default_text():
     import torch
     from safetensors.torch import save as st_save
 
-    from tests.test_app_explorer import assert_ok, page, upload
-
     torch.manual_seed(0)
     wide = torch.nn.GRU(100_000, 2, batch_first=True)
     at = upload(page(), "wide.safetensors", st_save({k: v.contiguous() for k, v in
                                                      wide.state_dict().items()}))
-    assert_ok(at)
+    assert not at.exception
     assert at.text_area[0].value == ""
     assert any("An empty box runs 40 steps" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 1

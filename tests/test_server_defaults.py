@@ -7,8 +7,8 @@ from streamlit import config
 
 from gru_viz.core.limits import Limits
 from gru_viz.ui import uploads
-from tests.test_app_explorer import KINDS, page, upload
-from tests.test_app_teaching import ROOT
+from tests.app_helpers import ROOT, page, upload
+from tests.helpers import own_format
 
 
 def test_the_shipped_config_binds_locally_and_hides_error_details():
@@ -41,7 +41,7 @@ def test_an_upload_is_hashed_once_not_on_every_rerun(monkeypatch):
             return real(data)
 
     monkeypatch.setattr(uploads, "hashlib", Counting)
-    at = upload(page(), "own.pt", KINDS["own.pt"]())
+    at = upload(page(), "own.pt", own_format())
     n = len(calls)
     assert n >= 1
     at.run()
