@@ -10,7 +10,7 @@ from safetensors.torch import save as st_save
 
 from gru_viz.core.errors import CheckpointError, GRUVizError
 from gru_viz.io.checkpoint import load_checkpoint
-from tests.test_checkpoint import saved
+from tests.helpers import saved
 from tests.torch_helpers import torch_gru
 
 

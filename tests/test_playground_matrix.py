@@ -15,8 +15,8 @@ import pytest
 
 from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
+from gru_viz.teaching.presets import LATCH
 from gru_viz.teaching.urlstate import unpack_weights
-from tests.test_app_teaching import LATCH
 from tests.ws_client import Run, Session
 
 
