@@ -94,8 +94,9 @@ def test_explorer_text_is_bounded_before_parsing(monkeypatch):
     assert first_rows("1; ;2;\n3;", 3) == ("1;2;3", False)
     assert ei.max_chars("text", 20_000) == 80_000 and ei.max_chars("vectors", 20_000) <= 400_000
     calls = []
-    real = ei.encode
-    monkeypatch.setattr(ei, "encode", lambda ckpt, **kw: calls.append(kw) or real(ckpt, **kw))
+    real = ei.checkpoint_input
+    monkeypatch.setattr(ei, "checkpoint_input",
+                        lambda ckpt, **kw: calls.append(kw) or real(ckpt, **kw))
     monkeypatch.setenv("GRUVIZ_MAX_STEPS", "50")
     at = upload(page(), "own.pt", own_format())
     assert at.text_area[0].proto.max_chars == 200

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from gru_viz.analysis.units import softmax
-from gru_viz.api import _symbol_count, encode
+from gru_viz.api import checkpoint_input, readout
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.limits import limits
@@ -143,15 +142,15 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
             x, symbols, ids = default_rows(ckpt.model.input_size), None, None
         elif kind == "vectors":
             rows, cut = first_rows(text, most)
-            x, symbols = encode(ckpt, rows=rows)
+            x, symbols = checkpoint_input(ckpt, rows=rows)
             ids = None
         elif kind == "ids":
             ids = parse_ids(text, len(symbol_names(ckpt)))
-            x, symbols = encode(ckpt, ids=ids)
+            x, symbols = checkpoint_input(ckpt, ids=ids)
         else:
             known = _skip_unknown(ckpt, text)
             cut = len(known) if len(known) > most else False
-            x, symbols = encode(ckpt, text=known[:most])  # truncated before encoding
+            x, symbols = checkpoint_input(ckpt, text=known[:most])  # cut before encoding
             ids = ckpt.vocabulary.encode(symbols)
         if len(x) == 0:
             raise GRUVizError("The input is empty: give at least one step.")
@@ -185,15 +184,7 @@ def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symb
     """The trace and head outputs (read-only); next-symbol probabilities only when the input
     was symbols and the head has one output per symbol (as ``api.run_checkpoint``)."""
     trace = run(_ckpt.model, _x)
-    head = probs = None
-    if _ckpt.head_weight is not None:
-        head = trace.output @ _ckpt.head_weight.T + (
-            0 if _ckpt.head_bias is None else _ckpt.head_bias)
-        head.setflags(write=False)
-        if symbolic and head.shape[-1] == _symbol_count(_ckpt):
-            probs = softmax(head)
-            probs.setflags(write=False)
-    return trace, head, probs
+    return (trace, *readout(_ckpt, trace.output, symbolic))
 
 
 def make_run(loaded: Loaded, x: np.ndarray, symbols: list[str] | None,

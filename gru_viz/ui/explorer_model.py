@@ -18,6 +18,7 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.loading import digest, load_cached
+from gru_viz.ui.opened import opened_file
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.uploads import upload
 
@@ -46,7 +47,10 @@ def shipped() -> list[Path]:
 def _source() -> tuple[str, bytes, str] | None:
     """(name, bytes, sha256) of the file the widgets choose, or None when none is given yet."""
     files = shipped()
-    options = [p.name for p in files] + [UPLOAD]
+    opened = opened_file()  # a model handed over by gru_viz.open_in_app (?open=...)
+    options = ([opened[0]] if opened else []) + [p.name for p in files] + [UPLOAD]
+    if opened and opened[2]:  # its link was just followed: preselect it
+        st.session_state[SOURCE] = opened[0]
     if st.session_state.get(SOURCE) not in options:  # e.g. an example removed since
         st.session_state[SOURCE] = options[0]
     choice = st.selectbox("Model", options, key=persistent(SOURCE, options[0]), on_change=store,
@@ -58,7 +62,9 @@ def _source() -> tuple[str, bytes, str] | None:
                     "Lightning checkpoint or a .safetensors file holding a GRU.")
         # After a page switch the widget is empty again: the model in use (CURRENT) stays.
         return None if up is None else (up.name, up.data, up.digest)
-    path = files[options.index(choice)]
+    if opened and choice == opened[0]:
+        return opened[0], opened[1], digest(opened[1])
+    path = files[options.index(choice) - bool(opened)]
     data = path.read_bytes()
     return path.name, data, digest(data)
 
