@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gru_viz.analysis.units import softmax
+from gru_viz.analysis.units import linear, softmax
 from gru_viz.core.engine import run
 from gru_viz.core.errors import InputError
 from gru_viz.core.summary import Summary
@@ -128,7 +128,7 @@ class Result:
         return _figures().predictions(self.probs, symbols, self.tokens)
 
 
-def _symbol_count(ckpt: Checkpoint) -> int:
+def symbol_count(ckpt: Checkpoint) -> int:
     """How many symbols the model reads: embedding rows, or one-hot input width."""
     return ckpt.embedding.shape[0] if ckpt.embedding is not None else ckpt.model.input_size
 
@@ -140,8 +140,10 @@ def _symbol_inputs(ckpt: Checkpoint, ids: np.ndarray) -> np.ndarray:
     return one_hot(ids, ckpt.model.input_size, ckpt.model.dtype)
 
 
-def encode(ckpt: Checkpoint, text: str | None = None, rows: str | np.ndarray | None = None,
-           ids: np.ndarray | list[int] | None = None) -> tuple[np.ndarray, tuple[str, ...] | None]:
+def checkpoint_input(ckpt: Checkpoint, text: str | None = None,
+                     rows: str | np.ndarray | None = None,
+                     ids: np.ndarray | list[int] | None = None
+                     ) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """Exactly one input -> (x (T, I), tokens or None)."""
     if sum(v is not None for v in (text, rows, ids)) != 1:
         raise InputError("Give exactly one input: text, rows (numbers) or ids.")
@@ -149,7 +151,7 @@ def encode(ckpt: Checkpoint, text: str | None = None, rows: str | np.ndarray | N
     if rows is not None:
         x = parse_rows(rows, I) if isinstance(rows, str) else np.asarray(rows, float)
         return x, None
-    symbols = _symbol_count(ckpt)
+    symbols = symbol_count(ckpt)
     if text is not None:
         if ckpt.vocabulary is None:
             raise InputError("This checkpoint has no vocabulary, so text cannot be encoded; "
@@ -166,17 +168,24 @@ def run_checkpoint(ckpt: Checkpoint, text: str | None = None,
                    rows: str | np.ndarray | None = None, ids: np.ndarray | list[int] | None = None,
                    h0: np.ndarray | None = None, dtype: np.dtype | type | None = None) -> Result:
     """Run a loaded checkpoint on text (through its vocabulary), numeric rows or token ids."""
-    x, tokens = encode(ckpt, text, rows, ids)
+    x, tokens = checkpoint_input(ckpt, text, rows, ids)
     trace = run(ckpt.model, x, h0, dtype=dtype)
-    head = probs = None
-    if ckpt.head_weight is not None:
-        bias = 0 if ckpt.head_bias is None else ckpt.head_bias
-        head = trace.output @ ckpt.head_weight.T + bias
-        head.setflags(write=False)
-        if tokens is not None and head.shape[-1] == _symbol_count(ckpt):
-            probs = softmax(head)
-            probs.setflags(write=False)
-    return Result(ckpt, trace, tokens, head, probs)
+    return Result(ckpt, trace, tokens, *readout(ckpt, trace.output, tokens is not None))
+
+
+def readout(ckpt: Checkpoint, output: np.ndarray, symbolic: bool
+            ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The head's outputs (T, V') on the GRU's output, or None without a head; and their
+    softmax when the input was symbols and the head gives one score per symbol, else None.
+    Both read-only."""
+    if ckpt.head_weight is None:
+        return None, None
+    head, probs = linear(output, ckpt.head_weight, ckpt.head_bias), None
+    head.setflags(write=False)
+    if symbolic and head.shape[-1] == symbol_count(ckpt):
+        probs = softmax(head)
+        probs.setflags(write=False)
+    return head, probs
 
 
 def trace_checkpoint(source: str | os.PathLike | bytes | Checkpoint, text: str | None = None,

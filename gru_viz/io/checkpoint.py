@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gru_viz.core.errors import CheckpointError, GRUVizError
-from gru_viz.core.limits import check_model, limits
+from gru_viz.core.limits import check_model, check_unpacked, limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.summary import Summary, reset_text
 from gru_viz.io.detect import FoundGRU, find_embedding, find_grus, find_head, sibling_bias
@@ -175,13 +175,11 @@ def _check_unpacked_size(data: bytes, name: str, max_mb: float) -> None:
     inflates compressed members in full, though torch.save never compresses them."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            unpacked = sum(info.file_size for info in z.infolist())
+            infos = z.infolist()
     except Exception:  # not a readable zip: torch.load reports the corruption
         return
-    if unpacked > max_mb * 2**20:
-        raise CheckpointError(f"{name} unpacks to {unpacked / 2**20:.0f} MB, over the limit of "
-                              f"{max_mb:g} MB (GRUVIZ_MAX_UPLOAD_MB). Save only the GRU's state "
-                              "dict with torch.save.")
+    check_unpacked(infos, name, max_mb, CheckpointError,
+                   "Save only the GRU's state dict with torch.save.")
 
 
 def _load_torch(data: bytes, name: str) -> Any:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from gru_viz.core.errors import CheckpointError, WeightsError
+from gru_viz.core.limits import check_unpacked
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
 from gru_viz.io.detect import PARTS, FoundGRU, role_words
@@ -38,10 +39,7 @@ def read_npz(data: bytes, label: str, max_mb: float) -> dict[str, np.ndarray]:
     if len(infos) > MAX_MEMBERS:
         raise CheckpointError(f"{label} holds {len(infos)} arrays, more than the "
                               f"{MAX_MEMBERS} a model file has. Save only the model's arrays.")
-    unpacked = sum(i.file_size for i in infos)
-    if unpacked > max_mb * 2**20:
-        raise CheckpointError(f"{label} unpacks to {unpacked / 2**20:.0f} MB, over the limit of "
-                              f"{max_mb:g} MB (GRUVIZ_MAX_UPLOAD_MB).")
+    check_unpacked(infos, label, max_mb, CheckpointError)
     out: dict[str, np.ndarray] = {}
     for info in infos:
         key = info.filename[: -len(".npy")]
