@@ -10,7 +10,6 @@ from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame, notation
 from gru_viz.ui.page import pages
 
-ROOT = pathlib.Path(__file__).parent
 frame("Home")
 st.title("🔁 gru-viz: see inside a GRU")
 st.markdown(

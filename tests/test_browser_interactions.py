@@ -321,7 +321,7 @@ def test_explorer_upload_then_a_bad_upload(opened, tmp_path):
     app.page.locator("[data-testid='stAlert']").filter(
         has_text="Still showing tiny_gru.pt").wait_for()
     app.wait_idle()
-    assert "neither a torch file" in app.page.locator("[data-testid='stAlert']").filter(
+    assert "not a model file gru-viz recognises" in app.page.locator("[data-testid='stAlert']").filter(
         has_text="Still showing").inner_text()
     assert metric(app, "Hidden size") == "5"
     after = explorer_heatmaps(app)

@@ -16,8 +16,17 @@ from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui import explorer_input, explorer_model, lab
 from gru_viz.ui.loading import load_cached
-from tests.test_app_explorer import gru, own_format, page, saved, showing, upload
-from tests.test_app_teaching import PLAYGROUND, charts, heatmap, open_page, weight_slider
+from tests.app_helpers import (
+    PLAYGROUND,
+    charts,
+    heatmap,
+    open_page,
+    page,
+    showing,
+    upload,
+    weight_slider,
+)
+from tests.helpers import gru, own_format, saved
 from tests.ws_client import Session
 
 

@@ -251,6 +251,12 @@ def nesting_depth(tokens: Sequence[str], opening: str = "([{<", closing: str = "
 
 # --- predictions -----------------------------------------------------------------------------
 
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """A linear head on states x (..., D·H): ``x @ weight.T + bias``, weight (V, D·H)."""
+    out = np.asarray(x) @ np.asarray(weight).T
+    return out if bias is None else out + np.asarray(bias)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)

@@ -1,5 +1,8 @@
 """The NumPy engine: run a GRU over a sequence and record every gate at every step.
 
+The equations it computes are ``gru_viz.core.reference.step``, written there as a textbook
+writes them; this module is the same arithmetic rearranged for speed (tested against it).
+
 The input projections of all steps are one matrix product before the loop; the loop holds only
 what the recurrence needs (one or two products with W_h*, a few in-place element-wise ops),
 writing each step straight into the recorded arrays.
@@ -23,6 +26,8 @@ from gru_viz.core.weights import GRUWeights
 def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, np.ndarray]:
     """One layer, one direction, time-major: x (T, B, I), h0 (B, H) -> fields (T, B, H).
 
+    The arithmetic of ``gru_viz.core.reference.step`` (read that first), rearranged for speed.
+
     The input side of every step is one matrix product before the loop, written into the
     array that then holds the pre-activations (the loop adds the recurrent side in place). At
     small H, Python calls dominate, so the loop is one product with W_h* (two with reset
@@ -33,6 +38,8 @@ def run_layer_numpy(w: GRUWeights, x: np.ndarray, h0: np.ndarray) -> dict[str, n
     """
     T, B, I = x.shape
     H, dt = w.hidden_size, x.dtype
+    if w.dtype != dt:  # cast first: bias sums such as b_ir + b_hr are then exact in dt
+        w = w.astype(dt)
     ra = w.reset_after
     half = np.array(0.5, dt)
     W_i = np.concatenate([w.W_ir * half, w.W_iz * half, w.W_in]).astype(dt)
@@ -139,7 +146,7 @@ def stack(model: GRUModel, x, h0, engine: Engine, batched: bool) -> Trace:
     for k, cells in enumerate(model.cells):
         traces, states = [], []
         for d, w in enumerate(cells):
-            reverse, hk = d == 1, h0[k * D + d]
+            reverse, hk = model.reads_backwards(k, d), h0[k * D + d]
             xt = engine.swap01(inp)
             rec = engine.layer(w, engine.flip_time(xt) if reverse else xt, hk)
             rec = {f: engine.swap01(engine.flip_time(a) if reverse else a) for f, a in rec.items()}
@@ -162,14 +169,28 @@ NUMPY = Engine(
 )
 
 
-def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None) -> Trace:
+def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None, *,
+        time_major: bool = False) -> Trace:
     """Run ``model`` over x (T, I) or (B, T, I) from h0 (zeros when None) in NumPy.
 
+    A 3-D x is batch-major (B, T, I) unless ``time_major=True``: then it is (T, B, I), as
+    ``nn.GRU`` takes it by default (batch_first=False). The Trace is batch-major either way.
     h0 is (L·D, H) or (L·D, B, H), as torch takes it. Computes in ``dtype`` (default: the
-    model's). Returns a read-only Trace of NumPy arrays.
+    model's). Returns a read-only Trace of NumPy arrays. For a live torch module, use
+    ``gru_viz.record(module, x)``.
     """
+    if not isinstance(model, GRUModel):
+        if hasattr(model, "named_modules") and hasattr(model, "forward"):
+            raise InputError(f"run() takes a GRUModel; this is a torch module "
+                             f"({type(model).__name__}). Use gru_viz.record(module, x) to "
+                             "record the GRUs inside it on the inputs they receive.")
+        raise InputError(f"run() takes a GRUModel, not a {type(model).__name__}.")
     dtype = np.dtype(dtype or model.dtype)
     x = np.array(x, dtype=dtype)  # a copy: the trace freezes it, the caller's stays writable
+    if time_major:
+        if x.ndim != 3:
+            raise InputError(f"time_major=True needs a (T, B, I) input; got shape {x.shape}.")
+        x = np.ascontiguousarray(x.swapaxes(0, 1))
     batched = check_input_shape(model, x.shape)
     xb = x if batched else x[None]
     check_model(model.hidden_size, model.num_layers)

@@ -13,6 +13,7 @@ suit a classroom server; raise them for a research workstation:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from gru_viz.core.errors import GRUVizError, InputError, WeightsError
@@ -70,3 +71,14 @@ def check_run(steps: int, batch: int, hidden_size: int, cells: int, itemsize: in
         raise InputError(f"Recording this run would take {mb:.0f} MB, over this server's "
                          f"{lim.max_trace_mb} MB (GRUVIZ_MAX_TRACE_MB). Use fewer or shorter "
                          "sequences.")
+
+
+def check_unpacked(infos: Iterable, label: str, max_mb: float,
+                   error: type[GRUVizError] = InputError, advice: str = "") -> None:
+    """Refuse a zip (its ``ZipFile.infolist()``) whose members unpack to more than ``max_mb``
+    MB, before anything is inflated: a zip bomb. One rule for every zip read (checkpoints,
+    .npz models, corpora)."""
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > max_mb * 2**20:
+        raise error(f"{label} unpacks to {unpacked / 2**20:.0f} MB, over the limit of "
+                    f"{max_mb:g} MB (GRUVIZ_MAX_UPLOAD_MB)." + (f" {advice}" if advice else ""))

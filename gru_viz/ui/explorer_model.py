@@ -16,8 +16,11 @@ import streamlit as st
 
 from gru_viz.core.errors import GRUVizError
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
-from gru_viz.ui.loading import ASSETS, digest, load_cached
+from gru_viz.io.shipped import ASSETS
+from gru_viz.ui.loading import digest, load_cached
+from gru_viz.ui.opened import opened_file
 from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload
 
 UPLOAD = "upload a file"
 CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
@@ -41,31 +44,36 @@ def shipped() -> list[Path]:
     return sorted(p for p in ASSETS.glob("*") if p.suffix in EXTENSIONS)
 
 
-def _source() -> tuple[str, bytes] | None:
-    """(name, bytes) of the file the widgets choose, or None when none is given yet."""
+def _source() -> tuple[str, bytes, str] | None:
+    """(name, bytes, sha256) of the file the widgets choose, or None when none is given yet."""
     files = shipped()
-    options = [p.name for p in files] + [UPLOAD]
+    opened = opened_file()  # a model handed over by gru_viz.open_in_app (?open=...)
+    options = ([opened[0]] if opened else []) + [p.name for p in files] + [UPLOAD]
+    if opened and opened[2]:  # its link was just followed: preselect it
+        st.session_state[SOURCE] = opened[0]
     if st.session_state.get(SOURCE) not in options:  # e.g. an example removed since
         st.session_state[SOURCE] = options[0]
     choice = st.selectbox("Model", options, key=persistent(SOURCE, options[0]), on_change=store,
                           args=(SOURCE,),
                           help="Examples are trained by `python -m gru_viz train NAME`.")
     if choice == UPLOAD:
-        up = st.file_uploader("Checkpoint", type=[e.lstrip(".") for e in EXTENSIONS],
-                              key="ex.upload", help="A state dict saved with torch.save, a "
-                              "Lightning checkpoint or a .safetensors file holding a GRU.")
+        up = upload("Checkpoint", type=[e.lstrip(".") for e in EXTENSIONS],
+                    key="ex.upload", help="A state dict saved with torch.save, a "
+                    "Lightning checkpoint or a .safetensors file holding a GRU.")
         # After a page switch the widget is empty again: the model in use (CURRENT) stays.
-        return None if up is None else (up.name, up.getvalue())
-    path = files[options.index(choice)]
-    return path.name, path.read_bytes()
+        return None if up is None else (up.name, up.data, up.digest)
+    if opened and choice == opened[0]:
+        return opened[0], opened[1], digest(opened[1])
+    path = files[options.index(choice) - bool(opened)]
+    data = path.read_bytes()
+    return path.name, data, digest(data)
 
 
 def model_picker() -> Loaded | None:
     """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
     source = _source()
     if source is not None:
-        name, data = source
-        key = digest(data)
+        name, data, key = source
         try:
             ckpt = load_cached(key, data, name)
             gru = ckpt.gru_name

@@ -11,9 +11,9 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.analysis import units as an
-from gru_viz.api import encode
+from gru_viz.api import checkpoint_input
 from gru_viz.core.errors import GRUVizError, InputError
-from gru_viz.core.limits import limits
+from gru_viz.core.limits import check_unpacked, limits
 from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.files import figure_html, figure_image
@@ -78,14 +78,14 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
             i = parse_ids(line, len(symbol_names(ckpt)))
             if steps + len(i) > most:
                 raise InputError(too_long)
-            x, sym = encode(ckpt, ids=i)
+            x, sym = checkpoint_input(ckpt, ids=i)
         else:
             known = set(ckpt.vocabulary.symbols)
             kept = "".join(c for c in line if c in known)
             skipped += len(line) - len(kept)
             if not kept:
                 continue
-            x, sym = encode(ckpt, text=kept)
+            x, sym = checkpoint_input(ckpt, text=kept)
             i = ckpt.vocabulary.encode(sym)
         steps += len(x)
         xs.append(x)
@@ -100,11 +100,7 @@ def _check_npz(data: bytes, name: str, max_mb: int, most: int, width: int,
     """Refuse a .npz that unpacks to more than GRUVIZ_MAX_UPLOAD_MB (a zip bomb) or whose
     arrays' headers declare more than ``most`` steps of ``width`` numbers, before loading."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:  # BadZipFile: reported by the caller
-        unpacked = sum(info.file_size for info in z.infolist())
-        if unpacked > max_mb * 2**20:
-            raise InputError(f"{name} unpacks to {unpacked / 2**20:.0f} MB, over this server's "
-                             f"limit of {max_mb} MB (GRUVIZ_MAX_UPLOAD_MB); use a smaller "
-                             "corpus.")
+        check_unpacked(z.infolist(), name, max_mb, InputError, "Use a smaller corpus.")
         steps = 0
         for info in z.infolist():
             with z.open(info) as f:
@@ -133,7 +129,7 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
     kind = input_kind(loaded.ckpt)
     up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
                                         else ".npy (B, T, I) or .npz of (T, I) arrays"),
-                          key="ex.corpus_file")
+                          key="ex.corpus_file", max_upload_size=limits().max_upload_mb)
     pasted = "" if kind == "vectors" else st.text_area(
         "…or paste sequences, one a line", key="ex.corpus_text", height=100)
     data, name = (up.getvalue(), up.name) if up is not None else (pasted.encode(), "pasted")

@@ -20,7 +20,13 @@ from gru_viz.core.untrusted import markdown_text
 from gru_viz.core.weights import BIASES, MATRICES, GRUWeights
 from gru_viz.teaching import params
 from gru_viz.teaching.presets import DEFAULT
-from gru_viz.teaching.urlstate import MAX_HIDDEN, MAX_INPUT, weights_from_json, weights_to_json
+from gru_viz.teaching.urlstate import (
+    MAX_HIDDEN,
+    MAX_INPUT,
+    MAX_JSON,
+    weights_from_json,
+    weights_to_json,
+)
 from gru_viz.ui import lab
 from gru_viz.ui.page import NOTATION
 
@@ -29,7 +35,8 @@ RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 1
 GATE_TITLES = {"z": "update gate", "r": "reset gate", "n": "candidate"}
 GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
 UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
-TABLE_PROBLEM = "pg.table_problem"  # why the matrix edit just made was not used
+EDIT_PROBLEM = "pg.edit_problem"  # why the matrix editor's last edit was not used
+EDITOR_GEN = "pg.table.gen"  # bumped to replace an editor whose browser state was forged
 NUMBER = r"^\s*[-+−]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # what a table cell takes
 
 
@@ -117,24 +124,36 @@ def _edit(g: str, key: str) -> None:
     """Apply the editor's edits to the weights, before the run (the page draws the plots
     before the editors). Only the cells edited change (the table shows rounded numbers).
     The editor's key carries the gate's numbers, so every applied edit makes a fresh editor:
-    its state holds the edits of this one table only."""
+    its state holds the edits of this one table only.
+
+    The state comes from the browser and may be forged: an edit naming a row or column that
+    does not exist, or a value that is not a number, is reported and nothing is applied."""
     w = st.session_state[lab.WEIGHTS]
     course, after = _course()
     parts = params.gate_params(w, g, course, after)
     where = {title: (name, j) for title, name, j in _columns(w, g)}
     changed = {}
-    for row, cells in st.session_state[key]["edited_rows"].items():
-        for col, value in cells.items():
-            v = _number(value)
-            if v is None or col not in where:
-                st.session_state[TABLE_PROBLEM] = (
-                    f"Every cell needs a finite number (e.g. -6 or 0.25), not "
-                    f"{markdown_text(repr(str(value)[:20]))}; the previous weights stay in "
-                    "force.")
-                return
-            name, j = where[col]
-            parts[name][(int(row),) if j is None else (int(row), j)] = v
-            changed[name] = parts[name]
+    try:
+        for row, cells in dict(st.session_state[key]["edited_rows"]).items():
+            for col, value in dict(cells).items():
+                r = int(row)
+                if not 0 <= r < w.hidden_size or col not in where:
+                    raise IndexError(row)
+                v = None if isinstance(value, bool) or not isinstance(value, (str, int, float)) \
+                    else _number(value)
+                if v is None:
+                    st.session_state[EDIT_PROBLEM] = (
+                        f"Every cell needs a finite number (e.g. -6 or 0.25), not "
+                        f"{markdown_text(repr(str(value)[:20]))}; the previous weights stay in "
+                        "force.")
+                    return
+                name, j = where[col]
+                parts[name][(r,) if j is None else (r, j)] = v
+                changed[name] = parts[name]
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError):
+        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
+                                          "value that is not there); the weights stay in force.")
+        return
     st.session_state[lab.WEIGHTS] = params.set_gate_params(w, g, changed, course, after)
 
 
@@ -147,12 +166,21 @@ def _matrix(w: GRUWeights, g: str) -> None:
                "type a number.")
     table = _table(w, g)
     digest = hashlib.sha1(table.to_csv().encode()).hexdigest()[:12]
-    key = f"pg.table.{g}.{st.session_state[lab.VERSION]}.{digest}"
-    st.data_editor(table, key=key, disabled=False, width="stretch", on_change=_edit,
-                   args=(g, key),
-                   column_config={c: st.column_config.TextColumn(c, validate=NUMBER)
-                                  for c in table.columns})
-    if problem := st.session_state.pop(TABLE_PROBLEM, None):
+    key = (f"pg.table.{g}.{st.session_state[lab.VERSION]}.{digest}."
+           f"{st.session_state.get(EDITOR_GEN, 0)}")
+    try:
+        st.data_editor(table, key=key, disabled=False, width="stretch", on_change=_edit,
+                       args=(g, key),
+                       column_config={c: st.column_config.TextColumn(c, validate=NUMBER)
+                                      for c in table.columns})
+    except (KeyError, IndexError, TypeError, ValueError):
+        # Streamlit applies the browser's edits itself and raises on a forged state (a row or
+        # column not in the table) on every rerun: a fresh editor under a new key drops it.
+        st.session_state[EDITOR_GEN] = st.session_state.get(EDITOR_GEN, 0) + 1
+        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
+                                          "value that is not there); the weights stay in force.")
+        return _matrix(w, g)
+    if problem := st.session_state.pop(EDIT_PROBLEM, None):
         st.error(problem)
 
 
@@ -213,7 +241,7 @@ def _upload() -> None:
     if up is None:  # the file was removed: the weights stay
         return
     try:
-        weights, vocab = weights_from_json(up.getvalue())
+        weights, vocab = weights_from_json(up.getvalue()[:MAX_JSON + 1])
     except GRUVizError as exc:
         st.session_state[UPLOAD_PROBLEM] = f"{exc} The previous weights stay in force."
         return
@@ -237,6 +265,7 @@ def model_controls() -> None:
     st.download_button("⬇ Download weights (JSON)", weights_to_json(
         lab.weights_in_force(), st.session_state[lab.VOCAB]), "gru-weights.json",
         "application/json", width="stretch")
-    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload)
+    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
+                     max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
     if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
         st.error(problem)
