@@ -11,6 +11,7 @@ from gru_viz.core.errors import InputError
 from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.figures import notebook as nb
 from gru_viz.figures.traces import heatmap_spec, lines_spec
+from tests.browser import require_browser
 
 BRACKETS = "assets/brackets.pt"
 
@@ -121,6 +122,7 @@ def test_display_bundle_carries_plotly_json_and_a_png(monkeypatch, res):
     assert set(bundle) == {nb.PLOTLY_MIME, "text/plain"}  # images switched off
     assert bundle[nb.PLOTLY_MIME]["data"][0]["type"] == "heatmap"
     assert len(bundle["text/plain"]) < 200
+    require_browser()  # kaleido draws with Debian's chromium
     monkeypatch.setenv("GRUVIZ_NOTEBOOK_PNG", "1")
     bundle = fig._repr_mimebundle_()
     png = base64.b64decode(bundle["image/png"])
