@@ -169,14 +169,28 @@ NUMPY = Engine(
 )
 
 
-def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None) -> Trace:
+def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None, *,
+        time_major: bool = False) -> Trace:
     """Run ``model`` over x (T, I) or (B, T, I) from h0 (zeros when None) in NumPy.
 
+    A 3-D x is batch-major (B, T, I) unless ``time_major=True``: then it is (T, B, I), as
+    ``nn.GRU`` takes it by default (batch_first=False). The Trace is batch-major either way.
     h0 is (L·D, H) or (L·D, B, H), as torch takes it. Computes in ``dtype`` (default: the
-    model's). Returns a read-only Trace of NumPy arrays.
+    model's). Returns a read-only Trace of NumPy arrays. For a live torch module, use
+    ``gru_viz.record(module, x)``.
     """
+    if not isinstance(model, GRUModel):
+        if hasattr(model, "named_modules") and hasattr(model, "forward"):
+            raise InputError(f"run() takes a GRUModel; this is a torch module "
+                             f"({type(model).__name__}). Use gru_viz.record(module, x) to "
+                             "record the GRUs inside it on the inputs they receive.")
+        raise InputError(f"run() takes a GRUModel, not a {type(model).__name__}.")
     dtype = np.dtype(dtype or model.dtype)
     x = np.array(x, dtype=dtype)  # a copy: the trace freezes it, the caller's stays writable
+    if time_major:
+        if x.ndim != 3:
+            raise InputError(f"time_major=True needs a (T, B, I) input; got shape {x.shape}.")
+        x = np.ascontiguousarray(x.swapaxes(0, 1))
     batched = check_input_shape(model, x.shape)
     xb = x if batched else x[None]
     check_model(model.hidden_size, model.num_layers)

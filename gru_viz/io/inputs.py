@@ -108,6 +108,19 @@ def parse_rows(text: str, width: int | None = None) -> np.ndarray:
     return np.array(out, dtype=np.float64).reshape(len(out), width or (len(out[0]) if out else 0))
 
 
+def first_rows(text: str, most: int) -> tuple[str, bool]:
+    """The first ``most`` non-empty rows of ``text`` (split as parse_rows splits them) and
+    whether more followed: bounds the parsing of a huge paste to the steps that will run."""
+    rest, kept = text.replace("\n", ";"), []
+    while len(kept) < most and rest:
+        pieces = rest.split(";", most - len(kept))  # C-speed, at most most - len(kept) + 1
+        rest = pieces.pop() if len(pieces) > most - len(kept) else ""
+        kept.extend(p for p in pieces if p.strip())
+    if not rest.strip(" ;\t\r"):
+        rest = ""
+    return ";".join(kept[:most]), bool(rest) or len(kept) > most
+
+
 def format_rows(x: np.ndarray) -> str:
     """The inverse of parse_rows, for putting a sequence back in a text box."""
     return "; ".join(", ".join(f"{v:g}" for v in row) for row in np.asarray(x))

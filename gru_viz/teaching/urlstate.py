@@ -166,6 +166,8 @@ def weights_from_json(data: bytes) -> tuple[GRUWeights, tuple[str, ...] | None]:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise WeightsError(f"The weights file is not JSON text ({exc}).") from None
+    except RecursionError:  # lists nested ~100k deep: no weights file looks like that
+        raise WeightsError("The weights file nests its lists too deeply to be weights.") from None
     if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT:
         raise WeightsError(f"Expected a JSON object with \"format\": \"{JSON_FORMAT}\", "
                            "as the download button writes.")
@@ -175,7 +177,7 @@ def weights_from_json(data: bytes) -> tuple[GRUWeights, tuple[str, ...] | None]:
             raise WeightsError(f"The weights file lacks {key!r}.")
         try:
             a = np.array(doc[key], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             raise WeightsError(f"{key} must hold numbers in a rectangular list.") from None
         if not np.isfinite(a).all():
             raise WeightsError(f"{key} holds NaN or infinity; every weight must be finite.")

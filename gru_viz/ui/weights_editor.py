@@ -16,7 +16,13 @@ from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, Notation
 from gru_viz.core.weights import BIASES, MATRICES, GRUWeights
 from gru_viz.teaching.presets import DEFAULT
-from gru_viz.teaching.urlstate import MAX_HIDDEN, MAX_INPUT, weights_from_json, weights_to_json
+from gru_viz.teaching.urlstate import (
+    MAX_HIDDEN,
+    MAX_INPUT,
+    MAX_JSON,
+    weights_from_json,
+    weights_to_json,
+)
 from gru_viz.ui import lab
 
 SLIDER_LIMIT = 2  # sliders up to this hidden and input size, a matrix editor beyond
@@ -24,6 +30,8 @@ RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 1
 GATE_TITLES = {"z": "update gate", "r": "reset gate", "n": "candidate"}
 GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
 UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
+EDIT_PROBLEM = "pg.edit_problem"  # why the matrix editor's last edit was not used
+EDITOR_GEN = "pg.table.gen"  # bumped to replace an editor whose browser state was forged
 
 
 def _gate_note(g: str, notation: Notation) -> str:
@@ -85,12 +93,26 @@ def _parts(w: GRUWeights, g: str, table: pd.DataFrame) -> dict[str, np.ndarray] 
 def _edit(g: str, key: str) -> None:
     """Apply the editor's edits to the weights, before the run (the page draws the plots
     before the editors). The editor's state holds every edit since it was made, by row
-    position and column name; the weights already hold the earlier ones, so this is exact."""
+    position and column name; the weights already hold the earlier ones, so this is exact.
+
+    The state comes from the browser and may be forged: an edit naming a row or column that
+    does not exist, or a value that is not a number, is reported and nothing is applied."""
     w = st.session_state[lab.WEIGHTS]
     table = _table(w, g)
-    for row, cells in st.session_state[key]["edited_rows"].items():
-        for col, value in cells.items():
-            table.iat[int(row), table.columns.get_loc(col)] = np.nan if value is None else value
+    try:
+        for row, cells in dict(st.session_state[key]["edited_rows"]).items():
+            for col, value in dict(cells).items():
+                r, c = int(row), table.columns.get_loc(col)
+                if not (0 <= r < len(table) and isinstance(c, int)):
+                    raise IndexError(row)
+                if value is not None and (isinstance(value, bool)
+                                          or not isinstance(value, (int, float))):
+                    raise TypeError(value)
+                table.iat[r, c] = np.nan if value is None else float(value)
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError):
+        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
+                                          "value that is not there); the weights stay in force.")
+        return
     parts = _parts(w, g, table)
     if parts is not None:
         st.session_state[lab.WEIGHTS] = w.replace(**parts)
@@ -98,10 +120,20 @@ def _edit(g: str, key: str) -> None:
 
 def _matrix(w: GRUWeights, g: str) -> None:
     st.caption(f"Rows: units. Columns x[·]: W_i{g}; h[·]: W_h{g}; then the two biases.")
-    key = f"pg.table.{g}.{st.session_state[lab.VERSION]}"
-    edited = st.data_editor(_table(w, g), key=key, disabled=False, width="stretch",
-                            on_change=_edit, args=(g, key))
-    if _parts(w, g, edited) is None:
+    key = f"pg.table.{g}.{st.session_state[lab.VERSION]}.{st.session_state.get(EDITOR_GEN, 0)}"
+    try:
+        edited = st.data_editor(_table(w, g), key=key, disabled=False, width="stretch",
+                                on_change=_edit, args=(g, key))
+    except (KeyError, IndexError, TypeError, ValueError):
+        # Streamlit applies the browser's edits itself and raises on a forged state (a row or
+        # column not in the table) on every rerun: a fresh editor under a new key drops it.
+        st.session_state[EDITOR_GEN] = st.session_state.get(EDITOR_GEN, 0) + 1
+        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
+                                          "value that is not there); the weights stay in force.")
+        return _matrix(w, g)
+    if problem := st.session_state.pop(EDIT_PROBLEM, None):
+        st.error(problem)
+    elif _parts(w, g, edited) is None:
         st.error("Every cell needs a finite number; the previous weights stay in force.")
 
 
@@ -162,7 +194,7 @@ def _upload() -> None:
     if up is None:  # the file was removed: the weights stay
         return
     try:
-        weights, vocab = weights_from_json(up.getvalue())
+        weights, vocab = weights_from_json(up.getvalue()[:MAX_JSON + 1])
     except GRUVizError as exc:
         st.session_state[UPLOAD_PROBLEM] = f"{exc} The previous weights stay in force."
         return
@@ -186,6 +218,7 @@ def model_controls() -> None:
     st.download_button("⬇ Download weights (JSON)", weights_to_json(
         lab.weights_in_force(), st.session_state[lab.VOCAB]), "gru-weights.json",
         "application/json", width="stretch")
-    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload)
+    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
+                     max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
     if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
         st.error(problem)
