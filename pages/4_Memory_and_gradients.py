@@ -51,7 +51,7 @@ def symbol_names(subject: Subject) -> list[str]:
 
 
 def memory_view(cell, labels: list[str], nt) -> None:
-    keep = "1 − Γu" if nt.key == "course" else "z"
+    keep = nt.kept()
     st.markdown(
         f"Each step keeps the share {keep} of the old state {nt.state}⟨t−1⟩ and writes the rest "
         f"from the candidate {nt.candidate}. What a unit held at step t survives to step u as the "
