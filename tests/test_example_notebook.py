@@ -91,10 +91,12 @@ def test_summaries_are_short(executed):
 
 def test_coloured_text_and_the_apps_address(executed):
     nb, folder = executed
-    (cell,) = tagged(nb, "text")
-    (o,) = _displays(cell)
+    brackets, recorded = tagged(nb, "text")
+    (o,) = _displays(brackets)
     assert o.data["text/html"].count("<span") == 24 and "unit 15" in o.data["text/html"]
     assert o.data["text/plain"].splitlines()[-1] == "([()[]])(([[]])[([])])(("
+    (o,) = _displays(recorded)
+    assert o.data["text/html"].count("<span") == len("the gates of a gru")
     (cell,) = tagged(nb, "open")
     printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
     token = re.search(r"http://127\.0\.0\.1:8501/Explorer\?open=([0-9a-f]{32})", printed)
