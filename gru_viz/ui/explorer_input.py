@@ -22,10 +22,13 @@ from gru_viz.core.trace import Trace
 from gru_viz.figures.textcolor import display_token
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.checkpoint import Checkpoint
-from gru_viz.io.inputs import format_rows, parse_ids, read_csv, read_npy
+from gru_viz.io.inputs import first_rows, format_rows, parse_ids, read_csv, read_npy
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload as upload_file
 
+WIDE = 64  # input sizes above this get no default text: an empty box runs default_rows
+MAX_ROWS_CHARS = 400_000  # numbers typed in the box (wider inputs: a CSV or NPY file)
 SAMPLES = ("def area(r):\n    return 3.14 * r ** 2\n", "([()[]])(([[]])[([])])((")
 
 
@@ -78,10 +81,22 @@ def default_input(ckpt: Checkpoint) -> str:
         return next((s for s in SAMPLES if set(s) <= known), "".join(ckpt.vocabulary.symbols[:16]))
     if kind == "ids":
         return " ".join(str(i % ckpt.embedding.shape[0]) for i in range(12))
-    x = np.zeros((40, ckpt.model.input_size))
-    for k, t in enumerate(range(2, 40, 7)):  # pulses of alternating sign, cycling channels
+    if ckpt.model.input_size > WIDE:  # 40 rows of 100,000 numbers: a 69 MB text box
+        return ""
+    return format_rows(default_rows(ckpt.model.input_size))
+
+
+def default_rows(input_size: int) -> np.ndarray:
+    """40 steps of pulses of alternating sign, cycling channels."""
+    x = np.zeros((40, input_size))
+    for k, t in enumerate(range(2, 40, 7)):
         x[t, k % x.shape[1]] = 1.0 if k % 2 == 0 else -1.0
-    return format_rows(x)
+    return x
+
+
+def max_chars(kind: str, most: int) -> int:
+    """What the input box takes: enough for ``most`` steps, far from megabytes of text."""
+    return {"text": 4 * most, "ids": 8 * most}.get(kind, MAX_ROWS_CHARS)
 
 
 def _skip_unknown(ckpt: Checkpoint, text: str) -> str:
@@ -105,35 +120,46 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
              "vectors": f"one step per row, rows split by ';' or new lines, "
                         f"{ckpt.model.input_size} number(s) each"}
     # Bound to a permanent key: Streamlit drops a widget's own state when another page runs.
+    most = limits().max_steps
     text = st.text_area(f"{label}: {hints[kind]}", key=persistent(key, default or
                                                                   default_input(ckpt)),
-                        on_change=store, args=(key,), height=100)
+                        on_change=store, args=(key,), height=100,
+                        max_chars=max_chars(kind, most))
+    text = text[:max_chars(kind, most)]  # however it got in: bounded before any parsing
     upload = None
     if kind == "vectors":
-        upload = st.file_uploader("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
-                                  key=f"{key}.file")
+        upload = upload_file("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
+                             key=f"{key}.file")
+    cut = False
     try:
         if upload is not None:
-            data, I = upload.getvalue(), ckpt.model.input_size
+            data, I = upload.data, ckpt.model.input_size
             x = read_npy(data, I) if upload.name.endswith(".npy") else read_csv(data, I)
             symbols, ids = None, None
+        elif kind == "vectors" and not text.strip() and ckpt.model.input_size > WIDE:
+            st.caption(f"An empty box runs {len(default_rows(1))} steps of pulses; for your own "
+                       "input of this width, upload a CSV or NPY file.")
+            x, symbols, ids = default_rows(ckpt.model.input_size), None, None
         elif kind == "vectors":
-            x, symbols = checkpoint_input(ckpt, rows=text)
+            rows, cut = first_rows(text, most)
+            x, symbols = checkpoint_input(ckpt, rows=rows)
             ids = None
         elif kind == "ids":
             ids = parse_ids(text, len(symbol_names(ckpt)))
             x, symbols = checkpoint_input(ckpt, ids=ids)
         else:
-            x, symbols = checkpoint_input(ckpt, text=_skip_unknown(ckpt, text))
+            known = _skip_unknown(ckpt, text)
+            cut = len(known) if len(known) > most else False
+            x, symbols = checkpoint_input(ckpt, text=known[:most])  # cut before encoding
             ids = ckpt.vocabulary.encode(symbols)
         if len(x) == 0:
             raise GRUVizError("The input is empty: give at least one step.")
     except GRUVizError as exc:
         st.error(f"{exc} Fix the input to update the views.")
         return None
-    most = limits().max_steps
-    if len(x) > most:
-        st.info(f"The input has {len(x)} steps; the first {most} are run (this server's "
+    if len(x) > most or cut:
+        steps = f"{len(x) if len(x) > most else cut}" if cut is not True else f"over {most}"
+        st.info(f"The input has {steps} steps; the first {most} are run (this server's "
                 "limit, GRUVIZ_MAX_STEPS).")
         x, symbols = x[:most], None if symbols is None else symbols[:most]
         ids = None if ids is None else ids[:most]

@@ -20,6 +20,7 @@ from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.loading import digest, load_cached
 from gru_viz.ui.opened import opened_file
 from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload
 
 UPLOAD = "upload a file"
 CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
@@ -43,8 +44,8 @@ def shipped() -> list[Path]:
     return sorted(p for p in ASSETS.glob("*") if p.suffix in EXTENSIONS)
 
 
-def _source() -> tuple[str, bytes] | None:
-    """(name, bytes) of the file the widgets choose, or None when none is given yet."""
+def _source() -> tuple[str, bytes, str] | None:
+    """(name, bytes, sha256) of the file the widgets choose, or None when none is given yet."""
     files = shipped()
     opened = opened_file()  # a model handed over by gru_viz.open_in_app (?open=...)
     options = ([opened[0]] if opened else []) + [p.name for p in files] + [UPLOAD]
@@ -56,23 +57,23 @@ def _source() -> tuple[str, bytes] | None:
                           args=(SOURCE,),
                           help="Examples are trained by `python -m gru_viz train NAME`.")
     if choice == UPLOAD:
-        up = st.file_uploader("Checkpoint", type=[e.lstrip(".") for e in EXTENSIONS],
-                              key="ex.upload", help="A state dict saved with torch.save, a "
-                              "Lightning checkpoint or a .safetensors file holding a GRU.")
+        up = upload("Checkpoint", type=[e.lstrip(".") for e in EXTENSIONS],
+                    key="ex.upload", help="A state dict saved with torch.save, a "
+                    "Lightning checkpoint or a .safetensors file holding a GRU.")
         # After a page switch the widget is empty again: the model in use (CURRENT) stays.
-        return None if up is None else (up.name, up.getvalue())
+        return None if up is None else (up.name, up.data, up.digest)
     if opened and choice == opened[0]:
-        return opened[0], opened[1]
+        return opened[0], opened[1], digest(opened[1])
     path = files[options.index(choice) - bool(opened)]
-    return path.name, path.read_bytes()
+    data = path.read_bytes()
+    return path.name, data, digest(data)
 
 
 def model_picker() -> Loaded | None:
     """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
     source = _source()
     if source is not None:
-        name, data = source
-        key = digest(data)
+        name, data, key = source
         try:
             ckpt = load_cached(key, data, name)
             gru = ckpt.gru_name

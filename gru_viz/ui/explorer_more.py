@@ -129,7 +129,7 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
     kind = input_kind(loaded.ckpt)
     up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
                                         else ".npy (B, T, I) or .npz of (T, I) arrays"),
-                          key="ex.corpus_file")
+                          key="ex.corpus_file", max_upload_size=limits().max_upload_mb)
     pasted = "" if kind == "vectors" else st.text_area(
         "…or paste sequences, one a line", key="ex.corpus_text", height=100)
     data, name = (up.getvalue(), up.name) if up is not None else (pasted.encode(), "pasted")

@@ -21,6 +21,7 @@ from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.loading import digest, load_cached
 from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload
 
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
 PRESET = "2-unit preset: "
@@ -120,16 +121,15 @@ def picker(prefix: str) -> Subject | None:
             return Subject(GRUModel(((p.weights(),),)), choice, choice,
                            f"{p.description} Input: 2 channels, channel i drives unit i.")
         if choice == UPLOAD:
-            up = st.file_uploader("Checkpoint (.pt, .pth, .ckpt, .safetensors)",
-                                  key=f"{prefix}.upload")
+            up = upload("Checkpoint (.pt, .pth, .ckpt, .safetensors)",
+                        key=f"{prefix}.upload")
             uploaded = f"{prefix}.uploaded"  # the Subject last loaded from an upload
             if up is None:  # nothing given yet, or the widget emptied by a page switch
                 if uploaded in st.session_state:
                     return st.session_state[uploaded]
                 st.info("Upload a checkpoint holding a GRU to study it here.")
                 return None
-            data = up.getvalue()
-            key = digest(data)
+            data, key = up.data, up.digest
             previous = st.session_state.get(uploaded)
             if previous is None or previous.key != key:
                 st.session_state[uploaded] = _from_checkpoint(
