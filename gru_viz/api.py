@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -196,3 +197,15 @@ def trace_checkpoint(source: str | os.PathLike | bytes | Checkpoint, text: str |
     """Load (unless given a Checkpoint) and run in one call; see ``run_checkpoint``."""
     ckpt = source if isinstance(source, Checkpoint) else load_checkpoint(source, gru=gru)
     return run_checkpoint(ckpt, text, rows, ids, h0, dtype)
+
+
+def example(name: str = "brackets") -> Path:
+    """The path of a shipped example model, e.g. ``example("brackets")``: works from any
+    folder, in a checkout or an installed package (see assets/README.md for what each is)."""
+    from gru_viz.io.shipped import ASSETS
+
+    path = ASSETS / (name if name.endswith(".pt") else f"{name}.pt")
+    if not path.is_file():
+        names = sorted(p.stem for p in ASSETS.glob("*.pt"))
+        raise InputError(f"No example {name!r}; the shipped ones are {', '.join(names)}.")
+    return path

@@ -4,8 +4,8 @@ It writes ``obj`` into the hand-over folder (``gru_viz.io.opened``: a random nam
 its owner only), starts ``streamlit run app.py`` on 127.0.0.1 with that folder (once per
 Python process; it stops when the process exits), or uses the server at ``url=``, and returns
 the address ``…/Explorer?open=<token>``, which opens the Explorer with that model chosen.
-``launch=False`` starts nothing and only prints the address and the command to start a server
-(for CI, or a machine where the app runs elsewhere).
+``launch=False`` (or ``GRUVIZ_LAUNCH=0`` in the environment) starts nothing and only prints the
+address and the command to start a server (for CI, or a machine where the app runs elsewhere).
 """
 
 from __future__ import annotations
@@ -183,8 +183,9 @@ def open_in_app(obj: Any, *, launch: bool = True, url: str | None = None,
     obj     a ``Recording`` (its capture file), a ``Result`` or ``Checkpoint``, a ``GRUModel``,
             or the path of a checkpoint file
     launch  start ``streamlit run app.py`` on 127.0.0.1 (once per Python process, reused by
-            later calls) and wait until it answers; ``False`` starts nothing and prints the
-            address a server on ``port`` (default 8501) would have, and how to start it
+            later calls) and wait until it answers; ``False`` (or ``GRUVIZ_LAUNCH=0``) starts
+            nothing and prints the address a server on ``port`` (default 8501) would have, and
+            how to start it
     url     the address of a server already running, started with ``GRUVIZ_OPEN_DIR`` set to
             the hand-over folder; nothing is started
     folder  the hand-over folder (default ``$GRUVIZ_OPEN_DIR``, else ~/.cache/gru-viz/open)
@@ -199,7 +200,7 @@ def open_in_app(obj: Any, *, launch: bool = True, url: str | None = None,
     if url is not None:
         base = url.rstrip("/")
         note = f"The server at {base} must have been started with {opened.ENV}={folder}."
-    elif launch:
+    elif launch and os.environ.get("GRUVIZ_LAUNCH", "1") != "0":
         base = f"http://127.0.0.1:{_start(folder, port, timeout)}"
     else:
         base = f"http://127.0.0.1:{port or 8501}"

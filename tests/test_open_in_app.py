@@ -133,3 +133,18 @@ def test_open_in_app_starts_one_server_and_reuses_it(folder):
         launch.stop_app()
     assert proc.poll() is not None and not launch._server
     assert os.environ[opened.ENV] == str(folder)
+
+
+def test_a_recording_is_handed_over_as_its_capture(folder):
+    import torch
+
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(3, 5, batch_first=True).eval()
+    rec = gru_viz.record(gru, torch.randn(2, 6, 3))
+    link = gru_viz.open_in_app(rec, launch=False)
+    assert link.file.name.endswith(".gruviz.npz")
+    ck = load_checkpoint(link.file)
+    assert ck.model.hidden_size == 5
+    at = _explorer(link.url.rsplit("=", 1)[1])
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value.startswith("from the notebook: recording")
