@@ -12,7 +12,7 @@ import streamlit as st
 from gru_viz.analysis import units as an
 from gru_viz.analysis.corpus import SUFFIX, CorpusStats, model_digest, subject_of
 from gru_viz.core.errors import GRUVizError
-from gru_viz.core.limits import limits
+from gru_viz.core.limits import server_limits
 from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.untrusted import html_text, markdown_text
 from gru_viz.figures import explorer as ef
@@ -50,7 +50,7 @@ def stats_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np
                ) -> None:
     found = _beside(loaded)
     up = st.file_uploader(f"Corpus statistics ({SUFFIX}, from `python -m gru_viz corpus`)",
-                          key="ex.cstats_file", max_upload_size=limits().max_upload_mb)
+                          key="ex.cstats_file", max_upload_size=server_limits().max_upload_mb)
     if up is not None:
         data, name = up.getvalue(), up.name
     elif found:
@@ -63,7 +63,7 @@ def stats_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np
                 "expected response and unit-search matches over the whole corpus.")
         return
     digest = hashlib.sha256(data).hexdigest()
-    stats = _stats(digest, data, float(limits().max_trace_mb))
+    stats = _stats(digest, data, float(server_limits().max_trace_mb))
     if isinstance(stats, str):
         st.error(markdown_text(f"{name}: {stats}"))
         return
