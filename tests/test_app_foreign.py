@@ -1,5 +1,4 @@
 """The Explorer opens models from elsewhere (Keras, ONNX, .npz, captures) like checkpoints,
-
 offers a capture's recorded inputs, and lets the user override what detection found."""
 
 import numpy as np
