@@ -47,6 +47,8 @@ def _figure(step: lesson.Step, r: lesson.Run, nt) -> None:
     tokens = r.labels if r.preset.vocabulary is not None else None
     if step.figure == "heatmaps":
         spec = heatmap_spec(r.cell, nt, tokens, height=FIGURE_HEIGHT, max_ticks=16)
+        for note in spec["layout"].get("annotations", []):  # titles that fit the column
+            note.setdefault("font", {})["size"] = 15
         chart(spec, key=f"lesson.fig.{step.key}")
     elif step.figure == "lines":
         units = list(range(r.cell.hidden_size))
@@ -74,16 +76,19 @@ def lesson_view() -> None:
     nt = notation()
     i = _sync_step()
     step = lesson.STEPS[i]
-    nav = st.columns([1, 6, 1], vertical_alignment="center")
-    nav[0].button("◀ previous", on_click=_go, args=(i - 1,), disabled=i == 0, width="stretch",
-                  key="lesson.prev")
+    # one screen on a 1280×720 projector: less of Streamlit's empty top margin
+    st.markdown("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>",
+                unsafe_allow_html=True)
     st.session_state["lesson.nav"] = SHORT[i]
-    nav[1].segmented_control("Step", SHORT, key="lesson.nav", on_change=_picked,
-                             label_visibility="collapsed",
-                             format_func=lambda s: f"{SHORT.index(s) + 1} {s}")
-    nav[2].button("next ▶", on_click=_go, args=(i + 1,), disabled=i == len(lesson.STEPS) - 1,
-                  width="stretch", key="lesson.next")
-    st.subheader(step.title, anchor=False)
+    st.segmented_control("Step", SHORT, key="lesson.nav", on_change=_picked,
+                         label_visibility="collapsed",
+                         format_func=lambda s: f"{SHORT.index(s) + 1} {s}")
+    head = st.columns([6, 1, 1], vertical_alignment="center")
+    head[0].subheader(step.title, anchor=False)
+    head[1].button("◀ Back", on_click=_go, args=(i - 1,), disabled=i == 0, width="stretch",
+                   key="lesson.prev")
+    head[2].button("Next ▶", on_click=_go, args=(i + 1,), disabled=i == len(lesson.STEPS) - 1,
+                   width="stretch", key="lesson.next")
     r = step.run()
     if r is None:
         st.warning("This step needs the shipped trained model (assets/flipflop2.pt) and torch "
@@ -91,8 +96,13 @@ def lesson_view() -> None:
         return
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.markdown(step.text("todo", nt))
         pick_key = f"lesson.pick.{step.key}.{nt.key}"
+        answered = st.session_state.get(pick_key) is not None
+        if answered:  # folded away, so that the answer fits the screen
+            with st.expander("What to do"):
+                st.markdown(step.text("todo", nt))
+        else:
+            st.markdown(step.text("todo", nt))
         choice = st.radio(f"**Predict:** {step.text('prompt', nt)}", step.options, index=None,
                           key=pick_key)
         answer = step.answer(nt)
@@ -100,17 +110,19 @@ def lesson_view() -> None:
             st.caption("Answer first: the plot and the model's numbers appear once you have "
                        "made your prediction.")
         else:
+            said = (f"**Right:** {answer.choice}." if choice == answer.choice else
+                    f"**Not quite:** {answer.choice}.")
+            text = f"{said} **Why, from this model's numbers:** {answer.why}"
             if choice == answer.choice:
-                st.success(f"Right: {answer.choice}.", icon="✅")
+                st.success(text, icon="✅")
             else:
-                st.warning(f"Not quite: {answer.choice}.", icon="🔁")
-            st.markdown(f"**Why, from this model's numbers:** {answer.why}")
+                st.warning(text, icon="🔁")
             st.button("Hide and ask again", key=f"lesson.again.{step.key}",
                       on_click=lambda: st.session_state.pop(pick_key, None))
         p = r.preset
         if p.key.startswith("trained-") or p.key in ("latch", "leaky", "reset", "counter"):
-            st.page_link("pages/1_Playground.py", label=f"Open “{markdown_text(p.title)}” in the "
-                         "Playground", icon="🎛️", query_params={"p": p.key})
+            st.page_link("pages/1_Playground.py", label="Open this model in the Playground",
+                         icon="🎛️", query_params={"p": p.key}, help=markdown_text(p.title))
     with right:
         if choice is None:
             st.info(f"Input of this step: {markdown_text(' '.join(r.labels[:40]))}", icon="⌨️")
