@@ -248,3 +248,27 @@ def test_dask_shards_equal_single_process(tmp_path):
             np.testing.assert_array_equal(b, a, err_msg=name)
         else:
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_top_k_ties_go_to_the_earliest_positions_in_any_order():
+    """Saturated values tie exactly (z = 1.0 in float32): whichever chunks they come in, the
+    index keeps the same positions, the earliest by (document, offset)."""
+    import torch
+
+    from gru_viz.analysis.corpus import Accumulator
+
+    s = Subject(GRUModel.random(2, 3, seed=0))
+    opts = Options(top_k=4, dtype="float32")
+    rng = np.random.default_rng(0)
+    v = rng.choice([0.0, 0.5, 1.0], size=(60, 3)).astype(np.float32)
+    doc, off = rng.integers(0, 5, 60), rng.permutation(60)
+    want = {u: sorted(zip(-v[:, u], doc, off))[:4] for u in range(3)}
+    for order in (np.arange(60), rng.permutation(60), np.arange(60)[::-1]):
+        acc = Accumulator(s, opts, ChunkEngine(s, "float32", "cpu"))
+        for part in np.array_split(order, 3):
+            acc._top("l0.z.top", torch.from_numpy(v[part]), 1.0, doc[part], off[part])
+        got = acc.top["l0.z.top"]
+        for u in range(3):
+            assert list(zip(-got["value"][u], got["doc"][u], got["offset"][u])) == want[u]
+            np.testing.assert_array_equal(got["rows"][u], v[[np.flatnonzero(
+                (doc == d) & (off == o))[0] for _, d, o in want[u]]])

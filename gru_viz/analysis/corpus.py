@@ -553,7 +553,7 @@ class Accumulator:
         self.top = {f"{cell_prefix(k, False)}.{f}.{s}":
                     empty_top(H, opts.top_k, self.np_dtype, None)
                     for k in range(self.L) for f in FIELDS for s in SIGNS}
-        self.offsets = torch.arange(H, device=self.dev) * opts.bins
+        self.offsets2 = (torch.arange(H, device=self.dev) * opts.bins ** 2).to(torch.int32)
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
         for n in self.acc:
@@ -591,18 +591,27 @@ class Accumulator:
         for k, rec in enumerate(layers):
             p = cell_prefix(k, False)
             vals = {f: rec[f] if full else rec[f][sel] for f in (*FIELDS, "h_prev")}
+            bins = {}
             for f in FIELDS:
                 v = vals[f]
                 # float64 sums of each chunk's (float32: pairwise float32 sums, 1e-7 relative)
                 total = v.sum(0)
                 acc[f"{p}.{f}.sum"] += total.double()
                 acc[f"{p}.{f}.sumsq"] += (v * v).sum(0).double()
-                acc[f"{p}.{f}.hist"] += self._hist(v, f, not bool(torch.isfinite(total).all()))
-                if f in GATES:
-                    acc[f"{p}.{f}.below"] += torch.count_nonzero(v < o.left, dim=0)
-                    acc[f"{p}.{f}.above"] += torch.count_nonzero(v > o.right, dim=0)
+                bins[f] = self._bins(v, f, not bool(torch.isfinite(total).all()))
+                if f in GATES:  # bool as uint8: the fast reduction
+                    acc[f"{p}.{f}.below"] += (v < o.left).view(torch.uint8).sum(
+                        0, dtype=torch.int32)
+                    acc[f"{p}.{f}.above"] += (v > o.right).view(torch.uint8).sum(
+                        0, dtype=torch.int32)
                 for s, sign in SIGNS.items():
                     self._top(f"{p}.{f}.{s}", v, sign, doc, off)
+            for a, b in (("z", "r"), ("n", "h")):  # one count per pair: joint bins, then marginals
+                joint = torch.bincount(bins[a].mul_(o.bins).add_(bins[b]).add_(self.offsets2)
+                                       .reshape(-1), minlength=self.H * o.bins ** 2)
+                joint = joint.reshape(self.H, o.bins, o.bins)
+                acc[f"{p}.{a}.hist"] += joint.sum(2).reshape(-1)
+                acc[f"{p}.{b}.hist"] += joint.sum(1).reshape(-1)
             if tok is not None:
                 dh = vals["h"] - vals["h_prev"]
                 acc[f"{p}.dh.sum"] += torch.zeros((self.V, self.H), dtype=dh.dtype,
@@ -618,16 +627,15 @@ class Accumulator:
             right = target[logits.argmax(-1) == target]
             acc["loss.correct"] += torch.bincount(right, minlength=self.V)
 
-    def _hist(self, v, f: str, nan: bool):
-        """Bin b of [lo, hi] holds floor((v − lo) / (hi − lo) · bins) = b, clamped to the end
-        bins (ranges are powers of two wide, so the scaling is one exact multiplication)."""
+    def _bins(self, v, f: str, nan: bool):
+        """(N, H) int32 bins: b = floor((v − lo) / (hi − lo) · bins), clamped to the end bins
+        (ranges are powers of two wide, so the scaling is one exact multiplication)."""
         bins = self.opts.bins
         lo, hi = RANGES[f]
         x = v.mul(bins / (hi - lo)) if lo == 0 else (v - lo).mul_(bins / (hi - lo))
         if nan:
             x = torch_nan_to_num(self.torch, x)
-        idx = x.clamp_(0, bins - 1).long().add_(self.offsets)  # clamped first: trunc = floor
-        return self.torch.bincount(idx.reshape(-1), minlength=self.H * bins)
+        return x.clamp_(0, bins - 1).to(self.torch.int32)  # clamped first: trunc = floor
 
     def _top(self, p: str, v, sign: float, doc: np.ndarray, off: np.ndarray) -> None:
         """Merge this chunk's rows that can enter each unit's k best into the running list.
@@ -646,8 +654,16 @@ class Accumulator:
             chunk = torch.topk(torch_nan_to_num(torch, v * sign, -math.inf), kk, dim=0)[0][-1]
             thr = np.maximum(thr, chunk.cpu().numpy().astype(np.float64))
         t = torch.from_numpy(sign * thr).to(self.dev, v.dtype)
-        hit = (v >= t) if sign > 0 else (v <= t)
-        r, u = hit.nonzero().T
+        if np.isfinite(cur["value"][:, -1]).all():  # only units whose extreme reaches theirs
+            reach = (v.amax(0) >= t) if sign > 0 else (v.amin(0) <= t)
+            units = reach.nonzero()[:, 0]
+            if not len(units):
+                return
+            sub, ts = v[:, units], t[units]
+            r, u = ((sub >= ts) if sign > 0 else (sub <= ts)).nonzero().T
+            u = units[u]
+        else:
+            r, u = ((v >= t) if sign > 0 else (v <= t)).nonzero().T
         if not len(r):
             return
         val = (v[r, u] * sign).cpu().numpy().astype(np.float64)
