@@ -5,6 +5,7 @@ import pathlib
 import streamlit as st
 
 from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.core.untrusted import markdown_text
 from gru_viz.io.shipped import ASSETS
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame
@@ -47,4 +48,5 @@ ABOUT = {"1_Playground": "move every weight, type a sequence, watch the gates",
          "2_Step_through": "one timestep's equations with its numbers, beside the cell"}
 for path, name in pages():
     about = ABOUT.get(pathlib.Path(path).stem)
-    st.page_link(path, label=f"**{name}**" + (f": {about}" if about else ""))
+    st.page_link(path, label=f"**{markdown_text(name)}**"
+                 + (f": {markdown_text(about)}" if about else ""))

@@ -16,6 +16,7 @@ import streamlit as st
 from gru_viz.analysis.dynamics import PRESETS
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.model import GRUModel
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.io.shipped import ASSETS
@@ -140,7 +141,7 @@ def picker(prefix: str) -> Subject | None:
         key = digest(data)
         return _from_checkpoint(load_cached(key, data, path.name), choice, key)
     except GRUVizError as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
         return None
 
 
@@ -150,10 +151,11 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
     hint = (f"text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
-    text = st.text_area(f"Input sequence ({hint})", key=persistent(key, subject.default_text()),
+    text = st.text_area(md("Input sequence ({})", hint),
+                        key=persistent(key, subject.default_text()),
                         on_change=store, args=(key,), height=90)
     try:
         return subject.encode(text)
     except GRUVizError as exc:
-        st.error(f"{exc} Fix the input to update the views.")
+        st.error(md("{} Fix the input to update the views.", exc))
         return None

@@ -14,6 +14,7 @@ import streamlit as st
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, Notation
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.core.weights import BIASES, MATRICES, GRUWeights
 from gru_viz.teaching.presets import DEFAULT
 from gru_viz.teaching.urlstate import (
@@ -65,7 +66,8 @@ def _sliders(w: GRUWeights, g: str) -> None:
             src = ("bias" if len(index) == 1 else
                    f"x[{index[1]}]" if name[2] == "i" else f"h[{index[1]}]")
             with cols[0 if name.startswith("W") else 1]:
-                st.slider(f"{name}[{', '.join(map(str, index))}]: {src} → unit {index[0]}",
+                st.slider(md("{}[{}]: {} → unit {:d}", name, ", ".join(map(str, index)), src,
+                             index[0]),
                           -RANGE, RANGE, float(getattr(w, name)[index]), step=0.1, key=key,
                           on_change=_set_one,
                           args=(name, index, key))
@@ -119,7 +121,7 @@ def _edit(g: str, key: str) -> None:
 
 
 def _matrix(w: GRUWeights, g: str) -> None:
-    st.caption(f"Rows: units. Columns x[·]: W_i{g}; h[·]: W_h{g}; then the two biases.")
+    st.caption(md("Rows: units. Columns x[·]: W_i{g}; h[·]: W_h{g}; then the two biases.", g=g))
     key = f"pg.table.{g}.{st.session_state[lab.VERSION]}.{st.session_state.get(EDITOR_GEN, 0)}"
     try:
         edited = st.data_editor(_table(w, g), key=key, disabled=False, width="stretch",
@@ -132,7 +134,7 @@ def _matrix(w: GRUWeights, g: str) -> None:
                                           "value that is not there); the weights stay in force.")
         return _matrix(w, g)
     if problem := st.session_state.pop(EDIT_PROBLEM, None):
-        st.error(problem)
+        st.error(markdown_text(problem))
     elif _parts(w, g, edited) is None:
         st.error("Every cell needs a finite number; the previous weights stay in force.")
 
@@ -159,7 +161,7 @@ def weight_editors(notation: Notation) -> None:
     for tab, g in zip(tabs, labels):
         if tab.open:
             with tab:
-                st.caption(_gate_note(g, notation))
+                st.caption(authored(_gate_note(g, notation)))
                 (_sliders if small else _matrix)(w, g)
 
 
@@ -221,4 +223,4 @@ def model_controls() -> None:
     st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
                      max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
     if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
-        st.error(problem)
+        st.error(markdown_text(problem))
