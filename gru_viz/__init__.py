@@ -1,6 +1,6 @@
 """gru-viz: record and show every gate of a GRU. The NumPy core imports without torch."""
 
-from gru_viz.api import Result, run_checkpoint, trace_checkpoint
+from gru_viz.api import Result, example, run_checkpoint, trace_checkpoint
 from gru_viz.core.engine import run
 from gru_viz.core.errors import CheckpointError, GRUVizError, InputError, WeightsError
 from gru_viz.core.model import GRUModel
@@ -14,6 +14,6 @@ from gru_viz.launch import open_in_app
 __all__ = [
     "Checkpoint", "CheckpointError", "CourseWeights", "GRUModel", "GRUVizError", "GRUWeights",
     "InputError", "LayerTrace", "RecordedGRU", "Recording", "Result", "Trace", "Vocabulary",
-    "WeightsError", "load_checkpoint", "open_in_app", "parse_rows", "record", "run",
+    "WeightsError", "example", "load_checkpoint", "open_in_app", "parse_rows", "record", "run",
     "run_checkpoint", "trace_checkpoint",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 from gru_viz.analysis.units import linear, softmax
 from gru_viz.core.engine import run
 from gru_viz.core.errors import InputError
+from gru_viz.core.limits import Limits
 from gru_viz.core.summary import Summary
 from gru_viz.core.trace import Trace
 from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
@@ -166,10 +168,13 @@ def checkpoint_input(ckpt: Checkpoint, text: str | None = None,
 
 def run_checkpoint(ckpt: Checkpoint, text: str | None = None,
                    rows: str | np.ndarray | None = None, ids: np.ndarray | list[int] | None = None,
-                   h0: np.ndarray | None = None, dtype: np.dtype | type | None = None) -> Result:
-    """Run a loaded checkpoint on text (through its vocabulary), numeric rows or token ids."""
+                   h0: np.ndarray | None = None, dtype: np.dtype | type | None = None, *,
+                   limits: Limits | None = None) -> Result:
+    """Run a loaded checkpoint on text (through its vocabulary), numeric rows or token ids;
+    ``limits``: refuse a run over them (``gru_viz.core.limits``; the command line passes the
+    server's)."""
     x, tokens = checkpoint_input(ckpt, text, rows, ids)
-    trace = run(ckpt.model, x, h0, dtype=dtype)
+    trace = run(ckpt.model, x, h0, dtype=dtype, limits=limits)
     return Result(ckpt, trace, tokens, *readout(ckpt, trace.output, tokens is not None))
 
 
@@ -192,7 +197,20 @@ def trace_checkpoint(source: str | os.PathLike | bytes | Checkpoint, text: str |
                      rows: str | np.ndarray | None = None,
                      ids: np.ndarray | list[int] | None = None, *, gru: str | None = None,
                      h0: np.ndarray | None = None,
-                     dtype: np.dtype | type | None = None) -> Result:
+                     dtype: np.dtype | type | None = None,
+                     limits: Limits | None = None) -> Result:
     """Load (unless given a Checkpoint) and run in one call; see ``run_checkpoint``."""
     ckpt = source if isinstance(source, Checkpoint) else load_checkpoint(source, gru=gru)
-    return run_checkpoint(ckpt, text, rows, ids, h0, dtype)
+    return run_checkpoint(ckpt, text, rows, ids, h0, dtype, limits=limits)
+
+
+def example(name: str = "brackets") -> Path:
+    """The path of a shipped example model, e.g. ``example("brackets")``: works from any
+    folder, in a checkout or an installed package (see assets/README.md for what each is)."""
+    from gru_viz.io.shipped import ASSETS
+
+    path = ASSETS / (name if name.endswith(".pt") else f"{name}.pt")
+    if not path.is_file():
+        names = sorted(p.stem for p in ASSETS.glob("*.pt"))
+        raise InputError(f"No example {name!r}; the shipped ones are {', '.join(names)}.")
+    return path

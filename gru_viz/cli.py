@@ -42,6 +42,7 @@ def _inspect(args: argparse.Namespace) -> None:
 
 def _trace(args: argparse.Namespace) -> None:
     from gru_viz.api import trace_checkpoint
+    from gru_viz.core.limits import server_limits
     from gru_viz.io.export import to_csv, to_json, to_npz
 
     out = Path(args.out)
@@ -58,7 +59,7 @@ def _trace(args: argparse.Namespace) -> None:
             raise GRUVizError(f"--input {str(path)!r} is not a file.")
         rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
     res = trace_checkpoint(args.file, text=args.text, rows=rows, ids=ids, gru=args.gru,
-                           dtype="float64" if args.float64 else None)
+                           dtype="float64" if args.float64 else None, limits=server_limits())
     for w in res.checkpoint.warnings:
         _out(f"warning: {w}", file=sys.stderr)
     desc = res.checkpoint.description | {"detected": res.checkpoint.summary()}

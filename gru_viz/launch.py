@@ -4,8 +4,8 @@ It writes ``obj`` into the hand-over folder (``gru_viz.io.opened``: a random nam
 its owner only), starts ``streamlit run app.py`` on 127.0.0.1 with that folder (once per
 Python process; it stops when the process exits), or uses the server at ``url=``, and returns
 the address ``…/Explorer?open=<token>``, which opens the Explorer with that model chosen.
-``launch=False`` starts nothing and only prints the address and the command to start a server
-(for CI, or a machine where the app runs elsewhere).
+``launch=False`` (or ``GRUVIZ_LAUNCH=0`` in the environment) starts nothing and only prints the
+address and the command to start a server (for CI, or a machine where the app runs elsewhere).
 """
 
 from __future__ import annotations
@@ -121,6 +121,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the server's process (Linux): end it when the notebook's kernel dies, even when the
+    kernel is killed and its exit handlers never run."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
@@ -160,7 +169,8 @@ def _start(folder: Path, port: int | None, timeout: float) -> int:
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, cwd=APP.parent, env=os.environ | {opened.ENV: str(folder)},
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     _server.update(proc=proc, port=port, folder=folder, log=log)
     if not _server.get("atexit"):
         atexit.register(stop_app)
@@ -183,8 +193,9 @@ def open_in_app(obj: Any, *, launch: bool = True, url: str | None = None,
     obj     a ``Recording`` (its capture file), a ``Result`` or ``Checkpoint``, a ``GRUModel``,
             or the path of a checkpoint file
     launch  start ``streamlit run app.py`` on 127.0.0.1 (once per Python process, reused by
-            later calls) and wait until it answers; ``False`` starts nothing and prints the
-            address a server on ``port`` (default 8501) would have, and how to start it
+            later calls) and wait until it answers; ``False`` (or ``GRUVIZ_LAUNCH=0``) starts
+            nothing and prints the address a server on ``port`` (default 8501) would have, and
+            how to start it
     url     the address of a server already running, started with ``GRUVIZ_OPEN_DIR`` set to
             the hand-over folder; nothing is started
     folder  the hand-over folder (default ``$GRUVIZ_OPEN_DIR``, else ~/.cache/gru-viz/open)
@@ -199,7 +210,7 @@ def open_in_app(obj: Any, *, launch: bool = True, url: str | None = None,
     if url is not None:
         base = url.rstrip("/")
         note = f"The server at {base} must have been started with {opened.ENV}={folder}."
-    elif launch:
+    elif launch and os.environ.get("GRUVIZ_LAUNCH", "1") != "0":
         base = f"http://127.0.0.1:{_start(folder, port, timeout)}"
     else:
         base = f"http://127.0.0.1:{port or 8501}"

@@ -9,7 +9,7 @@ from gru_viz.analysis import gradients as gr
 from gru_viz.analysis import memory
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
-from gru_viz.core.untrusted import authored, markdown_text, md
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.dynamics import (
     ablation_figures,
     gradient_heatmap,
@@ -53,7 +53,7 @@ def symbol_names(subject: Subject) -> list[str]:
 
 
 def memory_view(cell, labels: list[str], nt) -> None:
-    keep = "1 − Γu" if nt.key == "course" else "z"
+    keep = nt.kept()
     st.markdown(
         md("Each step keeps the share {k} of the old state {s}⟨t−1⟩ and writes the rest from "
            "the candidate {c}. What a unit held at step t survives to step u as the product of "
@@ -161,8 +161,8 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
                ("z", 0.0): "always overwrite with the candidate",
                ("r", 0.0): "the candidate ignores the past state",
                ("r", 1.0): "the past state fully feeds the candidate"}.get((gate, value), "")
-    said = md("{} = {:g}, i.e. ", nt.update, shown) if course_update else ""
-    st.markdown(f"**Clamp:** {authored(said)}{markdown_text(clamp.describe())}"
+    where = clamp.describe().split(" for ", 1)[1]  # in the notation shown: Γu, not z
+    st.markdown(md("**Clamp:** {} = {:g} for {}", nt.symbol(gate), shown, where)
                 + (f": {markdown_text(meaning)}." if meaning else "."))
     heat, line = ablation_figures(
         result.d_state(layer, direction), result.base.layers[layer][direction].h[:, unit],

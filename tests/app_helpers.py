@@ -55,7 +55,8 @@ def weight_slider(at: AppTest, name: str):
     """The slider of one weight (its key also carries the weights' version), its gate's tab
     opened first when needed (only the open tab is drawn)."""
     if not any(s.key.startswith(f"pg.{name}.") for s in at.slider):
-        open_gate(at, name[3])  # W_in -> n, b_hz -> z
+        # W_in -> n, b_hz -> z; course names: W_cx -> n, b_u -> z
+        open_gate(at, name[3] if name[2] in "ih" else {"u": "z", "r": "r", "c": "n"}[name[2]])
     return next(s for s in at.slider if s.key.startswith(f"pg.{name}."))
 
 

@@ -69,7 +69,7 @@ def test_forged_data_editor_edits_are_a_message(monkeypatch):
     at = open_page(PLAYGROUND)
     at.number_input(key="pg.hidden").set_value(3).run()
     w = at.session_state[lab.WEIGHTS]
-    fake = {lab.WEIGHTS: w}
+    fake = {lab.WEIGHTS: w, "notation": "pytorch"}  # the table of W_iz… (course: W_ux = −W_iz)
     monkeypatch.setattr(we.st, "session_state", fake)
     forged = [{"99": {"x[0]": 1.0}}, {"-1": {"x[0]": 1.0}}, {"0": {"nope": 1.0}},
               {"0": {"x[0]": "abc"}}, {"zero": {"x[0]": 1.0}}, {"0": ["x[0]"]},

@@ -11,6 +11,7 @@ from gru_viz.core.errors import InputError
 from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.figures import notebook as nb
 from gru_viz.figures.traces import heatmap_spec, lines_spec
+from tests.browser import require_browser
 
 BRACKETS = "assets/brackets.pt"
 
@@ -99,6 +100,7 @@ def test_hostile_tokens_are_escaped():
     fig = tr.heatmaps(tokens=evil)
     ticks = list(fig.layout.xaxis.ticktext)
     assert all("<" not in s for s in ticks) and "&lt;img" in ticks[0]
+    assert list(tr.heatmaps(tokens=["a&b", "<"]).layout.xaxis.ticktext) == ["a&amp;b", "&lt;"]
     html = tr.text(evil, unit=0)._repr_html_()
     assert "<img" not in html and "<span style=\"background:url" not in html
 
@@ -121,9 +123,30 @@ def test_display_bundle_carries_plotly_json_and_a_png(monkeypatch, res):
     assert set(bundle) == {nb.PLOTLY_MIME, "text/plain"}  # images switched off
     assert bundle[nb.PLOTLY_MIME]["data"][0]["type"] == "heatmap"
     assert len(bundle["text/plain"]) < 200
+    require_browser()  # kaleido draws with Debian's chromium
     monkeypatch.setenv("GRUVIZ_NOTEBOOK_PNG", "1")
     bundle = fig._repr_mimebundle_()
     png = base64.b64decode(bundle["image/png"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "text/html" not in bundle  # nbconvert would prefer it to the image
     assert set(fig._repr_mimebundle_(exclude={"image/png"})) == {nb.PLOTLY_MIME, "text/plain"}
+
+
+def test_a_recording_summarises_and_draws_itself():
+    import torch
+
+    torch.manual_seed(0)
+    text = "abcabcab"
+    model = torch.nn.Sequential(torch.nn.Embedding(3, 4), torch.nn.GRU(4, 6, num_layers=2,
+                                                                        batch_first=True))
+    ids = torch.tensor([[ord(c) - 97 for c in text]] * 2)
+    rec = gru_viz.record(model.eval(), ids, tokens=[list(text)] * 2)
+    text_repr = repr(rec)
+    assert "Recording of 1 GRU" in text_repr and "matches the module" in text_repr
+    assert len(text_repr) < 1500 and len(re.findall(r"\d\.\d{3}", text_repr)) < 3
+    assert "1 (the module itself)" not in repr(rec[0]) and "GRU" in rec[0]._repr_html_()
+    fig = rec.heatmaps(layer=1, sequence=1)
+    assert list(fig.layout.xaxis.ticktext)[:3] == ["a", "b", "c"]
+    np.testing.assert_allclose(_z(fig, 3), rec[0].trace.layers[1][0].h[1].T.astype(np.float32))
+    assert len(rec.heatmaps(layer="all")) == 2 and rec.lines([0, 5]).data and rec.saturation()
+    assert str(rec.text(unit=2)) == text

@@ -46,7 +46,7 @@ def test_a_token_names_one_file_of_the_folder_and_nothing_else(folder, tmp_path,
     assert opened.find("1" * 32) is None
     (folder / f"{'2' * 32}_x.txt").write_text("x")  # an extension the app does not read
     assert opened.find("2" * 32) is None
-    monkeypatch.setattr(opened, "limits", lambda: SimpleNamespace(max_upload_mb=0.001))
+    monkeypatch.setattr(opened, "server_limits", lambda: SimpleNamespace(max_upload_mb=0.001))
     assert opened.find(token) is None  # over the upload limit
     monkeypatch.undo()
     monkeypatch.setenv(opened.ENV, str(folder))
@@ -133,3 +133,18 @@ def test_open_in_app_starts_one_server_and_reuses_it(folder):
         launch.stop_app()
     assert proc.poll() is not None and not launch._server
     assert os.environ[opened.ENV] == str(folder)
+
+
+def test_a_recording_is_handed_over_as_its_capture(folder):
+    import torch
+
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(3, 5, batch_first=True).eval()
+    rec = gru_viz.record(gru, torch.randn(2, 6, 3))
+    link = gru_viz.open_in_app(rec, launch=False)
+    assert link.file.name.endswith(".gruviz.npz")
+    ck = load_checkpoint(link.file)
+    assert ck.model.hidden_size == 5
+    at = _explorer(link.url.rsplit("=", 1)[1])
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value.startswith("from the notebook: recording")

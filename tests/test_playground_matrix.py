@@ -36,9 +36,12 @@ async def _edit(url: str) -> tuple[Run, Run, str]:
         first = await s.rerun()
         s.values[first.widgets()["hidden size"][0]] = 3
         editor = _editor(await s.rerun())
-        s.values[editor] = _state({"0": {"x[0]": 3.5}})
+        # course notation (the default): the update gate's table holds W_ux = −W_iz and b_u
+        s.values[editor] = _state({"0": {"x[0]": "-3.5"}})
         one = await s.rerun()
-        s.values[editor] = _state({"0": {"x[0]": 3.5}, "2": {"b_hz": -1.25}})
+        again = _editor(one)
+        assert again != editor  # each applied edit makes a fresh editor (its state: new edits)
+        s.values[again] = _state({"2": {"b_u": "1.25"}})
         return one, await s.rerun(), s.query_string
 
 
@@ -55,7 +58,8 @@ def test_matrix_edits_reach_the_plots_of_the_same_run(server):
         one, two, query = pool.submit(asyncio.run, _edit(server)).result()
     assert not one.exceptions() and not two.exceptions()
     w = unpack_weights(dict(urllib.parse.parse_qsl(query))["w"])
-    assert w.W_iz[0, 0] == np.float32(3.5) and w.b_hz[2] == np.float32(-1.25)  # both kept
+    # both kept: W_iz = −W_ux; b_iz = −b_u − b_hz (b_hz of the new unit is 0)
+    assert w.W_iz[0, 0] == np.float32(3.5) and w.b_iz[2] == np.float32(-1.25)
     assert w.W_iz[1, 0] == LATCH.weights.W_iz[1, 0]
     x = np.array([float(v) for v in LATCH.text.split(";")])[:, None]
     cell = run(GRUModel(((w,),)), x).layers[0][0]

@@ -310,21 +310,68 @@ class CorpusStats:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, source: str | os.PathLike | bytes) -> CorpusStats:
+    def load(cls, source: str | os.PathLike | bytes, max_mb: float | None = None) -> CorpusStats:
+        """Read a statistics file (untrusted: no pickles; with ``max_mb``, refused when its
+        arrays unpack to more) and check that its arrays fit together."""
         import io
+        import zipfile
 
         try:
             f = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+            if max_mb is not None:
+                from gru_viz.core.limits import check_unpacked
+
+                with zipfile.ZipFile(f) as zf:
+                    check_unpacked(zf.infolist(), "The statistics file", max_mb)
+                if isinstance(f, io.BytesIO):
+                    f.seek(0)
             with np.load(f, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 arrays = {k: z[k] for k in z.files if k != "meta"}
+        except InputError:
+            raise
         except Exception as exc:  # not an npz, truncated, no meta
             raise InputError(f"Not a corpus statistics file ({type(exc).__name__}: "
                              f"{str(exc)[:120]}).") from None
-        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise InputError("Not a gru-viz corpus statistics file (format "
-                             f"{meta.get('format')!r}, version {meta.get('version')!r}).")
-        return cls(meta, arrays)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT \
+                or meta.get("version") != VERSION:
+            raise InputError("Not a gru-viz corpus statistics file (no gru-viz-corpus format "
+                             "entry of a known version).")
+        stats = cls(meta, arrays)
+        stats.check()
+        return stats
+
+    def check(self) -> None:
+        """Raise InputError unless every array the views read has the shape the meta implies."""
+        m, a = self.meta, self.arrays
+        try:
+            H, L, D = int(m["hidden_size"]), int(m["layers"]), int(m["directions"])
+            bins, k = int(m["options"]["bins"]), int(m["options"]["top_k"])
+            V = len(m["symbols"]) if m.get("symbols") is not None else None
+        except (KeyError, TypeError, ValueError):
+            raise InputError("The statistics file's description is incomplete.") from None
+        want = {"tokens": ()}
+        if V is not None:
+            want["symbol.count"] = (V,)
+        for layer in range(L):
+            for d in range(D):
+                p = cell_prefix(layer, d == 1)
+                for f in FIELDS:
+                    want |= {f"{p}.{f}.sum": (H,), f"{p}.{f}.sumsq": (H,),
+                             f"{p}.{f}.hist": (H, bins)}
+                    for s in SIGNS:
+                        want |= {f"{p}.{f}.{s}.value": (H, k), f"{p}.{f}.{s}.doc": (H, k),
+                                 f"{p}.{f}.{s}.offset": (H, k), f"{p}.{f}.{s}.rows": (H, k, H)}
+                for g in GATES:
+                    want |= {f"{p}.{g}.below": (H,), f"{p}.{g}.above": (H,)}
+                if V is not None:
+                    want[f"{p}.dh.sum"] = (V, H)
+        if m.get("has_loss"):
+            want |= {n: (V,) for n in ("loss.sum", "loss.count", "loss.correct")}
+        for name, shape in want.items():
+            if name not in a or a[name].shape != shape or a[name].dtype.kind not in "biuf":
+                raise InputError(f"The statistics file's {name!r} is missing or not of shape "
+                                 f"{shape}.")
 
 
 def _is_top(name: str) -> bool:
@@ -397,6 +444,12 @@ class ChunkEngine:
                     gru.flatten_parameters()
             self.layers.append((gru, fused, w.reset_after))
         self.emb = None if subject.embedding is None else t(subject.embedding)
+        self.table = None  # symbols: layer 0's input side x W_iᵀ + b_i for each symbol (V, 3H)
+        if subject.kind == "ids":
+            p0 = self.layers[0][1]
+            rows = self.emb if self.emb is not None else torch.eye(m.input_size).to(
+                self.device, self.dtype)
+            self.table = torch.addmm(p0["bias_ih"], rows, p0["weight_ih"].T)
         self.head_w = t(subject.head_weight) if subject.scores_symbols else None
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
@@ -429,11 +482,12 @@ class ChunkEngine:
             out[:, s] = h
         return out
 
-    def run(self, x, h0):
+    def run(self, x, h0, ids=None):
         """x (B, T, I), h0 (L, B, H) -> ([{z, r, n, h, h_prev} (B·T, H) per layer], h_T (L, B, H)).
 
         States from the fused kernel; then all gates of the chunk at once from h_{t−1}:
-        a = x W_iᵀ + b_i and h_{t−1} W_hᵀ + b_h as two whole-chunk products.
+        a = x W_iᵀ + b_i (for symbols ``ids`` (B·T,), rows of a per-symbol table) and
+        h_{t−1} W_hᵀ + b_h as whole-chunk products.
         """
         torch = self.torch
         B, T = x.shape[:2]
@@ -442,7 +496,10 @@ class ChunkEngine:
             for k, (gru, p, reset_after) in enumerate(self.layers):
                 out = self._states(gru, p, reset_after, x, h0[k])
                 hp = torch.cat([h0[k][:, None], out[:, :-1]], 1).reshape(B * T, H)
-                gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
+                if k == 0 and ids is not None and self.table is not None:
+                    gi = self.table[ids]
+                else:
+                    gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
                 if reset_after:
                     gh = torch.addmm(p["bias_hh"], hp, p["weight_hh"].T)
                     rz = torch.sigmoid(gi[:, :2 * H].add_(gh[:, :2 * H]))
@@ -527,7 +584,6 @@ class Accumulator:
         full = n == layers[0]["h"].shape[0]
         sel = None if full else torch.from_numpy(rows).to(self.dev)
         acc["tokens"] += n
-        rank = torch.from_numpy(np.argsort(np.lexsort((off, doc)))).to(self.dev)
         tok = None
         if ids is not None:
             tok = ids if full else ids[sel]
@@ -538,54 +594,80 @@ class Accumulator:
             for f in FIELDS:
                 v = vals[f]
                 # float64 sums of each chunk's (float32: pairwise float32 sums, 1e-7 relative)
-                acc[f"{p}.{f}.sum"] += v.sum(0).double()
+                total = v.sum(0)
+                acc[f"{p}.{f}.sum"] += total.double()
                 acc[f"{p}.{f}.sumsq"] += (v * v).sum(0).double()
-                lo, hi = RANGES[f]
-                idx = torch.nan_to_num((v - lo) / (hi - lo) * o.bins, nan=0.0)
-                idx = idx.floor_().clamp_(0, o.bins - 1).long().add_(self.offsets)
-                acc[f"{p}.{f}.hist"] += torch.bincount(idx.reshape(-1),
-                                                       minlength=self.H * o.bins)
+                acc[f"{p}.{f}.hist"] += self._hist(v, f, not bool(torch.isfinite(total).all()))
                 if f in GATES:
-                    acc[f"{p}.{f}.below"] += (v < o.left).sum(0)
-                    acc[f"{p}.{f}.above"] += (v > o.right).sum(0)
+                    acc[f"{p}.{f}.below"] += torch.count_nonzero(v < o.left, dim=0)
+                    acc[f"{p}.{f}.above"] += torch.count_nonzero(v > o.right, dim=0)
                 for s, sign in SIGNS.items():
-                    self._top(f"{p}.{f}.{s}", v, sign, rank, doc, off)
+                    self._top(f"{p}.{f}.{s}", v, sign, doc, off)
             if tok is not None:
-                dh = (vals["h"] - vals["h_prev"]).to(torch.float64)
-                acc[f"{p}.dh.sum"].index_add_(0, tok, dh)
+                dh = vals["h"] - vals["h_prev"]
+                acc[f"{p}.dh.sum"] += torch.zeros((self.V, self.H), dtype=dh.dtype,
+                                                  device=self.dev).index_add_(0, tok, dh).double()
         if "loss.sum" in acc and len(loss_rows):
             lr = torch.from_numpy(loss_rows).to(self.dev)
             logits = logits_fn(layers[-1]["h_prev"][lr])
             target = ids[lr]
-            logp = torch.log_softmax(logits.to(torch.float64), -1)
-            nll = -logp.gather(1, target[:, None])[:, 0]
-            acc["loss.sum"].index_add_(0, target, nll)
+            nll = -torch.log_softmax(logits, -1).gather(1, target[:, None])[:, 0]
+            acc["loss.sum"] += torch.zeros(self.V, dtype=nll.dtype, device=self.dev
+                                           ).index_add_(0, target, nll).double()
             acc["loss.count"] += torch.bincount(target, minlength=self.V)
             right = target[logits.argmax(-1) == target]
             acc["loss.correct"] += torch.bincount(right, minlength=self.V)
 
-    def _top(self, p: str, v, sign: float, rank, doc: np.ndarray, off: np.ndarray) -> None:
-        """Merge this chunk's k best rows per unit into the running list. Ties with the k-th
-        value go to the earliest positions (``rank`` (N,): the rows' order by document and
-        offset), so that any split of the corpus gives the same list."""
+    def _hist(self, v, f: str, nan: bool):
+        """Bin b of [lo, hi] holds floor((v − lo) / (hi − lo) · bins) = b, clamped to the end
+        bins (ranges are powers of two wide, so the scaling is one exact multiplication)."""
+        bins = self.opts.bins
+        lo, hi = RANGES[f]
+        x = v.mul(bins / (hi - lo)) if lo == 0 else (v - lo).mul_(bins / (hi - lo))
+        if nan:
+            x = torch_nan_to_num(self.torch, x)
+        idx = x.clamp_(0, bins - 1).long().add_(self.offsets)  # clamped first: trunc = floor
+        return self.torch.bincount(idx.reshape(-1), minlength=self.H * bins)
+
+    def _top(self, p: str, v, sign: float, doc: np.ndarray, off: np.ndarray) -> None:
+        """Merge this chunk's rows that can enter each unit's k best into the running list.
+
+        Only values at or beyond the running k-th best are looked at (all of them while the
+        list is not full: then the chunk's own k-th best bounds them), ties included, and the
+        k best are picked by (value, document, offset): any split of the corpus gives the same
+        list."""
         torch = self.torch
+        cur = self.top[p]
+        k = self.opts.top_k
         N, H = v.shape
-        kk = min(self.opts.top_k, N)
-        val = torch.nan_to_num(v * sign, nan=-math.inf)
-        tv, ti = torch.topk(val, kk, dim=0)  # (kk, H)
-        thr = tv[-1]
-        tied = (torch.count_nonzero(val >= thr, dim=0) > kk).nonzero()[:, 0]
-        if len(tied):  # above the k-th value first (key −1), then equal ones by position
-            vu, tu = val[:, tied], thr[tied]
-            big = torch.iinfo(torch.int64).max
-            key = torch.where(vu > tu, -1, torch.where(vu == tu, rank[:, None], big))
-            ti[:, tied] = torch.topk(key, kk, dim=0, largest=False)[1]
-            tv = val.gather(0, ti)
-        rows = v[ti.T.reshape(-1)].reshape(H, kk, H)
-        ti_n = ti.T.cpu().numpy()
-        new = {"value": tv.T.cpu().numpy().astype(np.float64), "doc": doc[ti_n],
-               "offset": off[ti_n], "rows": rows.cpu().numpy().astype(self.np_dtype)}
-        self.top[p] = merge_top(self.top[p], new, self.opts.top_k)
+        thr = cur["value"][:, -1].copy()  # signed k-th best so far (−inf: not full)
+        if not np.isfinite(thr).all():
+            kk = min(k, N)
+            chunk = torch.topk(torch_nan_to_num(torch, v * sign, -math.inf), kk, dim=0)[0][-1]
+            thr = np.maximum(thr, chunk.cpu().numpy().astype(np.float64))
+        t = torch.from_numpy(sign * thr).to(self.dev, v.dtype)
+        hit = (v >= t) if sign > 0 else (v <= t)
+        r, u = hit.nonzero().T
+        if not len(r):
+            return
+        val = (v[r, u] * sign).cpu().numpy().astype(np.float64)
+        r_n, u_n = r.cpu().numpy(), u.cpu().numpy()
+        order = np.lexsort((off[r_n], doc[r_n], -val, u_n))
+        u_s = u_n[order]
+        first = np.searchsorted(u_s, u_s)  # where each unit's run starts
+        keep = order[np.arange(len(order)) - first < k]
+        u_k = u_n[keep]
+        slot = np.arange(len(keep)) - np.searchsorted(u_k, u_k)
+        new = empty_top(H, k, self.np_dtype, None)
+        new["value"][u_k, slot] = val[keep]
+        new["doc"][u_k, slot] = doc[r_n[keep]]
+        new["offset"][u_k, slot] = off[r_n[keep]]
+        new["rows"][u_k, slot] = v[torch.from_numpy(r_n[keep]).to(self.dev)].cpu().numpy()
+        self.top[p] = merge_top(cur, new, k)
+
+
+def torch_nan_to_num(torch, x, nan: float = 0.0):
+    return torch.nan_to_num(x, nan=nan)
 
 
 # --- scheduling ---------------------------------------------------------------------------------
@@ -796,8 +878,8 @@ def run_jobs(subject: Subject, corpus: Corpus, jobs: Jobs, opts: Options,
             loss_rows = np.flatnonzero((counted & (t_off > jobs.warm[j][:, None])).reshape(-1))
             x = engine.inputs(tokens)
             h0 = torch.from_numpy(slots.h[:, active]).to(engine.device)
-            layers, h_T = engine.run(x, h0)
             ids = None if vectors else torch.from_numpy(tokens.reshape(-1)).to(engine.device)
+            layers, h_T = engine.run(x, h0, ids)
             acc.add(layers, ids, rows, doc_rows, off_rows, loss_rows, logits_fn)
             slots.h[:, active] = h_T.cpu().numpy()
             slots.pos[active] = pos + n

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gru_viz.core.errors import InputError
-from gru_viz.core.limits import check_model, check_run
+from gru_viz.core.limits import Limits, check_input
 from gru_viz.core.model import GRUModel
 from gru_viz.core.trace import LayerTrace, Trace
 from gru_viz.core.weights import GRUWeights
@@ -170,14 +170,15 @@ NUMPY = Engine(
 
 
 def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None, *,
-        time_major: bool = False) -> Trace:
+        time_major: bool = False, limits: Limits | None = None) -> Trace:
     """Run ``model`` over x (T, I) or (B, T, I) from h0 (zeros when None) in NumPy.
 
     A 3-D x is batch-major (B, T, I) unless ``time_major=True``: then it is (T, B, I), as
     ``nn.GRU`` takes it by default (batch_first=False). The Trace is batch-major either way.
     h0 is (L·D, H) or (L·D, B, H), as torch takes it. Computes in ``dtype`` (default: the
     model's). Returns a read-only Trace of NumPy arrays. For a live torch module, use
-    ``gru_viz.record(module, x)``.
+    ``gru_viz.record(module, x)``. ``limits``: refuse a model or run over them (the app and
+    the command line pass the server's; the engine reads no environment).
     """
     if not isinstance(model, GRUModel):
         if hasattr(model, "named_modules") and hasattr(model, "forward"):
@@ -193,9 +194,8 @@ def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None, *,
         x = np.ascontiguousarray(x.swapaxes(0, 1))
     batched = check_input_shape(model, x.shape)
     xb = x if batched else x[None]
-    check_model(model.hidden_size, model.num_layers)
-    check_run(xb.shape[1], xb.shape[0], model.hidden_size,
-              model.num_layers * model.num_directions, dtype.itemsize)
+    if limits is not None:
+        check_input(model, xb.shape, limits, dtype.itemsize)
     h0b = as_h0(model, h0, xb.shape[0], dtype)
     for name, a in (("input", xb), ("h0", h0b)):
         if not np.isfinite(a).all():

@@ -101,8 +101,9 @@ class LayerTrace:
                 ("input size", self.x.shape[-1])]
         rows += [("batch", f"{batch} sequences")] if batch is not None else []
         rows += [("reset", reset_text(self.reset_after)),
-                 ("fields", "x h0 " + " ".join(STEP_FIELDS) + ", each " + shape_text(self.h)
-                  + " (PyTorch's z: share of the old state kept)")]
+                 ("fields", " ".join(STEP_FIELDS) + ", each " + shape_text(self.h)
+                  + "; x " + shape_text(self.x) + ", h0 " + shape_text(self.h0)
+                  + " (PyTorch's names: z is the share of the old state kept)")]
         warn = (["NaN or inf in the recorded values"]
                 if non_finite([getattr(self, f) for f in STEP_FIELDS]) else [])
         return Summary(f"LayerTrace: {self.name}", rows, warn)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gru_viz.core.errors import CheckpointError, GRUVizError
-from gru_viz.core.limits import check_model, check_unpacked, limits
+from gru_viz.core.limits import check_model, check_unpacked, server_limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.summary import Summary, reset_text
 from gru_viz.io.detect import FoundGRU, find_embedding, find_grus, find_head, sibling_bias
@@ -98,6 +98,8 @@ class Checkpoint:
         cell = " (nn.GRUCell keys)" if self.description["gru_cell"] else ""
         lines = [f"GRU {self.gru_name or '(top level)'}{cell}: {m.describe()}"
                  + ("" if self.has_bias else ", no bias")]
+        if self.description.get("gru_source"):
+            lines.append(f"From {self.description['gru_source']}")
         if len(self.gru_names) > 1:
             lines.append("Other GRUs: " + ", ".join(n or "(top level)" for n in self.gru_names
                                                     if n != self.gru_name))
@@ -459,7 +461,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
     and ``vocabulary`` override detection (see ``Checkpoint.select``); ``max_mb`` overrides
     the size cap (default: GRUVIZ_MAX_UPLOAD_MB); ``name`` labels uploaded bytes in messages.
     """
-    max_mb = limits().max_upload_mb if max_mb is None else max_mb
+    max_mb = server_limits().max_upload_mb if max_mb is None else max_mb
     if not isinstance(source, (bytes, bytearray, memoryview)) and Path(source).is_dir():
         label = name or Path(source).name
         saved = (Path(source) / "saved_model.pb").exists()

@@ -31,6 +31,7 @@ import numpy as np
 from gru_viz.core.engine import run
 from gru_viz.core.errors import InputError
 from gru_viz.core.model import GRUModel
+from gru_viz.core.summary import Summary
 from gru_viz.core.trace import Trace
 
 TOLERANCE = 1e-5  # float32: our float64 replay vs the module's own h
@@ -85,6 +86,53 @@ class RecordedGRU:
             raise IndexError(f"sequence {b} of {self.batch}")
         return run(self.model, self.x[b], self.h0[:, b], dtype=self.trace.output.dtype)
 
+    # --- notebook display (issue 14): summaries and the app's figures ---------------------
+
+    def summary(self) -> Summary:
+        """Path, sizes, lengths and the check against the module (never the arrays)."""
+        lengths = sorted({int(n) for n in self.lengths})
+        rows = [("module path", self.path or "(the module itself)"), ("kind", self.kind),
+                ("model", self.model.describe()), ("batch", f"{self.batch} sequence(s)"),
+                ("steps", ", ".join(map(str, lengths[:6])) + (" …" if len(lengths) > 6 else "")),
+                ("check", f"max |h − module's h| = {self.max_error:.1e}"
+                 + (" (matches)" if self.matches else " (DIFFERS)"))]
+        warn = [] if self.matches else [f"{self.path or 'the module'}: our states differ from "
+                                        f"the module's by {self.max_error:.1e}"]
+        return Summary(f"Recorded {self.kind}", rows, warn)
+
+    def __repr__(self) -> str:
+        return self.summary().text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().html()
+
+    def _traced(self, sequence: int) -> tuple[Trace, int | None]:
+        """(trace, sequence index into it) of one sequence: the batch trace when all lengths
+        are equal, else that sequence's own."""
+        if self.trace is not None:
+            return self.trace, sequence
+        return self.sequences[sequence], None
+
+    def heatmaps(self, layer: int | str = 0, direction: int | str = 0,
+                 notation: str = "pytorch", tokens: Sequence[object] | None = None, *,
+                 sequence: int = 0, **options):
+        """The app's four gate heatmaps of one sequence (see ``Trace.heatmaps``)."""
+        trace, b = self._traced(sequence)
+        return trace.heatmaps(layer, direction, notation, _steps(tokens, trace, b),
+                              sequence=b, **options)
+
+    def lines(self, units, layer: int = 0, direction: int = 0, notation: str = "pytorch",
+              tokens: Sequence[object] | None = None, *, sequence: int = 0, **options):
+        """The app's unit lines of one sequence (see ``Trace.lines``)."""
+        trace, b = self._traced(sequence)
+        return trace.lines(units, layer, direction, notation, _steps(tokens, trace, b),
+                           sequence=b, **options)
+
+    def saturation(self, notation: str = "pytorch", *, sequence: int = 0, **options):
+        """The app's saturation scatter of one sequence (see ``Trace.saturation``)."""
+        trace, b = self._traced(sequence)
+        return trace.saturation(notation, sequence=b, **options)
+
 
 @dataclass(frozen=True, eq=False)
 class Recording:
@@ -135,6 +183,73 @@ class Recording:
         from gru_viz.io.checkpoint import load_checkpoint
 
         return load_checkpoint(self.to_bytes(), gru=gru, name="recording")
+
+    # --- notebook display (issue 14): summaries and the app's figures ---------------------
+
+    def summary(self) -> Summary:
+        """Every GRU recorded, its sizes and its check (never the arrays)."""
+        rows = [(f"[{k}] {g.path or '(the module itself)'}",
+                 f"{g.kind}, {g.model.describe().removeprefix('GRU: ')}, batch {g.batch}, "
+                 + ("matches the module" if g.matches else f"DIFFERS by {g.max_error:.1e}"))
+                for k, g in enumerate(self.grus[:12])]
+        if len(self.grus) > 12:
+            rows.append(("…", f"{len(self.grus) - 12} more"))
+        if self.tokens is not None:
+            rows.append(("tokens", f"labels {tuple(np.shape(self.tokens))}"))
+        if self.description:
+            rows.append(("description", self.description))
+        rows.append(("figures", "heatmaps(gru=0), lines(units), saturation(), text(unit); "
+                                "save(path) writes the capture the app opens"))
+        return Summary(f"Recording of {len(self.grus)} GRU(s)", rows, self.warnings)
+
+    def __repr__(self) -> str:
+        return self.summary().text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().html()
+
+    def _tokens(self, sequence: int) -> list[str] | None:
+        if self.tokens is None:
+            return None
+        t = np.asarray(self.tokens, dtype=object)
+        return [str(s) for s in (t if t.ndim == 1 else t[sequence])]
+
+    def heatmaps(self, gru: int | str = 0, layer: int | str = 0, direction: int | str = 0,
+                 notation: str = "pytorch", *, sequence: int = 0, **options):
+        """The app's four gate heatmaps of one recorded GRU (index or module path), layer,
+        direction and sequence, with the recorded tokens on the time axis; ``layer="all"``
+        for every layer. Options as for ``Trace.heatmaps`` (window, max_cols, order)."""
+        return self[gru].heatmaps(layer, direction, notation, self._tokens(sequence),
+                                  sequence=sequence, **options)
+
+    def lines(self, units, gru: int | str = 0, layer: int = 0, direction: int = 0,
+              notation: str = "pytorch", *, sequence: int = 0, **options):
+        """The app's unit lines of ``units`` in one recorded GRU (see ``Trace.lines``)."""
+        return self[gru].lines(units, layer, direction, notation, self._tokens(sequence),
+                               sequence=sequence, **options)
+
+    def saturation(self, gru: int | str = 0, notation: str = "pytorch", *, sequence: int = 0,
+                   **options):
+        """The app's saturation scatter of one recorded GRU (every layer and direction)."""
+        return self[gru].saturation(notation, sequence=sequence, **options)
+
+    def text(self, unit: int, field: str = "h", gru: int | str = 0, layer: int = 0,
+             direction: int = 0, notation: str = "pytorch", *, sequence: int = 0, **options):
+        """The recorded tokens coloured by one unit (Karpathy et al. 2015); needs ``tokens``
+        given to ``record``. See ``LayerTrace.text``."""
+        tokens = self._tokens(sequence)
+        if tokens is None:
+            raise InputError("No tokens were given to record(), so there is no text to "
+                             "colour: record(module, x, tokens=[...]).")
+        trace, b = self[gru]._traced(sequence)
+        return trace.text(_steps(tokens, trace, b), unit, field, layer, direction, notation,
+                          sequence=b, **options)
+
+
+def _steps(tokens: Sequence[object] | None, trace: Trace, b: int | None):
+    """The first T tokens of a sequence, T its trace's steps (shorter sequences of a batch
+    were recorded to their own length)."""
+    return None if tokens is None else list(tokens)[: trace.steps]
 
 
 # --- recording -------------------------------------------------------------------------------

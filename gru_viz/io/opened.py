@@ -24,7 +24,7 @@ import secrets
 import time
 from pathlib import Path
 
-from gru_viz.core.limits import limits
+from gru_viz.core.limits import server_limits
 
 ENV = "GRUVIZ_OPEN_DIR"
 PARAM = "open"  # the Explorer's query parameter
@@ -87,7 +87,7 @@ def find(token: object, folder: Path | None = None) -> tuple[str, bytes] | None:
             return None
         if not path.name.endswith(ACCEPTED):
             return None
-        if path.stat().st_size > limits().max_upload_mb * 2**20:
+        if path.stat().st_size > server_limits().max_upload_mb * 2**20:
             return None
         data = path.read_bytes()
     except OSError:

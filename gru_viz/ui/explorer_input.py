@@ -17,7 +17,7 @@ import streamlit as st
 from gru_viz.api import checkpoint_input, readout
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
-from gru_viz.core.limits import limits
+from gru_viz.core.limits import server_limits
 from gru_viz.core.trace import Trace
 from gru_viz.core.untrusted import md
 from gru_viz.figures.textcolor import display_token
@@ -123,7 +123,7 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
              "vectors": f"one step per row, rows split by ';' or new lines, "
                         f"{ckpt.model.input_size} number(s) each"}
     # Bound to a permanent key: Streamlit drops a widget's own state when another page runs.
-    most = limits().max_steps
+    most = server_limits().max_steps
     text = st.text_area(md("{}: {}", label, hints[kind]), key=persistent(key, default or
                                                                   default_input(ckpt)),
                         on_change=store, args=(key,), height=100,
@@ -186,7 +186,7 @@ def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symb
          ) -> tuple[Trace, np.ndarray | None, np.ndarray | None]:
     """The trace and head outputs (read-only); next-symbol probabilities only when the input
     was symbols and the head has one output per symbol (as ``api.run_checkpoint``)."""
-    trace = run(_ckpt.model, _x)
+    trace = run(_ckpt.model, _x, limits=server_limits())
     return (trace, *readout(_ckpt, trace.output, symbolic))
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 from gru_viz.analysis import units as an
 from gru_viz.api import checkpoint_input
 from gru_viz.core.errors import GRUVizError, InputError
-from gru_viz.core.limits import check_unpacked, limits
+from gru_viz.core.limits import check_unpacked, server_limits
 from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures import explorer as ef
@@ -44,7 +44,7 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
     array. At most ``CORPUS_STEPS`` × GRUVIZ_MAX_STEPS steps in all.
     """
     ckpt, kind = loaded.ckpt, input_kind(loaded.ckpt)
-    lim = limits()
+    lim = server_limits()
     most = lim.max_steps * CORPUS_STEPS
     too_long = (f"{name} holds more than {most:,} steps in all, this server's limit for a "
                 f"corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter corpus.")
@@ -128,10 +128,16 @@ def _npy(a: np.ndarray) -> bytes:
 
 def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np.ndarray
                 ) -> None:
+    if st.radio("Corpus", ["Run a small corpus here", "Statistics file"], horizontal=True,
+                key="ex.corpus_source", label_visibility="collapsed") == "Statistics file":
+        from gru_viz.ui.explorer_corpus import stats_view
+
+        stats_view(loaded, nt, cell_id, order)
+        return
     kind = input_kind(loaded.ckpt)
     up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
                                         else ".npy (B, T, I) or .npz of (T, I) arrays"),
-                          key="ex.corpus_file", max_upload_size=limits().max_upload_mb)
+                          key="ex.corpus_file", max_upload_size=server_limits().max_upload_mb)
     pasted = "" if kind == "vectors" else st.text_area(
         "…or paste sequences, one a line", key="ex.corpus_text", height=100)
     data, name = (up.getvalue(), up.name) if up is not None else (pasted.encode(), "pasted")
@@ -155,7 +161,8 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         V = len(symbol_names(loaded.ckpt)) if ids is not None else None
         try:
             stats = an.corpus_stats(loaded.ckpt.model, xs, ids, V, nt, left, right,
-                                    progress=lambda d, n: bar.progress(d / n, f"{d}/{n} sequences"))
+                                    progress=lambda d, n: bar.progress(d / n, f"{d}/{n} sequences"),
+                                    limits=server_limits())
         except GRUVizError as exc:
             st.error(markdown_text(exc))
             return
@@ -197,7 +204,8 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
         bar = st.progress(0.0)
         found = an.corpus_matches(loaded.ckpt.model, xs, k, d, search["field"], units,
                                   search["threshold"], snt, search["min_length"],
-                                  lambda done, n: bar.progress(done / n), search["sign"])
+                                  lambda done, n: bar.progress(done / n), search["sign"],
+                                  limits=server_limits())
         st.session_state[MATCHES] = (mkey, found)
     stored = st.session_state.get(MATCHES)
     if stored is None or stored[0] != mkey:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
+from gru_viz.core.limits import server_limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.weights import GRUWeights
@@ -178,17 +179,17 @@ def current() -> Lab:
         x, tokens = _parse(text, w, vocab)
         if len(x) == 0:
             raise GRUVizError("The input is empty: type at least one step.")
-        cell = run(model, x).layers[0][0]
+        cell = run(model, x, limits=server_limits()).layers[0][0]
         st.session_state[LAST_GOOD] = (text, vocab, w.input_size, x, tokens)
     except GRUVizError as exc:
         error = str(exc)
         x, tokens = _fallback(w, vocab)
         try:
-            cell = run(model, x).layers[0][0]
+            cell = run(model, x, limits=server_limits()).layers[0][0]
         except GRUVizError:  # e.g. the server's step limit lowered since: the default
             st.session_state.pop(LAST_GOOD, None)
             x, tokens = _fallback(w, vocab)
-            cell = run(model, x).layers[0][0]
+            cell = run(model, x, limits=server_limits()).layers[0][0]
     T = len(x)
     st.session_state[STEP] = min(st.session_state[STEP], T - 1)
     return Lab(model, x, tokens, cell, error, all_presets().get(st.session_state[PRESET]))

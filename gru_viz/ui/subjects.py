@@ -15,6 +15,7 @@ import streamlit as st
 
 from gru_viz.analysis.dynamics import PRESETS
 from gru_viz.core.errors import GRUVizError, InputError
+from gru_viz.core.limits import check_input, server_limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import Checkpoint
@@ -155,7 +156,9 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
                         key=persistent(key, subject.default_text()),
                         on_change=store, args=(key,), height=90)
     try:
-        return subject.encode(text)
+        x, tokens = subject.encode(text)
+        check_input(subject.model, x.shape, server_limits())
+        return x, tokens
     except GRUVizError as exc:
         st.error(md("{} Fix the input to update the views.", exc))
         return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit import config
 
-from gru_viz.core.limits import limits
+from gru_viz.core.limits import server_limits
 from gru_viz.core.untrusted import authored
 
 DIGESTS = "uploads.digests"  # widget key -> (file_id, sha256) of the file it holds
@@ -30,7 +30,7 @@ class Upload:
 
 def apply_server_limits() -> None:
     """Streamlit's own upload cap follows GRUVIZ_MAX_UPLOAD_MB (it is read per request)."""
-    mb = limits().max_upload_mb
+    mb = server_limits().max_upload_mb
     if config.get_option("server.maxUploadSize") != mb:
         config.set_option("server.maxUploadSize", mb, "GRUVIZ_MAX_UPLOAD_MB")
 
@@ -38,7 +38,7 @@ def apply_server_limits() -> None:
 def upload(label: str, key: str, max_mb: int | None = None, **kwargs) -> Upload | None:
     """A file uploader (``kwargs`` as ``st.file_uploader``'s, ``label`` Markdown written
     here); the file, or None."""
-    most = limits().max_upload_mb
+    most = server_limits().max_upload_mb
     up = st.file_uploader(authored(label), key=key, max_upload_size=min(most, max_mb or most),
                           **kwargs)
     digests = st.session_state.setdefault(DIGESTS, {})
