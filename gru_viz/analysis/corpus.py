@@ -310,21 +310,68 @@ class CorpusStats:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, source: str | os.PathLike | bytes) -> CorpusStats:
+    def load(cls, source: str | os.PathLike | bytes, max_mb: float | None = None) -> CorpusStats:
+        """Read a statistics file (untrusted: no pickles; with ``max_mb``, refused when its
+        arrays unpack to more) and check that its arrays fit together."""
         import io
+        import zipfile
 
         try:
             f = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+            if max_mb is not None:
+                from gru_viz.core.limits import check_unpacked
+
+                with zipfile.ZipFile(f) as zf:
+                    check_unpacked(zf.infolist(), "The statistics file", max_mb)
+                if isinstance(f, io.BytesIO):
+                    f.seek(0)
             with np.load(f, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 arrays = {k: z[k] for k in z.files if k != "meta"}
+        except InputError:
+            raise
         except Exception as exc:  # not an npz, truncated, no meta
             raise InputError(f"Not a corpus statistics file ({type(exc).__name__}: "
                              f"{str(exc)[:120]}).") from None
-        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise InputError("Not a gru-viz corpus statistics file (format "
-                             f"{meta.get('format')!r}, version {meta.get('version')!r}).")
-        return cls(meta, arrays)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT \
+                or meta.get("version") != VERSION:
+            raise InputError("Not a gru-viz corpus statistics file (no gru-viz-corpus format "
+                             "entry of a known version).")
+        stats = cls(meta, arrays)
+        stats.check()
+        return stats
+
+    def check(self) -> None:
+        """Raise InputError unless every array the views read has the shape the meta implies."""
+        m, a = self.meta, self.arrays
+        try:
+            H, L, D = int(m["hidden_size"]), int(m["layers"]), int(m["directions"])
+            bins, k = int(m["options"]["bins"]), int(m["options"]["top_k"])
+            V = len(m["symbols"]) if m.get("symbols") is not None else None
+        except (KeyError, TypeError, ValueError):
+            raise InputError("The statistics file's description is incomplete.") from None
+        want = {"tokens": ()}
+        if V is not None:
+            want["symbol.count"] = (V,)
+        for layer in range(L):
+            for d in range(D):
+                p = cell_prefix(layer, d == 1)
+                for f in FIELDS:
+                    want |= {f"{p}.{f}.sum": (H,), f"{p}.{f}.sumsq": (H,),
+                             f"{p}.{f}.hist": (H, bins)}
+                    for s in SIGNS:
+                        want |= {f"{p}.{f}.{s}.value": (H, k), f"{p}.{f}.{s}.doc": (H, k),
+                                 f"{p}.{f}.{s}.offset": (H, k), f"{p}.{f}.{s}.rows": (H, k, H)}
+                for g in GATES:
+                    want |= {f"{p}.{g}.below": (H,), f"{p}.{g}.above": (H,)}
+                if V is not None:
+                    want[f"{p}.dh.sum"] = (V, H)
+        if m.get("has_loss"):
+            want |= {n: (V,) for n in ("loss.sum", "loss.count", "loss.correct")}
+        for name, shape in want.items():
+            if name not in a or a[name].shape != shape or a[name].dtype.kind not in "biuf":
+                raise InputError(f"The statistics file's {name!r} is missing or not of shape "
+                                 f"{shape}.")
 
 
 def _is_top(name: str) -> bool:

@@ -98,6 +98,8 @@ class Checkpoint:
         cell = " (nn.GRUCell keys)" if self.description["gru_cell"] else ""
         lines = [f"GRU {self.gru_name or '(top level)'}{cell}: {m.describe()}"
                  + ("" if self.has_bias else ", no bias")]
+        if self.description.get("gru_source"):
+            lines.append(f"From {self.description['gru_source']}")
         if len(self.gru_names) > 1:
             lines.append("Other GRUs: " + ", ".join(n or "(top level)" for n in self.gru_names
                                                     if n != self.gru_name))

@@ -126,6 +126,12 @@ def _npy(a: np.ndarray) -> bytes:
 
 def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np.ndarray
                 ) -> None:
+    if st.radio("Corpus", ["Run a small corpus here", "Statistics file"], horizontal=True,
+                key="ex.corpus_source", label_visibility="collapsed") == "Statistics file":
+        from gru_viz.ui.explorer_corpus import stats_view
+
+        stats_view(loaded, nt, cell_id, order)
+        return
     kind = input_kind(loaded.ckpt)
     up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
                                         else ".npy (B, T, I) or .npz of (T, I) arrays"),
