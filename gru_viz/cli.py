@@ -51,7 +51,21 @@ def _trace(args: argparse.Namespace) -> None:
         if not path.is_file():
             raise GRUVizError(f"--input {str(path)!r} is not a file.")
         rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
-    res = trace_checkpoint(args.file, text=args.text, rows=rows, ids=ids, gru=args.gru,
+    source, h0 = args.file, None
+    if args.captured is not None:
+        from gru_viz.io.checkpoint import load_checkpoint
+
+        source = load_checkpoint(args.file, gru=args.gru)
+        cap = source.capture
+        if cap is None:
+            raise GRUVizError(f"--captured needs a capture file (recording.save(...)); "
+                              f"{Path(args.file).name} is {source.description['container']}.")
+        if not 0 <= args.captured < len(cap["lengths"]):
+            raise GRUVizError(f"--captured {args.captured}: the capture holds sequences "
+                              f"0..{len(cap['lengths']) - 1}.")
+        rows = cap["x"][args.captured, :int(cap["lengths"][args.captured])]
+        h0 = cap["h0"][:, args.captured]
+    res = trace_checkpoint(source, text=args.text, rows=rows, ids=ids, gru=args.gru, h0=h0,
                            dtype="float64" if args.float64 else None, limits=server_limits())
     for w in res.checkpoint.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -147,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument("--rows", help="numbers, one step per row: '0.5, 1; 0, 1; 1, -1'")
     src.add_argument("--ids", help="token ids: '3 1 4'")
     src.add_argument("--input", help="numbers from a .csv (one step per row) or .npy (T, I) file")
+    src.add_argument("--captured", type=int, metavar="B",
+                     help="a capture file's recorded sequence B, from its recorded h0")
     t.add_argument("--out", required=True, help="output file: " + ", ".join(FORMATS))
     t.add_argument("--gru", help=gru_help)
     t.add_argument("--float64", action="store_true",

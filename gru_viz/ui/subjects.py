@@ -39,8 +39,11 @@ class Subject:
     embedding: np.ndarray | None = None  # (V, I)
     head: tuple[np.ndarray, np.ndarray] | None = None  # (V', D·H), (V',)
     weight_scale: float = 1.0  # × PyTorch's default range, for random baselines to match
+    captured: str | None = None  # a capture file's first recorded sequence, as rows
 
     def default_text(self) -> str:
+        if self.captured is not None:
+            return self.captured
         if self.name.startswith(PRESET):
             return PRESETS[self.name[len(PRESET):]].example
         if self.vocabulary is not None:
@@ -82,8 +85,14 @@ def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
     summary = "; ".join(ck.summary())
     if isinstance(about, dict) and about.get("summary"):  # our own self-describing files
         summary = f"{about['summary']} ({summary})"
+    captured = None
+    if ck.capture is not None and len(ck.capture["lengths"]):
+        x = ck.capture["x"][0, :int(ck.capture["lengths"][0])]
+        if x.size <= 20_000:  # rows a text box can hold
+            captured = format_rows(x)
+            summary += "; the input box starts with the first recorded sequence"
     return Subject(ck.model.astype(np.float64), name, key, summary, ck.vocabulary, ck.embedding,
-                   head)
+                   head, captured=captured)
 
 
 def picker(prefix: str) -> Subject | None:
@@ -116,7 +125,7 @@ def picker(prefix: str) -> Subject | None:
             return Subject(GRUModel(((p.weights(),),)), choice, choice,
                            f"{p.description} Input: 2 channels, channel i drives unit i.")
         if choice == UPLOAD:
-            up = upload("Checkpoint (.pt, .pth, .ckpt, .safetensors)",
+            up = upload("Model file (torch, safetensors, Keras, ONNX, .npz, or a capture)",
                         key=f"{prefix}.upload")
             uploaded = f"{prefix}.uploaded"  # the Subject last loaded from an upload
             if up is None:  # nothing given yet, or the widget emptied by a page switch
