@@ -49,7 +49,7 @@ def update_bias_slider(nt, label: str, lo: float, hi: float) -> None:
               on_change=lambda: st.session_state.update({"pp.bz": sign * st.session_state[key]}))
 
 
-def preset_values(p: dy.Preset) -> dict[str, float]:
+def preset_values(p: dy.PlanePreset) -> dict[str, float]:
     (w00, w01), (w10, w11) = p.W_hn
     return {"w00": w00, "w01": w01, "w10": w10, "w11": w11, "b0": p.b_n[0], "b1": p.b_n[1],
             "bz": p.b_z}
