@@ -100,6 +100,7 @@ def test_hostile_tokens_are_escaped():
     fig = tr.heatmaps(tokens=evil)
     ticks = list(fig.layout.xaxis.ticktext)
     assert all("<" not in s for s in ticks) and "&lt;img" in ticks[0]
+    assert list(tr.heatmaps(tokens=["a&b", "<"]).layout.xaxis.ticktext) == ["a&amp;b", "&lt;"]
     html = tr.text(evil, unit=0)._repr_html_()
     assert "<img" not in html and "<span style=\"background:url" not in html
 

@@ -46,7 +46,7 @@ def test_a_token_names_one_file_of_the_folder_and_nothing_else(folder, tmp_path,
     assert opened.find("1" * 32) is None
     (folder / f"{'2' * 32}_x.txt").write_text("x")  # an extension the app does not read
     assert opened.find("2" * 32) is None
-    monkeypatch.setattr(opened, "limits", lambda: SimpleNamespace(max_upload_mb=0.001))
+    monkeypatch.setattr(opened, "server_limits", lambda: SimpleNamespace(max_upload_mb=0.001))
     assert opened.find(token) is None  # over the upload limit
     monkeypatch.undo()
     monkeypatch.setenv(opened.ENV, str(folder))
