@@ -462,13 +462,12 @@ class ChunkEngine:
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
         if self.head_w is not None:
-            self.head_wT = self.head_w.T.contiguous()
-            self.head_bT = self.head_b if self.head_b is not None else torch.zeros(
-                self.head_wT.shape[1], dtype=self.dtype, device=self.device)
+            self.head_b_col = (self.head_b if self.head_b is not None else torch.zeros(
+                self.head_w.shape[0], dtype=self.dtype, device=self.device))[:, None]
 
     def logits(self, h):
-        """The head's scores (N, V) of states h (N, D·H)."""
-        return self.torch.addmm(self.head_bT, h, self.head_wT)
+        """The head's scores, transposed: (V, N) for states h (N, D·H)."""
+        return self.torch.addmm(self.head_b_col, self.head_w, h.T)
 
     def inputs(self, tokens: np.ndarray):
         """(B, T) ids or (B, T, I) vectors -> (B, T, I) on the device."""
@@ -689,14 +688,15 @@ class Accumulator:
                                                   device=self.dev).index_add_(0, tok, dh).double()
         if "loss.sum" in acc and len(loss_rows):
             lr = torch.from_numpy(loss_rows).to(self.dev)
-            logits = logits_fn(layers[-1]["h_prev"][lr])
-            target = ids[lr]
-            mine = logits.gather(1, target[:, None])[:, 0]
-            nll = torch.logsumexp(logits, -1).sub_(mine)
+            scores = logits_fn(layers[-1]["h_prev"][lr])  # (V, n): reductions over dim 0 are
+            target = ids[lr]  # the fast ones
+            mine = torch.take(scores, target * scores.shape[1] + torch.arange(
+                len(lr), device=self.dev))
+            nll = torch.logsumexp(scores, 0).sub_(mine)
             acc["loss.sum"] += torch.zeros(self.V, dtype=nll.dtype, device=self.dev
                                            ).index_add_(0, target, nll).double()
             acc["loss.count"] += torch.bincount(target, minlength=self.V)
-            right = target[mine >= logits.amax(-1)]  # the top score (an exact tie counts)
+            right = target[mine >= scores.amax(0)]  # the top score (an exact tie counts)
             acc["loss.correct"] += torch.bincount(right, minlength=self.V)
 
     def _bins(self, v, f: str, nan: bool):
@@ -765,13 +765,17 @@ class Accumulator:
         keep = order[np.arange(len(order)) - first < k]
         u_k = u_n[keep]
         slot = np.arange(len(keep)) - np.searchsorted(u_k, u_k)
-        new = empty_top(H, k, self.np_dtype, None)
+        units, u_k = np.unique(u_k, return_inverse=True)  # merge only the units with news
+        new = empty_top(len(units), k, self.np_dtype, None)
+        new["rows"] = np.zeros((len(units), k, H), self.np_dtype)
         new["value"][u_k, slot] = val[keep]
         new["doc"][u_k, slot] = doc[r_n[keep]]
         new["offset"][u_k, slot] = off[r_n[keep]]
         new["rows"][u_k, slot] = v.index_select(0, torch.from_numpy(r_n[keep]).to(self.dev)
                                                 ).cpu().numpy()
-        self.top[p] = merge_top(cur, new, k)
+        merged = merge_top({n: a[units] for n, a in cur.items()}, new, k)
+        for n, a in merged.items():
+            cur[n][units] = a
 
 
 def torch_nan_to_num(torch, x, nan: float = 0.0):
