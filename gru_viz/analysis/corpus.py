@@ -98,9 +98,11 @@ class Options:
             raise InputError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}.")
         if self.dtype not in ("float32", "float64"):
             raise InputError(f"dtype must be float32 or float64; got {self.dtype!r}.")
-        for name in ("batch", "chunk", "bins", "top_k"):
+        for name in ("batch", "chunk", "bins"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1.")
+        if self.top_k < 0:
+            raise InputError("top_k must be ≥ 0 (0: no index of positions).")
         if self.warmup < 0 or self.context < 0 or (self.segment is not None and self.segment < 1):
             raise InputError("warmup and context must be ≥ 0, segment ≥ 1.")
         if not 0 <= self.left <= self.right <= 1:
@@ -362,7 +364,7 @@ class CorpusStats:
                 for f in FIELDS:
                     want |= {f"{p}.{f}.sum": (H,), f"{p}.{f}.sumsq": (H,),
                              f"{p}.{f}.hist": (H, bins)}
-                    for s in SIGNS:
+                    for s in SIGNS if k else ():
                         want |= {f"{p}.{f}.{s}.value": (H, k), f"{p}.{f}.{s}.doc": (H, k),
                                  f"{p}.{f}.{s}.offset": (H, k), f"{p}.{f}.{s}.rows": (H, k, H)}
                 for g in GATES:
@@ -622,7 +624,7 @@ class Accumulator:
         self.acc = {n: torch.zeros(s, dtype=d, device=self.dev) for n, (s, d) in z.items()}
         self.top = {f"{cell_prefix(k, False)}.{f}.{s}":
                     empty_top(H, opts.top_k, self.np_dtype, None)
-                    for k in range(self.L) for f in FIELDS for s in SIGNS}
+                    for k in range(self.L) for f in FIELDS for s in SIGNS} if opts.top_k else {}
         self.offsets2 = (torch.arange(H, device=self.dev) * opts.bins ** 2).to(torch.int32)
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -674,7 +676,7 @@ class Accumulator:
                         0, dtype=torch.int32)
                     acc[f"{p}.{f}.above"] += (v > o.right).view(torch.uint8).sum(
                         0, dtype=torch.int32)
-                for s, sign in SIGNS.items():
+                for s, sign in SIGNS.items() if self.top else ():
                     self._top(f"{p}.{f}.{s}", v, sign, doc, off)
             for a, b in (("z", "r"), ("n", "h")):  # one count per pair: joint bins, then marginals
                 joint = torch.bincount(bins[a].mul_(o.bins).add_(bins[b]).add_(self.offsets2)
