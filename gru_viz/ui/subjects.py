@@ -17,6 +17,7 @@ from gru_viz.analysis.dynamics import PRESETS
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.limits import check_input, server_limits
 from gru_viz.core.model import GRUModel
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import Vocabulary, format_rows, read_typed
 from gru_viz.io.shipped import ASSETS
@@ -144,7 +145,7 @@ def picker(prefix: str) -> Subject | None:
         key = digest(data)
         return _from_checkpoint(load_cached(key, data, path.name), choice, key)
     except GRUVizError as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
         return None
 
 
@@ -154,12 +155,13 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
     hint = (f"text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
-    text = st.text_area(f"Input sequence ({hint})", key=persistent(key, subject.default_text()),
+    text = st.text_area(md("Input sequence ({})", hint),
+                        key=persistent(key, subject.default_text()),
                         on_change=store, args=(key,), height=90)
     try:
         x, tokens = subject.read(text)
         check_input(subject.model, x.shape, server_limits())
         return x, tokens
     except GRUVizError as exc:
-        st.error(f"{exc} Fix the input to update the views.")
+        st.error(md("{} Fix the input to update the views.", exc))
         return None

@@ -16,7 +16,7 @@ import streamlit as st
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, Notation
-from gru_viz.core.untrusted import markdown_text
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.core.weights import BIASES, MATRICES, GRUWeights
 from gru_viz.io.inputs import parse_rows
 from gru_viz.teaching import params
@@ -85,8 +85,9 @@ def _sliders(w: GRUWeights, g: str) -> None:
             key = (f"pg.{name}.{'.'.join(map(str, index))}.v{version}"
                    + (f".course.{int(after)}" if course else ""))
             with cols[0 if name.startswith("W") else 1]:
-                st.slider(f"{name}[{', '.join(map(str, index))}]: {_src(name, index)} → unit "
-                          f"{index[0]}", -RANGE, RANGE, float(np.clip(a[index], -RANGE, RANGE)),
+                st.slider(md("{}[{}]: {} → unit {:d}", name, ", ".join(map(str, index)),
+                             _src(name, index), index[0]),
+                          -RANGE, RANGE, float(np.clip(a[index], -RANGE, RANGE)),
                           step=0.1, key=key, on_change=_set_one, args=(g, name, index, key))
 
 
@@ -198,8 +199,8 @@ def _matrix(w: GRUWeights, g: str) -> None:
     course, after = _course()
     names = list(params.gate_params(w, g, course, after))
     state = "c" if course else "h"
-    st.caption(f"Rows: units. Columns x[·]: {names[0]}; {state}[·]: {names[1]}; then the "
-               f"bias{'es' if len(names) > 3 else ''} {', '.join(names[2:])}.")
+    st.caption(md("Rows: units. Columns x[·]: {}; {}[·]: {}; then the bias{} {}.", names[0],
+                  state, names[1], "es" if len(names) > 3 else "", ", ".join(names[2:])))
     table = _table(w, g)
     key = (f"pg.table.{g}.{int(course)}{int(after)}.{st.session_state[lab.VERSION]}."
            f"{st.session_state.get(EDITOR_GEN, 0)}")
@@ -217,12 +218,13 @@ def _matrix(w: GRUWeights, g: str) -> None:
     text = _as_text(table)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     tkey = f"pg.tabletext.{g}.{int(course)}{int(after)}.{digest}"
-    st.text_area(f"…or type them: one line per unit, {table.shape[1]} numbers "
-                 f"({', '.join(table.columns)})", text, key=tkey, on_change=_typed,
+    st.text_area(md("…or type them: one line per unit, {:d} numbers ({})", table.shape[1],
+                    ", ".join(table.columns)), text, key=tkey, on_change=_typed,
                  args=(g, tkey), height=68 + 22 * min(len(table), 6),
+                 max_chars=40 * table.size + 200,  # bounded before parsing (issue 17)
                  help="Ctrl+Enter (or a click outside) applies the numbers.")
     if problem := st.session_state.pop(EDIT_PROBLEM, None):
-        st.error(problem)
+        st.error(markdown_text(problem))
 
 
 def _open_gate(labels: dict[str, str], key: str) -> None:
@@ -247,7 +249,7 @@ def weight_editors(notation: Notation) -> None:
     for tab, g in zip(tabs, labels):
         if tab.open:
             with tab:
-                st.caption(_gate_note(g, notation))
+                st.caption(authored(_gate_note(g, notation)))
                 (_sliders if small else _matrix)(w, g)
 
 
@@ -309,4 +311,4 @@ def model_controls() -> None:
     st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
                      max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
     if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
-        st.error(problem)
+        st.error(markdown_text(problem))
