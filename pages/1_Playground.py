@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.traces import heatmap_spec, lines_spec
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame, lab, notation
@@ -36,7 +37,7 @@ with intro:
 with head:
     st.title("🎛️ Playground")
     for p in problems:
-        st.warning(p)
+        st.warning(markdown_text(p))
     preset_picker()
 with st.sidebar:
     variant_control()
@@ -45,11 +46,11 @@ with st.sidebar:
 with controls:
     vocab = st.session_state[lab.VOCAB]
     st.text_input(
-        f"Input sequence (symbols from {' '.join(vocab)})" if vocab else
+        md("Input sequence (symbols from {})", " ".join(vocab)) if vocab else
         "Input sequence: one step per row, rows split by ';', numbers by ','",
         key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,), max_chars=lab.MAX_TEXT)
     if state.error:
-        st.error(f"{state.error} The plots show the last input that worked.")
+        st.error(md("{} The plots show the last input that worked.", state.error))
     st.subheader("Weights")
     weight_editors(nt)
 lab.sync_url()

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.figures.diagram import UnitStep, cell_svg
 from gru_viz.figures.traces import lines_spec, step_labels
 from gru_viz.teaching.stepmath import FULL_MATRICES, equation_tex, explain, from_trace
@@ -20,12 +21,12 @@ with st.sidebar:
 
 st.title("👣 Step through")
 for p in problems:
-    st.warning(p)
+    st.warning(markdown_text(p))
 nt = notation()
 preset_picker()
 state = lab.current()
 if state.error:
-    st.error(f"{state.error} Showing the last input that worked; fix it on the Playground.")
+    st.error(md("{} Showing the last input that worked; fix it on the Playground.", state.error))
 preset_card(state, compact=True)
 equations_in_force(nt, state.model.reset_after)
 T, H = state.cell.steps, state.model.hidden_size
@@ -56,22 +57,23 @@ def step_view() -> None:
     math = from_trace(state.weights, state.cell, t, nt)
     full = H <= FULL_MATRICES and state.model.input_size <= FULL_MATRICES
     unit = st.radio("unit to follow", range(H), key="step.unit", horizontal=True,
-                    format_func=lambda j: f"unit {j}") if H > 1 else 0
+                    format_func=lambda j: f"unit {j:d}") if H > 1 else 0
     left, right = st.columns([3, 2], gap="large")  # room for whole-matrix equations
     with left:
-        st.markdown(f"**Step t = {t}**, input {labels[t]}"
-                    + ("" if full else f"; numbers for unit {unit}"))
+        st.markdown(md("**Step t = {:d}**, input {}", t, labels[t])
+                    + ("" if full else f"; numbers for unit {unit:d}"))
         for eq in math.equations:
             st.latex(equation_tex(eq, None if full else unit))
-            st.markdown(explain(eq, unit))
+            st.markdown(authored(explain(eq, unit)))  # our equations' numbers
     with right:
         c = state.cell
         # st.html drops inline SVG in 1.67 (sanitised away); Markdown with HTML keeps it
-        st.markdown(cell_svg(nt, UnitStep(labels[t], float(c.h_prev[t, unit]), float(c.r[t, unit]),
-                                      float(c.z[t, unit]), float(c.n[t, unit]),
-                                      float(c.h[t, unit])),
-                         state.model.reset_after, title=f"unit {unit}, t = {t}"),
-                    unsafe_allow_html=True)
+        # cell_svg escapes every string it draws (html.escape)
+        svg = cell_svg(nt, UnitStep(labels[t], float(c.h_prev[t, unit]), float(c.r[t, unit]),
+                                    float(c.z[t, unit]), float(c.n[t, unit]),
+                                    float(c.h[t, unit])),
+                       state.model.reset_after, title=f"unit {unit}, t = {t}")
+        st.markdown(authored(svg), unsafe_allow_html=True)
     chart(lines_spec(state.cell, nt, [unit], state.tokens, step=t), key="step.lines")
     lab.sync_url()
 
