@@ -11,7 +11,7 @@ import pathlib
 import streamlit as st
 
 from gru_viz.core.notation import NOTATIONS, Notation
-from gru_viz.core.untrusted import markdown_text
+from gru_viz.core.untrusted import authored, markdown_text
 from gru_viz.ui.uploads import apply_server_limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -135,7 +135,7 @@ def frame(title: str, icon: str = "🔁") -> None:
         st.query_params[LECTURE] = "1"
         st.session_state["lecture.url"] = "1"
     with st.sidebar:
-        st.markdown(LECTURE_CSS if lecture else BASE_CSS, unsafe_allow_html=True)
+        st.markdown(authored(LECTURE_CSS if lecture else BASE_CSS), unsafe_allow_html=True)
         # Our own navigation (Streamlit's is off in .streamlit/config.toml): it names the
         # home page "Home" rather than after app.py.
         st.page_link("app.py", label="Home")
