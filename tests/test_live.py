@@ -124,9 +124,13 @@ def test_nested_and_data_parallel():
 
 def test_training_mode_warns_and_mismatch_is_named():
     rnn = nn.GRU(2, 3, 2, dropout=0.5)
+    torch.manual_seed(8)
     with pytest.warns(UserWarning, match="training mode"):
-        rec = gru_viz.record(rnn, torch.randn(4, 1, 2))
+        rec = gru_viz.record(rnn, torch.randn(6, 3, 2))
     assert any("training mode" in w for w in rec.warnings)
+    # dropout between the layers ran in the module, not in our replay: named as a mismatch
+    assert not rec[0].matches
+    assert any(w.startswith("(the module): our h differs from the module's") for w in rec.warnings)
 
 
 def test_run_refuses_a_module_and_takes_time_major():
