@@ -5,11 +5,11 @@ import pathlib
 import streamlit as st
 
 from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.figures.diagram import cell_svg
 from gru_viz.teaching.stepmath import equations_block
-from gru_viz.ui import frame
+from gru_viz.ui import frame, notation
 from gru_viz.ui.page import pages
 
-ROOT = pathlib.Path(__file__).parent
 frame("Home")
 st.title("🔁 gru-viz: see inside a GRU")
 st.markdown(
@@ -20,24 +20,39 @@ st.markdown(
     "of the old state is kept and how much is overwritten by the candidate. That is all: a "
     "learned, per-unit blend of *remember* and *rewrite*.")
 
+nt = notation()
+course = nt.key == COURSE.key
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("The equations")
-    st.markdown("**Course notation** (Γu, Γr, c̃, c): Γu is the share of the *new candidate "
-                "written*; the course places the reset gate before the product.")
-    st.latex(equations_block(COURSE, reset_after=False))
-    st.caption("Some course notes write the last line with c̃⟨t−1⟩. The previous *state* "
-               "c⟨t−1⟩ is meant, and that is what gru-viz computes.")
-    st.markdown("**PyTorch notation** (z, r, n, h), as `torch.nn.GRU` computes it: z is the "
-                "share of the *old state kept*, so z = 1 − Γu, and the reset gate acts after "
-                "the recurrent product.")
-    st.latex(equations_block(PYTORCH, reset_after=True))
-    st.caption("σ is the logistic sigmoid, ⊙ the element-wise product. Every page lets you "
-               "switch the notation (sidebar) and, on the teaching pages, where the reset gate "
-               "acts.")
+    blocks = {
+        COURSE.key: ("**Course notation** (Γu, Γr, c̃, c): Γu is the share of the *new candidate "
+                     "written*; the course places the reset gate before the product.",
+                     equations_block(COURSE, reset_after=False),
+                     "Some course notes write the last line with c̃⟨t−1⟩. The previous *state* "
+                     "c⟨t−1⟩ is meant, and that is what gru-viz computes."),
+        PYTORCH.key: ("**PyTorch notation** (z, r, n, h), as `torch.nn.GRU` computes it: z is "
+                      "the share of the *old state kept*, so z = 1 − Γu, and the reset gate "
+                      "acts after the recurrent product.",
+                      equations_block(PYTORCH, reset_after=True),
+                      "σ is the logistic sigmoid, ⊙ the element-wise product."),
+    }
+    other = PYTORCH if course else COURSE
+    text, tex, note = blocks[nt.key]
+    st.markdown(text)
+    st.latex(tex)
+    st.caption(note + " Every page follows the notation switch (sidebar); the teaching pages "
+               "also let you choose where the reset gate acts.")
+    with st.expander(f"The same cell in {other.name} notation"):
+        text, tex, note = blocks[other.key]
+        st.markdown(text)
+        st.latex(tex)
+        st.caption(note)
 with right:
     st.subheader("One unit of the cell")
-    st.image(str(ROOT / "assets" / "gru_cell.svg"), width="stretch")
+    # drawn for the notation in force (st.html drops inline SVG; Markdown with HTML keeps it)
+    st.markdown(cell_svg(nt, reset_after=not course, title=f"{nt.name} notation"),
+                unsafe_allow_html=True)
     st.caption("Blue: old state kept. Orange: candidate written. Purple: old state let into "
                "the candidate by the reset gate. Each valve opens with its gate's value.")
 

@@ -35,6 +35,7 @@ def _inspect(args: argparse.Namespace) -> None:
 
 def _trace(args: argparse.Namespace) -> None:
     from gru_viz.api import trace_checkpoint
+    from gru_viz.core.limits import server_limits
     from gru_viz.io.export import to_csv, to_json, to_npz
 
     out = Path(args.out)
@@ -51,7 +52,7 @@ def _trace(args: argparse.Namespace) -> None:
             raise GRUVizError(f"--input {str(path)!r} is not a file.")
         rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
     res = trace_checkpoint(args.file, text=args.text, rows=rows, ids=ids, gru=args.gru,
-                           dtype="float64" if args.float64 else None)
+                           dtype="float64" if args.float64 else None, limits=server_limits())
     for w in res.checkpoint.warnings:
         print(f"warning: {w}", file=sys.stderr)
     desc = res.checkpoint.description | {"detected": res.checkpoint.summary()}
@@ -73,6 +74,43 @@ def _trace(args: argparse.Namespace) -> None:
     if res.probs is not None:
         shown = ", ".join(f"{s!r} {p:.2f}" for s, p in res.next_symbols())
         print(f"Next symbol after the input: {shown}")
+
+
+def _corpus(args: argparse.Namespace) -> int:
+    from gru_viz.analysis.corpus import SUFFIX, Options, corpus_stats
+    from gru_viz.core.untrusted import terminal_text
+    from gru_viz.io.checkpoint import load_checkpoint
+
+    out = Path(args.out)
+    if not out.name.endswith(".npz"):
+        raise GRUVizError(f"--out must end in .npz (e.g. stats{SUFFIX}); got {out.name!r}.")
+    ckpt = load_checkpoint(args.model, gru=args.gru)
+    for w in ckpt.warnings:
+        print(f"warning: {terminal_text(w)}", file=sys.stderr)
+    opts = Options(batch=args.batch, chunk=args.chunk, mode=args.mode, warmup=args.warmup,
+                   segment=args.segment, split=args.split, bins=args.bins, left=args.left,
+                   right=args.right, top_k=args.top_k, context=args.context,
+                   dtype="float64" if args.float64 else "float32", device=args.device,
+                   threads=args.threads, state_every=args.save_every)
+    try:
+        stats = corpus_stats(ckpt, args.corpus, out, options=opts, engine=args.engine,
+                             scheduler=args.scheduler, shards=args.shards,
+                             resume=not args.no_resume)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the state is saved in {terminal_text(str(out))}.partial.npz; "
+              "run the same command again to continue.", file=sys.stderr)
+        return 130
+    m = stats.meta
+    print(f"{stats.tokens:,} tokens in {m['documents']:,} document(s), "
+          f"{m['tokens_per_second']:,.0f} tokens/s; statistics written to "
+          f"{terminal_text(str(out))}")
+    if m.get("skipped"):
+        print(f"{m['skipped']:,} character(s) not in the vocabulary were left out.")
+    loss = stats.loss()
+    if loss is not None:
+        print(f"Next-symbol loss {loss['loss']:.4f} nats ({loss['bits_per_symbol']:.3f} bits), "
+              f"accuracy {loss['accuracy']:.3f} over {loss['positions']:,} positions.")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -118,6 +156,50 @@ def parser() -> argparse.ArgumentParser:
                         "or course (Γu = 1 − z, share of the new candidate written)")
     t.set_defaults(func=_trace)
 
+    c = sub.add_parser("corpus", help="statistics of every unit over a whole corpus",
+                       description="Run a checkpoint over a corpus (text files, a folder of "
+                       "them, or .npy sequences) in batches with bounded memory and save, per "
+                       "layer and unit: saturation, value histograms, mean and spread, the "
+                       "expected response to each symbol, next-symbol loss and accuracy (with "
+                       "a head), and where each unit is highest and lowest. The explorer "
+                       "opens the file next to its model. Ctrl-C saves the state; the same "
+                       "command resumes.")
+    c.add_argument("model", help="checkpoint file")
+    c.add_argument("corpus", nargs="+", help="text files, folders of them, or .npy files")
+    c.add_argument("--out", required=True, help="statistics file, e.g. stats.gruviz-corpus.npz")
+    c.add_argument("--gru", help=gru_help)
+    c.add_argument("--split", choices=("file", "line", "none"), default="file",
+                   help="where documents end (the state restarts from 0): each file "
+                   "(default; newlines are tokens like any other), each line, or nowhere")
+    c.add_argument("--mode", choices=("exact", "segments"), default="exact",
+                   help="exact (default): each document is one stream, its state carried "
+                   "to its end; segments: documents cut into --batch parallel pieces, each "
+                   "started --warmup tokens early from h0 = 0 (approximate at the cuts)")
+    c.add_argument("--batch", type=int, default=64, help="streams run at once (default 64)")
+    c.add_argument("--chunk", type=int, default=256, help="steps per chunk (default 256)")
+    c.add_argument("--warmup", type=int, default=128,
+                   help="segments mode: tokens run before each segment, not counted")
+    c.add_argument("--segment", type=int, help="segments mode: segment length in tokens")
+    c.add_argument("--bins", type=int, default=20, help="histogram bins (default 20)")
+    c.add_argument("--left", type=float, default=0.1, help="left saturation below (0.1)")
+    c.add_argument("--right", type=float, default=0.9, help="right saturation above (0.9)")
+    c.add_argument("--top-k", type=int, default=16,
+                   help="positions kept per unit where it is highest and lowest (16)")
+    c.add_argument("--context", type=int, default=12, help="tokens kept each side of those")
+    c.add_argument("--float64", action="store_true", help="compute in float64")
+    c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
+    c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    c.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local (default) or dask: shards on a Dask cluster")
+    c.add_argument("--scheduler", help="dask: the scheduler address, e.g. tcp://host:8786 "
+                   "(default: a local cluster)")
+    c.add_argument("--shards", type=int, help="dask: number of shards (default 4 per worker)")
+    c.add_argument("--save-every", type=float, default=60.0,
+                   help="seconds between saves of the resumable state (default 60)")
+    c.add_argument("--no-resume", action="store_true",
+                   help="ignore and overwrite a saved state")
+    c.set_defaults(func=_corpus)
+
     r = sub.add_parser("train", help="train one of the shipped example models",
                        description="Train an example model on CPU with fixed seeds and save "
                        "it with its description and metrics. Recipes: " + "; ".join(
@@ -133,8 +215,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except GRUVizError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0

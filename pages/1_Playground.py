@@ -67,7 +67,7 @@ with controls:
     st.text_input(
         f"Input sequence (symbols from {' '.join(vocab)})" if vocab else
         "Input sequence: one step per row, rows split by ';', numbers by ','",
-        key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,))
+        key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,), max_chars=lab.MAX_TEXT)
     if state.error:
         st.error(f"{state.error} The plots show the last input that worked.")
     weight_editors(nt)

@@ -10,6 +10,7 @@ from gru_viz.core.model import GRUModel
 from gru_viz.figures.dynamics import phase_portrait, pitchfork_figure, point_kind
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.inputs import parse_rows
+from gru_viz.teaching.phase import bifurcation_help, slider_labels, update_bias_help
 from gru_viz.ui import frame, notation
 from gru_viz.ui.explorer_input import input_key
 from gru_viz.ui.page import persistent, store
@@ -17,8 +18,7 @@ from gru_viz.ui.subjects import Subject, picker, typed_input
 
 HAND = "2-unit GRU (sliders)"
 SLIDERS = {  # key -> (label, low, high, help)
-    "w00": ("W_hn[0,0]: unit 0 → its own candidate", -3.0, 3.0,
-            "The recurrent weight to watch: as it crosses 1, one fixed point becomes three."),
+    "w00": ("W_hn[0,0]: unit 0 → its own candidate", -3.0, 3.0, None),
     "w01": ("W_hn[0,1]: unit 1 → unit 0's candidate", -3.0, 3.0, None),
     "w10": ("W_hn[1,0]: unit 0 → unit 1's candidate", -3.0, 3.0, None),
     "w11": ("W_hn[1,1]: unit 1 → its own candidate", -3.0, 3.0, None),
@@ -28,6 +28,23 @@ SLIDERS = {  # key -> (label, low, high, help)
            "Larger: z nearer 1, each step keeps more of the old state. The fixed points stay "
            "where they are; only their eigenvalues move."),
 }
+
+
+def hand_values() -> tuple:
+    """(W_hn, b_n) of the sliders as they stand."""
+    v = {k: st.session_state[f"pp.{k}"] for k in ("w00", "w01", "w10", "w11", "b0", "b1")}
+    return ((v["w00"], v["w01"]), (v["w10"], v["w11"])), (v["b0"], v["b1"])
+
+
+def update_bias_slider(nt, label: str, lo: float, hi: float) -> None:
+    """The update gate's bias, kept as PyTorch's b_z in "pp.bz"; in course notation the
+    slider shows and sets b_u = −b_z (Γu = σ(b_u) = 1 − z)."""
+    course = nt.key == "course"
+    key, sign = ("pp.bu.w", -1.0) if course else ("pp.bz.w", 1.0)
+    st.session_state[key] = sign * st.session_state["pp.bz"]
+    st.slider(label, -hi if course else lo, -lo if course else hi, step=0.05, key=key,
+              help=update_bias_help(nt),
+              on_change=lambda: st.session_state.update({"pp.bz": sign * st.session_state[key]}))
 
 
 def preset_values(p: dy.Preset) -> dict[str, float]:
@@ -76,13 +93,23 @@ def hand_set_view() -> None:
         st.session_state.setdefault(f"pp.{k}", float(v))
     st.session_state.setdefault("pp.hand_text", dy.PRESETS[first].example)
     controls, plot = st.columns([1, 2], gap="large")
+    nt = notation()
     with controls:
         name = st.selectbox("Preset", list(dy.PRESETS), key="pp.preset", on_change=apply_preset)
         st.caption(dy.PRESETS[name].description)
-        st.caption("The reset gate is held open (r = 1) and input channel i drives unit i's "
-                   "candidate with weight 1: n = tanh(x + W_hn h + b).")
-        for k, (label, lo, hi, helptext) in SLIDERS.items():
-            st.slider(label, lo, hi, step=0.05, key=f"pp.{k}", help=helptext)
+        st.caption(f"The reset gate is held open ({nt.reset} = 1) and input channel i drives "
+                   f"unit i's candidate with weight 1: " + (
+                       "c̃ = tanh(x + W_cc c + b_c)." if nt.key == "course" else
+                       "n = tanh(x + W_hn h + b_in)."))
+        labels = slider_labels(nt)
+        xbar = (st.session_state.get("pp.x0", 0.0), st.session_state.get("pp.x1", 0.0))
+        for k, (_, lo, hi, helptext) in SLIDERS.items():
+            if k == "w00":  # computed for the model on screen, not the textbook's 1
+                helptext = bifurcation_help(nt, *hand_values(), xbar)
+            if k == "bz":
+                update_bias_slider(nt, labels[k], lo, hi)
+                continue
+            st.slider(labels[k], lo, hi, step=0.05, key=f"pp.{k}", help=helptext)
         c = st.columns(2)
         xbar = (c[0].number_input("constant input x̄₀", -3.0, 3.0, 0.0, 0.1, key="pp.x0"),
                 c[1].number_input("constant input x̄₁", -3.0, 3.0, 0.0, 0.1, key="pp.x1"))
@@ -115,8 +142,8 @@ def hand_set_view() -> None:
             f"{nt.candidate} equals its state: they cross at the fixed points. Stability comes "
             f"from the eigenvalues λ of the step's Jacobian: stable when every |λ| < 1 (it is a "
             f"map, not a flow). The trajectory follows the typed input; the field assumes the "
-            f"constant input x̄. Update gate: z = {1 / (1 + np.exp(-values[6])):.3f} here "
-            f"({nt.update} = {float(nt.update_values(1 / (1 + np.exp(-values[6])))):.3f}).")
+            f"constant input x̄. Update gate: {nt.update} = "
+            f"{float(nt.update_values(1 / (1 + np.exp(-values[6])))):.3f} at every state.")
         st.dataframe(points_table(points, plane), hide_index=True)
     with st.expander("One unit: watch one fixed point become three (pitchfork)", expanded=False):
         k = st.slider("candidate recurrent weight k (reset gate open, no bias)", 0.0, 3.0, 1.5,

@@ -51,7 +51,7 @@ def symbol_names(subject: Subject) -> list[str]:
 
 
 def memory_view(cell, labels: list[str], nt) -> None:
-    keep = "1 − Γu" if nt.key == "course" else "z"
+    keep = nt.kept()
     st.markdown(
         f"Each step keeps the share {keep} of the old state {nt.state}⟨t−1⟩ and writes the rest "
         f"from the candidate {nt.candidate}. What a unit held at step t survives to step u as the "
@@ -158,8 +158,9 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
                ("z", 0.0): "always overwrite with the candidate",
                ("r", 0.0): "the candidate ignores the past state",
                ("r", 1.0): "the past state fully feeds the candidate"}.get((gate, value), "")
-    said = f"{nt.update} = {shown:g}, i.e. " if course_update else ""
-    st.markdown(f"**Clamp:** {said}{clamp.describe()}" + (f": {meaning}." if meaning else "."))
+    where = clamp.describe().split(" for ", 1)[1]  # in the notation shown: Γu, not z
+    st.markdown(f"**Clamp:** {nt.symbol(gate)} = {shown:g} for {where}"
+                + (f": {meaning}." if meaning else "."))
     heat, line = ablation_figures(
         result.d_state(layer, direction), result.base.layers[layer][direction].h[:, unit],
         result.clamped.layers[layer][direction].h[:, unit], labels, unit, start, nt.state)

@@ -8,7 +8,7 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.figures import explorer as ef
 from gru_viz.ui import frame, notation
 from gru_viz.ui.explorer_input import make_run, read_input, symbol_names
-from gru_viz.ui.explorer_model import detected, model_picker
+from gru_viz.ui.explorer_model import detected, model_picker, overrides
 from gru_viz.ui.explorer_more import compare_view, corpus_view, export_view
 from gru_viz.ui.explorer_views import (
     field_picker,
@@ -30,10 +30,11 @@ with st.sidebar:
 if loaded is None:
     st.info("Choose a shipped example or upload a checkpoint (sidebar) to explore its gates.")
     st.stop()
-ckpt, nt = loaded.ckpt, notation()
-m = ckpt.model
 with st.expander("What was detected in the file", expanded=True):
     detected(loaded)
+    loaded = overrides(loaded)
+ckpt, nt = loaded.ckpt, notation()
+m = ckpt.model
 st.caption(f"{loaded.name}: {m.describe()}"
            + (f", vocabulary of {len(ckpt.vocabulary)}" if ckpt.vocabulary else "")
            + (", linear head" if ckpt.head_weight is not None else ""))
@@ -50,7 +51,8 @@ except GRUVizError as exc:
 c = st.columns(4)
 layer = c[0].selectbox("Layer", range(m.num_layers), key=f"ex.layer.{m.num_layers}")
 direction = c[1].selectbox("Direction", range(m.num_directions), key=f"ex.dir.{m.num_directions}",
-                           format_func=lambda d: "reverse" if d else "forward")
+                           format_func=lambda d: "reverse" if m.reads_backwards(layer, d)
+                           else "forward")
 with c[2]:
     field = field_picker(nt, "ex.order_field", label="Order units by their")
 how = c[3].selectbox("Unit order", list(an.ORDERINGS), format_func=an.ORDERINGS.get,

@@ -1,6 +1,11 @@
 import numpy as np
 import pytest
 
+# Helpers that several test modules share live in tests/helpers.py (models, files) and
+# tests/app_helpers.py (driving pages in AppTest); test modules import them from there, never
+# from one another.
+from tests import app_helpers, helpers  # noqa: F401
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

@@ -7,25 +7,7 @@ from gru_viz.analysis import units as an
 from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, PYTORCH
-from gru_viz.core.weights import GRUWeights
-from gru_viz.io.inputs import Vocabulary
-
-VOCAB = Vocabulary(tuple("abxy"))
-
-
-def planted_model(H: int = 6, unit: int = 3, seed: int = 0) -> GRUModel:
-    """Random small weights, except that ``unit`` is a flip-flop: it writes +1 on 'a', −1 on
-    'b' and keeps its state otherwise (no recurrent input)."""
-    w = GRUModel.random(len(VOCAB), H, seed=seed).cells[0][0].fused()
-    W_ih, W_hh, b_ih, b_hh = (np.array(w[k]) for k in ("weight_ih", "weight_hh", "bias_ih",
-                                                          "bias_hh"))
-    a, b = VOCAB.encode("ab")
-    z, n = H + unit, 2 * H + unit
-    for row in (unit, z, n):
-        W_hh[row], W_ih[row], b_ih[row], b_hh[row] = 0, 0, 0, 0
-    b_ih[z], W_ih[z, a], W_ih[z, b] = 8, -16, -16  # keep, except on a and b
-    W_ih[n, a], W_ih[n, b] = 8, -8
-    return GRUModel(((GRUWeights.from_fused(W_ih, W_hh, b_ih, b_hh),),))
+from tests.helpers import VOCAB, planted_model
 
 
 def one_hot(text: str) -> np.ndarray:

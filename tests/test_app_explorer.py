@@ -2,7 +2,6 @@
 the unit search on a planted unit, the corpus, the comparison, and exports that round trip."""
 
 import io
-import pathlib
 import pickle
 
 import numpy as np
@@ -13,39 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.api import run_checkpoint
 from gru_viz.io.checkpoint import load_checkpoint
-from gru_viz.io.inputs import Vocabulary
-from gru_viz.io.savefile import save_checkpoint
 from gru_viz.ui.explorer_input import Run
 from gru_viz.ui.explorer_model import Loaded, shipped
 from gru_viz.ui.explorer_more import trace_file
-from tests.test_analysis import VOCAB, planted_model
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def saved(obj) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
-
-
-BRACKETS = Vocabulary(tuple("()[]"))
-
-
-def own_format(model=None, vocab=BRACKETS) -> bytes:
-    """Our self-describing file: one-hot symbols, a vocabulary and a linear head."""
-    model = model or planted_model(H=6).astype(np.float32)
-    rng = np.random.default_rng(0)
-    buf = io.BytesIO()
-    save_checkpoint(buf, model, vocabulary=vocab,
-                    head_weight=rng.normal(size=(len(vocab), model.hidden_size)).astype(np.float32),
-                    head_bias=np.zeros(len(vocab), np.float32))
-    return buf.getvalue()
-
-
-def gru(I=3, H=5, L=1, bi=False) -> torch.nn.GRU:
-    torch.manual_seed(0)
-    return torch.nn.GRU(I, H, L, bidirectional=bi, batch_first=True)
+from tests.app_helpers import page, showing, upload
+from tests.helpers import VOCAB, gru, own_format, planted_model, saved
 
 
 class Net(torch.nn.Module):
@@ -73,23 +44,12 @@ KINDS = {  # file name -> bytes, one per kind of checkpoint the loader supports
 }
 BAD = {  # file name -> (bytes, part of the message)
     "empty.pt": (b"", "empty"),
-    "text.pt": (b"hello, this is not a checkpoint", "neither a torch file"),
+    "text.pt": (b"hello, this is not a checkpoint", "not a model file gru-viz recognises"),
     "pickled.pt": (pickle.dumps({"a": 1}), "plain Python pickle"),
     "lstm.pt": (saved(torch.nn.LSTM(3, 4).state_dict()), "No GRU found"),
     "truncated.pt": (saved(gru().state_dict())[:700], "truncated or corrupt"),
 }
 
-
-def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page("pages/5_Explorer.py")  # entered from the home page, as the frame expects
-    return at.run()
-
-
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.sidebar.selectbox(key="ex.source.w").select("upload a file").run()
-    at.sidebar.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
-    return at
 
 
 def view(at: AppTest, name: str) -> AppTest:
@@ -100,9 +60,6 @@ def assert_ok(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
 
-
-def showing(at: AppTest) -> str:
-    return " ".join(c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("path", shipped(), ids=lambda p: p.name)

@@ -1,65 +1,24 @@
 """The teaching pages in Streamlit's AppTest: each opened by itself on a fresh session."""
 
-import base64
 import json
-import pathlib
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from gru_viz.figures.timeline import unframe
 from gru_viz.teaching.presets import COUNTER, LATCH, Preset, extra_presets
 from gru_viz.ui import lab
-from gru_viz.ui.weights_editor import GATE, GATE_TITLES
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
-
-
-def open_page(page: str | None = None, **params: str) -> AppTest:
-    """A fresh session on one page, as when its URL is opened (query parameters included)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.query_params.update(params)
-    if page:
-        at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def charts(at: AppTest) -> list[dict]:
-    """Every Plotly chart's spec, typed arrays decoded."""
-    def decode(v):
-        if isinstance(v, dict) and set(v) >= {"dtype", "bdata"}:
-            return np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"]))
-        if isinstance(v, dict):
-            return {k: decode(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [decode(x) for x in v]
-        return v
-    return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
-
-
-def heatmap(at: AppTest, row: int) -> np.ndarray:
-    """Row 0..3 of the playground's heatmaps (update, reset, candidate, state) as (H, T)."""
-    m = charts(at)[0]["data"][row]
-    return m["z"].reshape(len(m["y"]), -1)
-
-
-def open_gate(at: AppTest, gate: str) -> None:
-    """Open the weights tab of ``gate`` ("z", "r" or "n"), as a click on it would."""
-    label = next(t.label for t in at.tabs if t.label.startswith(GATE_TITLES[gate]))
-    at.session_state[f"{GATE}.{at.session_state['notation']}"] = label
-    at.session_state[GATE] = gate
-    at.run()
-
-
-def weight_slider(at: AppTest, name: str):
-    """The slider of one weight (its key also carries the weights' version), its gate's tab
-    opened first when needed (only the open tab is drawn)."""
-    if not any(s.key.startswith(f"pg.{name}.") for s in at.slider):
-        open_gate(at, name[3])  # W_in -> n, b_hz -> z
-    return next(s for s in at.slider if s.key.startswith(f"pg.{name}."))
+from tests.app_helpers import (
+    PLAYGROUND,
+    ROOT,
+    STEP,
+    charts,
+    heatmap,
+    open_gate,
+    open_page,
+    weight_slider,
+)
 
 
 def test_home_page():
@@ -77,11 +36,12 @@ def test_home_page():
 def test_playground_opened_alone_shows_the_default_preset():
     at = open_page(PLAYGROUND)
     assert len(charts(at)) == 2
-    assert len(at.slider) == 10  # hidden 2, input 1: the open gate's weights and biases
-    assert {s.key.split(".")[1] for s in at.slider} == {"W_iz", "W_hz", "b_iz", "b_hz"}
-    for gate in "rn":  # the other gates' tabs draw theirs when opened
+    # hidden 2, input 1, course notation: the open gate's W_ux (2), W_uc (4) and b_u (2)
+    assert len(at.slider) == 8
+    assert {s.key.split(".")[1] for s in at.slider} == {"W_ux", "W_uc", "b_u"}
+    for gate, c in (("r", "r"), ("n", "c")):  # the other gates' tabs draw theirs when opened
         open_gate(at, gate)
-        assert {s.key.split(".")[1][-1] for s in at.slider} == {gate} and len(at.slider) == 10
+        assert {s.key.split(".")[1][2] for s in at.slider} == {c} and len(at.slider) == 8
     assert at.text_input[0].value == LATCH.text
     assert at.selectbox(key="teach.preset").value == "latch"
     assert at.query_params["p"] in ("latch", ["latch"])
@@ -92,14 +52,14 @@ def test_playground_opened_alone_shows_the_default_preset():
 def test_changing_a_weight_changes_the_plotted_values():
     at = open_page(PLAYGROUND)
     before = heatmap(at, 2)
-    weight_slider(at, "W_in.0.0").set_value(2.0).run()
+    weight_slider(at, "W_cx.0.0").set_value(2.0).run()  # course: W_cx is W_in
     after = heatmap(at, 2)
     np.testing.assert_allclose(after[0], np.tanh(2.0 * np.array(
         [float(v) for v in LATCH.text.split(";")])), atol=1e-3)
     assert not np.allclose(before[0], after[0])
     assert at.session_state[lab.WEIGHTS].W_in[0, 0] == 2.0
     assert at.selectbox(key="teach.preset").value == "latch"  # an edited preset
-    assert weight_slider(at, "W_in.0.0").value == 2.0
+    assert weight_slider(at, "W_cx.0.0").value == 2.0
 
 
 def test_a_preset_loads_weights_and_input_together():
@@ -110,7 +70,7 @@ def test_a_preset_loads_weights_and_input_together():
     # t over the input at every step
     assert hm["layout"]["xaxis"]["ticktext"] == [f"{t}<br>{s}" for t, s in enumerate(COUNTER.text)]
     assert at.session_state[lab.WEIGHTS].equals(COUNTER.weights)
-    assert len(at.slider) == 2 * (2 + 2 + 2)  # the open gate's
+    assert len(at.slider) == 2 * (2 + 2 + 1)  # the open gate's W_ux, W_uc, b_u
 
 
 def test_malformed_input_shows_an_error_and_keeps_the_weights():
@@ -205,3 +165,60 @@ def test_a_trained_preset_pins_its_reset_placement():
         assert any("reset after (PyTorch)" in m.value for m in at.markdown)
     finally:
         extra_presets.pop()
+
+
+def test_the_update_gate_tab_in_course_notation_shows_course_parameters_that_open_it():
+    """Course notation: W_ux, W_uc, b_u (not PyTorch's W_iz…), and raising one raises Γu."""
+    at = open_page(PLAYGROUND)
+    assert {s.key.split(".")[1] for s in at.slider} == {"W_ux", "W_uc", "b_u"}
+    assert not any("W_iz" in s.label or "b_hz" in s.label for s in at.slider)
+    assert "opens" in " ".join(c.value for c in at.caption)
+    before = heatmap(at, 0)  # Γu (H, T)
+    b_u = weight_slider(at, "b_u.0")
+    assert b_u.value == pytest.approx(-(LATCH.weights.b_iz[0] + LATCH.weights.b_hz[0]))
+    b_u.set_value(b_u.value + 2.0).run()
+    after = heatmap(at, 0)
+    assert (after[0] > before[0]).all()  # raising b_u opens Γu at every step
+    w = at.session_state[lab.WEIGHTS]
+    assert w.b_iz[0] == pytest.approx(LATCH.weights.b_iz[0] - 2.0)  # z's bias fell by 2
+    assert w.b_hz[0] == LATCH.weights.b_hz[0]
+    weight_slider(at, "W_uc.0.1").set_value(-3.0).run()  # W_uc = −W_hz
+    assert at.session_state[lab.WEIGHTS].W_hz[0, 1] == 3.0
+    # PyTorch notation: PyTorch's names, and the values are the stored ones
+    at.radio(key="notation.w").set_value("pytorch").run()
+    assert {s.key.split(".")[1] for s in at.slider} == {"W_iz", "W_hz", "b_iz", "b_hz"}
+    assert weight_slider(at, "W_hz.0.1").value == 3.0
+
+
+def test_course_candidate_bias_follows_the_reset_placement():
+    """Reset before: b_c = b_in + b_hn (one bias); reset after: b_c = b_in and b_cc = b_hn."""
+    from gru_viz.core.model import GRUModel
+    from gru_viz.teaching.params import gate_params, set_gate_params
+    w = GRUModel.random(2, 3, seed=1).cells[0][0]
+    for after in (False, True):
+        cw = w.replace(reset_after=after).to_course()
+        p = gate_params(w, "n", True, after)
+        np.testing.assert_array_equal(p["b_c"], cw.b_c)
+        np.testing.assert_array_equal(p["W_cc"], cw.W_c[:, :3])
+        assert ("b_cc" in p) == after
+        u = gate_params(w, "z", True, after)
+        np.testing.assert_array_equal(u["W_uc"], cw.W_u[:, :3])
+        np.testing.assert_array_equal(u["b_u"], cw.b_u)
+        for g in "zrn":  # writing back what was read changes nothing
+            back = set_gate_params(w, g, gate_params(w, g, True, after), True, after)
+            for n in ("W_iz", "W_hz", "b_iz", "b_hz", "W_ir", "b_ir", "W_in", "b_in", "b_hn"):
+                np.testing.assert_allclose(getattr(back, n), getattr(w, n), atol=1e-15)
+
+
+def test_home_follows_the_notation_switch():
+    """Its diagram and first equations speak the notation chosen (it said 'course notation'
+    under PyTorch)."""
+    at = open_page()
+    svg = next(m.value for m in at.main.markdown if m.value.startswith("<svg"))
+    assert "Course (Γu" in svg and "c̃⟨t⟩" in svg and "n(t)" not in svg
+    assert at.latex[0].value.startswith(r"\Gamma_u") or "Gamma_u" in at.latex[0].value
+    at.radio(key="notation.w").set_value("pytorch").run()
+    svg = next(m.value for m in at.main.markdown if m.value.startswith("<svg"))
+    assert "PyTorch (z" in svg and "n(t)" in svg and "c̃" not in svg and "Course" not in svg
+    assert "Gamma" not in at.latex[0].value and "z" in at.latex[0].value
+    assert at.main.markdown[1].value.startswith("**PyTorch notation**")

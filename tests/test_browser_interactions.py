@@ -106,11 +106,11 @@ def test_playground_typing_and_a_weight_slider(opened):
     assert_shows(app, expected(params))
 
     with app.changing():
-        app.slide("W_iz[0, 0]")  # 0.00 -> 0.10: unit 0's update gate now follows the input
+        app.slide("W_ux[0, 0]")  # 0.00 -> 0.10: unit 0's update gate now follows the input
     params = params_of(app.page.url)
     w = unpack_weights(params["w"])  # edited weights travel in the link
-    assert w.W_iz[0, 0] == np.float32(0.1)
-    assert app.widget("stSlider", "W_iz[0, 0]").locator(
+    assert w.W_iz[0, 0] == np.float32(-0.1)  # course: W_ux = −W_iz (raising it opens Γu)
+    assert app.widget("stSlider", "W_ux[0, 0]").locator(
         "[data-testid='stSliderThumbValue']").inner_text() == "0.10"
     assert_shows(app, expected(params))
 
@@ -319,7 +319,7 @@ def test_explorer_upload_then_a_bad_upload(opened, tmp_path):
     app.page.locator("[data-testid='stAlert']").filter(
         has_text="Still showing tiny_gru.pt").wait_for()
     app.wait_idle()
-    assert "neither a torch file" in app.page.locator("[data-testid='stAlert']").filter(
+    assert "not a model file gru-viz recognises" in app.page.locator("[data-testid='stAlert']").filter(
         has_text="Still showing").inner_text()
     assert metric(app, "Hidden size") == "5"
     after = explorer_heatmaps(app)

@@ -12,13 +12,8 @@ from gru_viz.core.engine import run
 from gru_viz.io.checkpoint import load_checkpoint
 from gru_viz.io.inputs import Vocabulary
 from gru_viz.io.savefile import gru_state_dict, save_checkpoint, save_state_dict
+from tests.helpers import saved
 from tests.torch_helpers import torch_gru
-
-
-def saved(obj) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
 
 
 def assert_same_as_torch(ckpt, g: torch.nn.GRU, B=2, T=7):

@@ -10,7 +10,7 @@ from safetensors.torch import save as st_save
 
 from gru_viz.core.errors import CheckpointError, GRUVizError
 from gru_viz.io.checkpoint import load_checkpoint
-from tests.test_checkpoint import saved
+from tests.helpers import saved
 from tests.torch_helpers import torch_gru
 
 
@@ -108,7 +108,7 @@ def test_corrupt_zip_and_unknown_format():
     data = bytearray(saved(torch_gru(3, 4).state_dict()))
     data[60:400] = bytes(340)
     fails(bytes(data), "truncated or corrupt")
-    fails(b"hello world, not a model", "neither a torch file .* nor a safetensors")
+    fails(b"hello world, not a model", "not a model file gru-viz recognises.*Accepted: .pt")
     fails(b"", "empty")
 
 

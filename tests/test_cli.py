@@ -1,6 +1,7 @@
 """The command line end to end: inspect, and trace to every format, on a checkpoint made here."""
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from gru_viz.cli import main
 from gru_viz.core.model import GRUModel
 from gru_viz.io.inputs import Vocabulary
 from gru_viz.io.savefile import save_checkpoint
-from tests.test_checkpoint import saved
+from tests.helpers import saved
 from tests.torch_helpers import torch_gru
 
 
@@ -59,7 +60,7 @@ def test_trace_to_json_csv_html(ckpt_path, tmp_path):
         if suffix == "json":
             assert len(json.loads(text)["cells"]) == 2
         elif suffix == "csv":
-            rows = list(csv.reader(ln for ln in text.splitlines() if not ln.startswith("#")))
+            rows = list(csv.reader(io.StringIO(text)))
             assert len(rows) == 1 + 2 * 3 * 4
         else:
             assert "plotly" in text.lower() and "update gate z" in text
@@ -95,7 +96,7 @@ def test_user_errors_exit_2_with_a_message(ckpt_path, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     assert main(["inspect", str(bad)]) == 2
-    assert "error: bad.pt is neither a torch file" in capsys.readouterr().err
+    assert "error: bad.pt is not a model file gru-viz recognises" in capsys.readouterr().err
     assert main(["trace", str(ckpt_path), "--text", "abz", "--out", str(tmp_path / "x.npz")]) == 2
     assert "'z' at position 2" in capsys.readouterr().err
     assert main(["trace", str(ckpt_path), "--text", "ab", "--out", str(tmp_path / "x.txt")]) == 2

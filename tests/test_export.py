@@ -52,9 +52,9 @@ def test_json_writes_nan_as_null(rng):
 
 def test_csv_has_one_row_per_cell_step_unit(trace):
     text = to_csv(trace, DESC, list("abcde"))
-    comments = [ln[2:] for ln in text.splitlines() if ln.startswith("# ")]
-    assert json.loads("\n".join(comments)) == DESC
-    rows = list(csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#")))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert json.loads(rows[0]["description"]) == DESC
+    assert all(row["description"] == "" for row in rows[1:])
     assert len(rows) == 4 * 5 * 4  # cells × steps × units
     by_cell = {cell_name(c): c for c in trace.cells()}
     for row in rows:
@@ -64,10 +64,32 @@ def test_csv_has_one_row_per_cell_step_unit(trace):
             assert float(row[f]) == getattr(c, f)[t, j]
 
 
+HOSTILE_TOKENS = ["#", ",", '"', "\n", "a", " ", "\r", "'", ";"]
+
+
+def test_csv_reads_back_whole_with_the_csv_module_and_pandas_defaults(rng):
+    """Tokens that are CSV syntax (comment mark, delimiter, quote, new line) survive both."""
+    pd = pytest.importorskip("pandas")
+    tr = run(GRUModel.random(2, 2, seed=3), rng.normal(size=(len(HOSTILE_TOKENS), 2)))
+    text = to_csv(tr, {"name": 'a "quoted", #commented\nmodel'}, HOSTILE_TOKENS)
+    c = tr.layers[0][0]
+    want = [(t, j, tok) for t, tok in enumerate(HOSTILE_TOKENS) for j in range(2)]
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    df = pd.read_csv(io.StringIO(text, newline=""))
+    assert len(rows) == len(df) == len(want)
+    assert json.loads(rows[0]["description"])["name"] == 'a "quoted", #commented\nmodel'
+    assert json.loads(df["description"][0]) == json.loads(rows[0]["description"])
+    for (t, j, tok), row, (_, prow) in zip(want, rows, df.iterrows()):
+        assert row["token"] == tok and (int(row["t"]), int(row["unit"])) == (t, j)
+        # pandas strips nothing but reads a lone blank or quote as written
+        assert prow["token"] == tok and (prow["t"], prow["unit"]) == (t, j)
+        for f in STEP_FIELDS:
+            assert float(row[f]) == prow[f] == getattr(c, f)[t, j]
+
+
 def test_csv_of_a_batch_numbers_the_sequences(rng):
     tr = run(GRUModel.random(2, 3), rng.normal(size=(2, 4, 2)))
-    rows = list(csv.DictReader(ln for ln in to_csv(tr, {}).splitlines()
-                               if not ln.startswith("#")))
+    rows = list(csv.DictReader(io.StringIO(to_csv(tr, {}))))
     assert len(rows) == 2 * 4 * 3 and {r["b"] for r in rows} == {"0", "1"}
     last = rows[-1]
     assert float(last["h"]) == tr.layers[0][0].h[1, 3, 2]

@@ -101,3 +101,13 @@ def test_home_diagram_asset_is_ours():
     # the course's own equations: reset gate before the product
     assert asset.read_text().strip() == cell_svg(COURSE, reset_after=False, background="#ffffff",
                                                  title="A GRU unit (course notation)")
+
+
+def test_coloured_text_puts_sep_between_tokens():
+    from gru_viz.figures.textcolor import coloured_text
+
+    scale = [[0, "#000000"], [1, "#ffffff"]]
+    spaced = coloured_text(["12", "3"], np.array([0.0, 1.0]), 0, 1, scale, sep=" ")
+    joined = coloured_text(["12", "3"], np.array([0.0, 1.0]), 0, 1, scale)
+    assert "</span> <span" in spaced and "</span><span" in joined
+    assert spaced.count("<span") == 2

@@ -9,7 +9,6 @@ and a timeout, and report how much the loader's peak memory grew.
 from __future__ import annotations
 
 import collections
-import contextlib
 import io
 import json
 import os
@@ -31,6 +30,7 @@ from safetensors.torch import save as st_save
 from gru_viz.core.engine import run
 from gru_viz.core.errors import CheckpointError, GRUVizError
 from gru_viz.io.checkpoint import load_checkpoint
+from tests.helpers import saved
 from tests.torch_helpers import torch_gru
 
 GREW_MB = 150  # a refused file may cost the loader at most this much memory
@@ -95,20 +95,18 @@ def gru_refs(I: int, H: int) -> tuple[dict[str, TensorRef], dict[str, bytes]]:
     return refs, records
 
 
-def saved(obj) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
-
 
 def outcome(data, **kw) -> str:
-    """'result' or 'error: <message>'; anything else raises and fails the test."""
+    """'result', 'error: <message>' (refused by the loader) or 'run error: <message>' (loaded,
+    and the run says why it cannot run); anything else raises and fails the test."""
     try:
         ckpt = load_checkpoint(data, **kw)
     except GRUVizError as exc:
         return f"error: {exc}"
-    with contextlib.suppress(GRUVizError):  # what loads must run, or say why not
+    try:  # what loads must run, or say why not
         run(ckpt.model, np.ones((2, ckpt.model.input_size)))
+    except GRUVizError as exc:
+        return f"run error: {exc}"
     return "result"
 
 
@@ -271,10 +269,8 @@ def test_code_in_a_pickle_never_runs(tmp_path, payload, pack):
     message = str(info.value)
     if pack.startswith("torch"):
         assert "needs Python code to load" in message and "state_dict()" in message
-    elif pack == "pickle":
+    else:  # binary and text (protocol 0) pickles are recognised by their opcodes
         assert "runs code when read" in message
-    else:  # text pickles look like neither format: the message says what is accepted
-        assert "neither a torch file" in message
     pickle.loads(pickle.dumps(evil))  # control: the payload does run code when unpickled
     assert marker.exists()
 
@@ -304,7 +300,8 @@ def test_self_referencing_description_of_our_own_format():
     description["again"] = description
     data = torch_zip(pickled({"format": "gru-viz", "state_dict": refs,
                               "description": description}), records)
-    outcome(data)  # a result or our error: anything else raises
+    message = outcome(data)
+    assert message.startswith("error:") and "cyclic or nested too deeply" in message
 
 
 def test_deeply_nested_description_of_our_own_format():
@@ -313,7 +310,8 @@ def test_deeply_nested_description_of_our_own_format():
     # 100 000 nested lists, built by opcodes (EMPTY_LIST … APPEND …) in place of the string
     deep = b"]" * 100_000 + b"a" * 99_999
     data = torch_zip(pkl.replace(b"X\x04\x00\x00\x00DEEP", deep), records)
-    outcome(data)
+    message = outcome(data)
+    assert message.startswith("error:") and "cyclic or nested too deeply" in message
 
 
 def _with_members(**changes: bytes | None) -> bytes:
@@ -400,9 +398,16 @@ def test_safetensors_header_lying(data):
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.uint8, torch.float16,
                                    torch.bfloat16, torch.float64])
-def test_odd_but_valid_dtypes_load_and_run_or_say_why(dtype):
+def test_odd_but_valid_dtypes_load_and_run(dtype):
+    """Each loads as floats holding the file's values and runs to finite states."""
     sd = {k: v.to(dtype) for k, v in torch_gru(2, 3).state_dict().items()}
-    outcome(saved(sd))
+    assert outcome(saved(sd)) == "result"
+    ckpt = load_checkpoint(saved(sd))
+    assert ckpt.model.dtype.kind == "f"
+    got = ckpt.model.state_dict()
+    for k, v in sd.items():
+        assert np.array_equal(got[k].astype(np.float64), v.double().numpy()), k
+    assert np.isfinite(run(ckpt.model, np.ones((2, 2))).output).all()
 
 
 # --- property-based: random and mutated bytes ------------------------------------------------

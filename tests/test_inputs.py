@@ -23,13 +23,45 @@ def test_parse_rows_and_back():
 
 
 @pytest.mark.parametrize("text,msg", [
-    ("1, 2; 3", "Row 2 has 1 value"),
-    ("1, x", "Row 1, value 2: 'x' is not a number"),
-    ("1; inf", "Row 2, value 1: 'inf' is not finite"),
+    ("1, 2; 3", "Row 2 '3' has 1 value"),
+    ("1, x", "Row 1 '1, x', value 2: 'x' is not a number"),
+    ("1; inf", "Row 2 'inf', value 1: 'inf' is not finite"),
 ])
 def test_parse_rows_errors_say_where(text, msg):
     with pytest.raises(InputError, match=msg):
         parse_rows(text)
+
+
+def test_an_empty_row_between_rows_is_reported_not_dropped():
+    with pytest.raises(InputError, match="Row 2 is empty"):
+        parse_rows("1;;2")
+    with pytest.raises(InputError, match="Row 2 is empty"):
+        parse_rows("1\n\n2")
+    # a ';' that ends a line, and blank lines around the rows, make no row
+    np.testing.assert_array_equal(parse_rows("1;\n2;\n\n"), [[1], [2]])
+
+
+def test_row_numbers_count_the_rows_as_typed():
+    """The bad row is the fourth typed, though only three rows are non-empty."""
+    with pytest.raises(InputError, match="Row 4 'x'"):
+        parse_rows("1; ; 2; x", width=1)
+
+
+def test_every_problem_is_reported_with_its_row_as_typed():
+    with pytest.raises(InputError) as err:
+        parse_rows("1, a; 2; ; 3, 4, 5; inf, 1", width=2)
+    msg = str(err.value)
+    assert msg.startswith("5 problems in the input")
+    for part in ("Row 1 '1, a', value 2: 'a' is not a number",
+                 "Row 2 '2' has 1 value(s), expected 2",
+                 "Row 3 is empty", "Row 4 '3, 4, 5' has 3 value(s)",
+                 "Row 5 'inf, 1', value 1: 'inf' is not finite"):
+        assert part in msg, (part, msg)
+
+
+def test_a_long_list_of_problems_is_cut_with_a_count():
+    with pytest.raises(InputError, match=r"12 problems.*… and 2 more\."):
+        parse_rows("; ".join(["x"] * 12), width=1)
 
 
 def test_width_is_checked():

@@ -20,6 +20,29 @@ def imported_modules(path: pathlib.Path) -> set[str]:
     return names
 
 
+def module_level_imports(path: pathlib.Path) -> set[str]:
+    """Imports that run when the module is imported: its body's, not those inside functions
+    or under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text())
+    body = [n for n in tree.body if not (isinstance(n, ast.If)
+                                          and ast.unparse(n.test) == "TYPE_CHECKING")]
+    names = set()
+    for stmt in body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # class bodies of the core hold only methods and fields
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+    return names
+
+
+# The core's objects display themselves (trace.heatmaps(), a notebook summary): they import
+# this one module of figures lazily, inside the methods, and nothing else above the core.
+LAZY_DISPLAY = "gru_viz.figures.notebook"
+
+
 def test_only_the_ui_package_imports_streamlit():
     for path in LIBRARY.rglob("*.py"):
         if "ui" in path.relative_to(LIBRARY).parts:
@@ -38,9 +61,23 @@ def test_plotly_only_in_figures_and_ui():
 
 def test_core_imports_nothing_above_it():
     for path in (LIBRARY / "core").rglob("*.py"):
-        mods = imported_modules(path)
-        outside = {m for m in mods if m.startswith("gru_viz.") and not m.startswith("gru_viz.core")}
+        mods = module_level_imports(path)
+        outside = {m for m in mods if m.startswith("gru_viz") and not m.startswith("gru_viz.core")}
         assert not outside, (path, outside)
+        lazy = {m for m in imported_modules(path)
+                if m.startswith("gru_viz.") and not m.startswith("gru_viz.core")}
+        assert lazy <= {LAZY_DISPLAY, "gru_viz.figures"}, (path, lazy)
+
+
+def test_import_and_summaries_need_no_plotly():
+    code = ("import sys; sys.modules['plotly'] = None; sys.modules['kaleido'] = None\n"
+            "import numpy as np, gru_viz\n"
+            "tr = gru_viz.run(gru_viz.GRUModel.random(2, 3), np.ones((4, 2)))\n"
+            "assert 'hidden size: 3' in repr(tr) and '<table>' in tr._repr_html_()\n"
+            "try:\n    tr.heatmaps()\nexcept ImportError as e:\n    assert 'Plotly' in str(e)\n"
+            "else:\n    raise AssertionError('no plotly, yet a figure')\n"
+            "assert 'plotly' not in [m.split('.')[0] for m in sys.modules if sys.modules[m]]\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_numpy_core_imports_and_runs_without_torch():

@@ -4,7 +4,7 @@ import numpy as np
 
 from gru_viz.teaching.urlstate import weights_from_json, weights_to_json
 from gru_viz.ui import lab
-from tests.test_app_teaching import PLAYGROUND, STEP, heatmap, open_page, weight_slider
+from tests.app_helpers import PLAYGROUND, STEP, heatmap, open_page, weight_slider
 
 
 def params(at) -> dict[str, str]:

@@ -16,8 +16,17 @@ from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui import explorer_input, explorer_model, lab
 from gru_viz.ui.loading import load_cached
-from tests.test_app_explorer import gru, own_format, page, saved, showing, upload
-from tests.test_app_teaching import PLAYGROUND, charts, heatmap, open_page, weight_slider
+from tests.app_helpers import (
+    PLAYGROUND,
+    charts,
+    heatmap,
+    open_page,
+    page,
+    showing,
+    upload,
+    weight_slider,
+)
+from tests.helpers import gru, own_format, saved
 from tests.ws_client import Session
 
 
@@ -38,14 +47,14 @@ def test_playground_sessions_keep_their_own_inputs_and_weights():
     a, b = open_page(PLAYGROUND), open_page(PLAYGROUND)
     default_weights = b.session_state[lab.WEIGHTS]
     a.text_input[0].set_value("0.1; 0.2; 0.3").run()
-    weight_slider(a, "W_in.0.0").set_value(2.0).run()
+    weight_slider(a, "W_cx.0.0").set_value(2.0).run()
     b.text_input[0].set_value("-0.9; 0.9").run()  # B runs after A's edits
     a.run()  # and A again after B's
 
     assert ticks(a) == ["0.1", "0.2", "0.3"] and ticks(b) == ["-0.9", "0.9"]
     assert a.session_state[lab.WEIGHTS].W_in[0, 0] == 2.0
     assert b.session_state[lab.WEIGHTS].equals(default_weights)
-    assert weight_slider(b, "W_in.0.0").value == default_weights.W_in[0, 0]
+    assert weight_slider(b, "W_cx.0.0").value == default_weights.W_in[0, 0]
     for at, x in ((a, [0.1, 0.2, 0.3]), (b, [-0.9, 0.9])):  # each drawn from its own weights
         np.testing.assert_allclose(heatmap(at, 3), own_states(at, x), atol=1e-5)
     assert a.query_params != b.query_params  # each URL carries its own state

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from gru_viz.io.checkpoint import load_checkpoint
+from gru_viz.io.shipped import ASSETS
 from gru_viz.training import tasks
-from gru_viz.training.recipes import ASSETS, RECIPES, evaluate, train
+from gru_viz.training.recipes import RECIPES, evaluate, train
 
 
 def test_bracket_depth_and_nesting_are_true():

@@ -19,8 +19,7 @@ from gru_viz.io.checkpoint import load_checkpoint
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_more import read_corpus
 from gru_viz.ui.explorer_views import SEARCH
-from tests.test_analysis import VOCAB, planted_model
-from tests.test_app_explorer import own_format, saved
+from tests.helpers import VOCAB, own_format, planted_model, saved
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPLORER, PORTRAIT, MEMORY = ("pages/5_Explorer.py", "pages/3_Phase_portrait.py",

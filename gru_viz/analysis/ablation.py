@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gru_viz.analysis.units import softmax
+from gru_viz.analysis.units import linear, softmax
 from gru_viz.core.engine import run
 from gru_viz.core.errors import InputError
 from gru_viz.core.model import GRUModel
@@ -114,7 +114,7 @@ def ablate(model: GRUModel, x: np.ndarray, clamp: Clamp, h0=None) -> Ablation:
 
 def head_outputs(trace: Trace, head: Head) -> np.ndarray:
     """The linear head's outputs (logits, or values for a regression head) at every step: (T, V)."""
-    return trace.output @ np.asarray(head[0]).T + np.asarray(head[1])
+    return linear(trace.output, *head)
 
 
 def predictions(trace: Trace, head: Head) -> np.ndarray:

@@ -272,35 +272,73 @@ def pitchfork(k: float) -> GRUWeights:
                       b_hr=np.zeros(1), b_hz=np.zeros(1), b_hn=np.zeros(1))
 
 
+def held(*segments: tuple[str, int]) -> str:
+    """Typed input rows from (row, how many steps) segments: ``held(("2, 0", 2), ("0, 0", 6))``."""
+    return "; ".join("; ".join([row] * n) for row, n in segments)
+
+
+def segment_ends(*counts: int) -> tuple[int, ...]:
+    """The last step of each segment of an input made of segments of these lengths."""
+    return tuple(int(t) - 1 for t in np.cumsum(counts))
+
+
 @dataclass(frozen=True)
 class Preset:
+    """A hand-set 2-unit model, its example input, and what that example does.
+
+    ``visits`` lists (step, signs): at that step of the example the state sits by the stable
+    fixed point with these signs (unit 0, unit 1; 0 for a unit held at 0). Tests check every
+    claim from the trajectory.
+    """
+
     description: str
     W_hn: tuple[tuple[float, float], tuple[float, float]]
     b_n: tuple[float, float] = (0.0, 0.0)
     b_z: float = 0.0
     example: str = "1, 0; 0, 0; 0, 0; 0, 0; 0, 1; 0, 0; 0, 0; 0, 0"
+    visits: tuple[tuple[int, tuple[int, int]], ...] = ()
 
     def weights(self) -> GRUWeights:
         return two_unit(self.W_hn, self.b_n, self.b_z)
 
 
+# Pulses of ±2 lasting two steps flip a bit of the fast switches (z = ½); the slow update
+# (z ≈ 0.88) needs eight steps of it, and longer holds to settle.
+_FAST, _SLOW = (2, 6), (8, 20)  # (pulse steps, hold steps)
+
+
+def _bits(pulse: int, hold: int, rows: tuple[str, ...]) -> str:
+    return held(*[seg for row in rows for seg in ((row, pulse), ("0, 0", hold))])
+
+
+_FLIPS = ("2, 2", "-2, 0", "0, -2", "2, 0")  # (+,+) → (−,+) → (−,−) → (+,−)
+_CORNERS = ((1, 1), (-1, 1), (-1, -1), (1, -1))
+
 PRESETS: dict[str, Preset] = {
     "single attractor": Preset(
         "Weak self-excitation (0.5 < 1): every state flows to one stable point.",
-        ((0.5, 0.0), (0.0, 0.5)), b_n=(0.3, -0.2)),
+        ((0.5, 0.0), (0.0, 0.5)), b_n=(0.3, -0.2),
+        example=held(("1, 0", 1), ("0, 0", 3), ("0, 1", 1), ("0, 0", 19)),
+        visits=((23, (1, -1)),)),
     "bistable switch": Preset(
         "Unit 0 excites itself (2 > 1): two stable states (a 1-bit memory) and a saddle "
-        "between them; an input pulse flips the switch.",
-        ((2.0, 0.0), (0.0, 0.5)), example="1, 0; 0, 0; 0, 0; 0, 0; -1, 0; 0, 0; 0, 0; 0, 0"),
+        "between them. A pulse of ±2 held for two steps flips the switch; the state then "
+        "stays where it landed.",
+        ((2.0, 0.0), (0.0, 0.5)), example=_bits(*_FAST, ("2, 0", "-2, 0", "2, 0")),
+        visits=tuple(zip(segment_ends(*[sum(_FAST)] * 3), ((1, 0), (-1, 0), (1, 0))))),
     "four states (2 bits)": Preset(
         "Both units excite themselves: four stable corners (two bits), four saddles and an "
-        "unstable point in the middle.",
-        ((2.0, 0.0), (0.0, 2.0)), example="1, 0; 0, 0; 0, 0; 0, -1; 0, 0; 0, 0; -1, 0; 0, 0"),
+        "unstable point in the middle. Each pulse of ±2 (two steps) flips one bit: the "
+        "example visits all four corners.",
+        ((2.0, 0.0), (0.0, 2.0)), example=_bits(*_FAST, _FLIPS),
+        visits=tuple(zip(segment_ends(*[sum(_FAST)] * 4), _CORNERS))),
     "four states, slow update": Preset(
-        "The same weights with z ≈ 0.88: the same fixed points, but every step moves only "
-        "12% of the way, so the eigenvalues move towards 1.",
-        ((2.0, 0.0), (0.0, 2.0)), b_z=2.0,
-        example="1, 0; 0, 0; 0, 0; 0, -1; 0, 0; 0, 0; -1, 0; 0, 0"),
+        "The same weights with a slow update gate (each step writes only 12% of the "
+        "candidate): the same fixed points, but every step moves only 12% of the way, so the "
+        "eigenvalues move towards 1 and a pulse must last longer "
+        "(eight steps here) to flip a bit. The example still visits all four corners.",
+        ((2.0, 0.0), (0.0, 2.0)), b_z=2.0, example=_bits(*_SLOW, _FLIPS),
+        visits=tuple(zip(segment_ends(*[sum(_SLOW)] * 4), _CORNERS))),
     "slow line": Preset(
         "Coupled units with an eigenvalue near 1 along the diagonal: states slide slowly "
         "along a line, which stores a value rather than a bit.",
@@ -308,6 +346,76 @@ PRESETS: dict[str, Preset] = {
         example="1, 1; 0, 0; 0, 0; 0, 0; -0.5, -0.5; 0, 0; 0, 0; 0, 0"),
     "oscillation": Preset(
         "Each unit drives the other, one exciting, one inhibiting: the fixed point is an "
-        "unstable spiral and states circle around it, about 28° a step.",
+        "unstable spiral and states circle around it, about 28° a step near it.",
         ((1.0, -2.0), (2.0, 1.0)), b_z=1.0, example="; ".join(["0.2, 0"] + ["0, 0"] * 39)),
 }
+
+
+# --- where the hand-set model's fixed points appear -----------------------------------------------
+
+def _roots_along(f: np.ndarray) -> int:
+    """Zeros of samples f (..., N) along a curve: sign changes between neighbours, plus exact
+    zeros; NaN marks a gap (off the curve) that no change is counted across."""
+    s = np.sign(f)
+    a, b = s[..., :-1], s[..., 1:]
+    change = (a * b < 0)
+    return change.sum(-1) + (s == 0).sum(-1)
+
+
+def _nullcline_1(W_hn: np.ndarray, c: np.ndarray, samples: int) -> np.ndarray:
+    """Points (2, M) of unit 1's nullcline h1 = tanh(c1 + w10 h0 + w11 h1), in order along it;
+    NaN columns separate pieces."""
+    (_, _), (w10, w11) = W_hn
+    u = np.linspace(-9, 9, samples)
+    if w10 != 0:  # one curve, parametrised by h1 = tanh(u): h0 = (u − c1 − w11 h1) / w10
+        h1 = np.tanh(u)
+        # outside the box |h0| < 1 no fixed point lies; clipped there, tanh(…) − h0 keeps
+        # its sign (|tanh| < 1), so no zero is invented and none by the wall is lost
+        h0 = np.clip((u - c[1] - w11 * h1) / w10, -1, 1)
+        return np.stack([h0, h1])
+    # w10 = 0: unit 1 settles on its own; each of its fixed points is a horizontal line
+    h1 = np.tanh(u)
+    g = np.tanh(c[1] + w11 * h1) - h1
+    idx = np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) <= 0)
+    roots = []
+    for i in idx:  # refine by the secant between the two samples
+        a, b = g[i], g[i + 1]
+        roots.append(h1[i] if a == b else h1[i] - a * (h1[i + 1] - h1[i]) / (b - a))
+    h0 = np.tanh(u)
+    pieces = [np.stack([h0, np.full_like(h0, r)]) for r in np.unique(np.round(roots, 9))]
+    gap = np.full((2, 1), np.nan)
+    return np.concatenate([x for p in pieces for x in (p, gap)], axis=1) if pieces else gap
+
+
+def fixed_point_counts(W_hn, b_n, xbar, w00: np.ndarray, samples: int = 8001) -> np.ndarray:
+    """How many fixed points the hand-set model (``two_unit``) has for each value of W_hn[0,0]
+    in ``w00`` (K,), the other weights, biases and the constant input as given -> (K,) ints.
+
+    A fixed point lies on both nullclines; unit 1's does not depend on W_hn[0,0], so the
+    count is the number of zeros of tanh(c0 + w00 h0 + w01 h1) − h0 along it.
+    """
+    W = np.asarray(W_hn, dtype=np.float64)
+    c = np.asarray(xbar, dtype=np.float64) + np.asarray(b_n, dtype=np.float64)
+    h0, h1 = _nullcline_1(W, c, samples)
+    w00 = np.asarray(w00, dtype=np.float64)[:, None]
+    f = np.tanh(c[0] + w00 * h0 + W[0, 1] * h1) - h0  # (K, M); NaN in the gaps
+    return _roots_along(f)
+
+
+def count_changes(W_hn, b_n, xbar, lo: float = -3.0, hi: float = 3.0,
+                  step: float = 0.01) -> list[tuple[float, int, int]]:
+    """Where the number of fixed points changes as W_hn[0,0] goes from ``lo`` to ``hi``:
+    (threshold, count below, count above), thresholds bisected to 1e-4."""
+    grid = np.arange(lo, hi + step / 2, step)
+    counts = fixed_point_counts(W_hn, b_n, xbar, grid)
+    out = []
+    for k in np.flatnonzero(counts[1:] != counts[:-1]):
+        a, b = grid[k], grid[k + 1]
+        for _ in range(7):
+            m = (a + b) / 2
+            if fixed_point_counts(W_hn, b_n, xbar, np.array([m]))[0] == counts[k]:
+                a = m
+            else:
+                b = m
+        out.append((round((a + b) / 2, 4), int(counts[k]), int(counts[k + 1])))
+    return out

@@ -78,30 +78,27 @@ def _readout(output, target: Target, head: Head | None):
 def probed_run(model: GRUModel, x, h0=None):
     """The GRU in torch ops with a zero "probe" added to every state, so ∂y/∂probe = ∂y/∂h_s.
 
-    x: (T, I) float64 tensor. Returns output (T, D·H) and probes (L·D, T, H), a leaf.
-    The wiring is ``run``'s: layer k > 0 reads [h_fwd, h_bwd]; a reverse direction reads from
-    the end. Each step is ``torch_engine.step``.
+    x: (T, I) float64 tensor. Returns output (T, D·H) and probes (L·D, T, H), a leaf, probe
+    [c, t] on the state at input position t. The run is ``torch_engine``'s (the wiring of
+    ``engine.stack``), each layer adding its probes after every step.
     """
     import torch
 
-    from gru_viz.core.torch_engine import cell_tensors, step
+    from gru_viz.core import torch_engine
+    from gru_viz.core.engine import stack
 
     T, D, H = x.shape[0], model.num_directions, model.hidden_size
-    h0 = torch.from_numpy(np.array(as_h0(model, h0, 1, np.float64)[:, 0]))
+    h0 = torch.from_numpy(np.array(as_h0(model, h0, 1, np.float64))).to(x.dtype)
     probes = torch.zeros((model.num_layers * D, T, H), dtype=x.dtype, requires_grad=True)
-    inp = list(x.unbind(0))
-    for k, cells in enumerate(model.cells):
-        outs = []
-        for d, w in enumerate(cells):
-            p, c = cell_tensors(w, x.dtype), k * D + d
-            h, hs = h0[c].to(x.dtype), [None] * T
-            for t in reversed(range(T)) if d else range(T):
-                h = step(p, inp[t][None], h[None], w.reset_after)["h"][0] + probes[c, t]
-                hs[t] = h
-            outs.append(hs)
-        inp = [torch.cat([o[t] for o in outs]) for t in range(T)]
-    output = torch.stack(inp) if T else x.new_zeros((0, D * H))
-    return output, probes
+    cells = iter(range(model.num_layers * D))  # stack runs them in this order: k·D + d
+
+    def probed_layer(w, xt, hk):
+        c = next(cells)
+        at = (lambda s: T - 1 - s) if c % D else (lambda s: s)  # a reverse cell reads from the end
+        return torch_engine.layer(w, xt, hk, lambda s, h: h + probes[c, at(s)])
+
+    engine = replace(torch_engine.TORCH, layer=probed_layer)
+    return stack(model, x[None], h0, engine, batched=False).output, probes
 
 
 def gru_connectivity(model: GRUModel, x: np.ndarray, target: Target, h0=None,

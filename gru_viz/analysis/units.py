@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gru_viz.core.engine import run
+from gru_viz.core.limits import Limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import PYTORCH, Notation
 from gru_viz.core.trace import Trace
@@ -251,6 +252,12 @@ def nesting_depth(tokens: Sequence[str], opening: str = "([{<", closing: str = "
 
 # --- predictions -----------------------------------------------------------------------------
 
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """A linear head on states x (..., D·H): ``x @ weight.T + bias``, weight (V, D·H)."""
+    out = np.asarray(x) @ np.asarray(weight).T
+    return out if bias is None else out + np.asarray(bias)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
@@ -292,7 +299,8 @@ class Batch:
 
 
 def run_corpus(model: GRUModel, xs: Sequence[np.ndarray], progress: Progress | None = None,
-               max_batch: int = 64, dtype: type = np.float32) -> Iterator[Batch]:
+               max_batch: int = 64, dtype: type = np.float32,
+               limits: Limits | None = None) -> Iterator[Batch]:
     """Run every sequence xs[i] (T_i, I), in batches of similar length padded at the end.
 
     End padding never changes a forward state before it, but a reverse direction would read
@@ -307,7 +315,7 @@ def run_corpus(model: GRUModel, xs: Sequence[np.ndarray], progress: Progress | N
         for row, i in enumerate(idx):
             x[row, :lengths[i]] = xs[i]
             mask[row, :lengths[i]] = True
-        yield Batch(idx, mask, run(model, x, dtype=dtype))
+        yield Batch(idx, mask, run(model, x, dtype=dtype, limits=limits))
         done += len(idx)
         if progress:
             progress(done, len(xs))
@@ -325,12 +333,13 @@ class CellStats:
 def corpus_stats(model: GRUModel, xs: Sequence[np.ndarray], ids: Sequence[np.ndarray] | None,
                  vocab_size: int | None, notation: Notation = PYTORCH,
                  left: float = 0.1, right: float = 0.9, bins: int = 20,
-                 progress: Progress | None = None) -> dict[tuple[int, int], CellStats]:
+                 progress: Progress | None = None, limits: Limits | None = None
+                 ) -> dict[tuple[int, int], CellStats]:
     """Saturation counts, histograms and expected response of every (layer, direction) over a
     corpus, on the values as ``notation`` defines them (course: Γu = 1 − z); ``ids`` (one
     (T_i,) array per sequence) enable the expected response."""
     stats: dict[tuple[int, int], CellStats] = {}
-    for batch in run_corpus(model, xs, progress):
+    for batch in run_corpus(model, xs, progress, limits=limits):
         for k, layer in enumerate(batch.trace.layers):
             for d, cell in enumerate(layer):
                 sat = {g: saturation(shown(notation, g, getattr(cell, g)), left, right, batch.mask)
@@ -364,11 +373,12 @@ class Match:
 def corpus_matches(model: GRUModel, xs: Sequence[np.ndarray], layer: int, direction: int,
                    field: str, units: Sequence[int], threshold: float | np.ndarray,
                    notation: Notation = PYTORCH, min_length: int = 1,
-                   progress: Progress | None = None, sign: float = 1.0) -> list[Match]:
+                   progress: Progress | None = None, sign: float = 1.0,
+                   limits: Limits | None = None) -> list[Match]:
     """Every span in the corpus where all ``units`` are ≥ threshold together, longest first;
     ``sign`` = −1 compares −value instead (a search for low values)."""
     found = []
-    for batch in run_corpus(model, xs, progress):
+    for batch in run_corpus(model, xs, progress, limits=limits):
         values = sign * shown(notation, field, getattr(batch.trace.layers[layer][direction],
                                                        field))
         for row, i in enumerate(batch.indices):

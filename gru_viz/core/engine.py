@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gru_viz.core.errors import InputError
-from gru_viz.core.limits import check_model, check_run
+from gru_viz.core.limits import Limits, check_input
 from gru_viz.core.model import GRUModel
 from gru_viz.core.trace import LayerTrace, Trace
 from gru_viz.core.weights import GRUWeights
@@ -146,7 +146,7 @@ def stack(model: GRUModel, x, h0, engine: Engine, batched: bool) -> Trace:
     for k, cells in enumerate(model.cells):
         traces, states = [], []
         for d, w in enumerate(cells):
-            reverse, hk = d == 1, h0[k * D + d]
+            reverse, hk = model.reads_backwards(k, d), h0[k * D + d]
             xt = engine.swap01(inp)
             rec = engine.layer(w, engine.flip_time(xt) if reverse else xt, hk)
             rec = {f: engine.swap01(engine.flip_time(a) if reverse else a) for f, a in rec.items()}
@@ -169,19 +169,33 @@ NUMPY = Engine(
 )
 
 
-def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None) -> Trace:
+def run(model: GRUModel, x, h0=None, dtype: np.dtype | type | None = None, *,
+        time_major: bool = False, limits: Limits | None = None) -> Trace:
     """Run ``model`` over x (T, I) or (B, T, I) from h0 (zeros when None) in NumPy.
 
+    A 3-D x is batch-major (B, T, I) unless ``time_major=True``: then it is (T, B, I), as
+    ``nn.GRU`` takes it by default (batch_first=False). The Trace is batch-major either way.
     h0 is (L·D, H) or (L·D, B, H), as torch takes it. Computes in ``dtype`` (default: the
-    model's). Returns a read-only Trace of NumPy arrays.
+    model's). Returns a read-only Trace of NumPy arrays. For a live torch module, use
+    ``gru_viz.record(module, x)``. ``limits``: refuse a model or run over them (the app and
+    the command line pass the server's; the engine reads no environment).
     """
+    if not isinstance(model, GRUModel):
+        if hasattr(model, "named_modules") and hasattr(model, "forward"):
+            raise InputError(f"run() takes a GRUModel; this is a torch module "
+                             f"({type(model).__name__}). Use gru_viz.record(module, x) to "
+                             "record the GRUs inside it on the inputs they receive.")
+        raise InputError(f"run() takes a GRUModel, not a {type(model).__name__}.")
     dtype = np.dtype(dtype or model.dtype)
     x = np.array(x, dtype=dtype)  # a copy: the trace freezes it, the caller's stays writable
+    if time_major:
+        if x.ndim != 3:
+            raise InputError(f"time_major=True needs a (T, B, I) input; got shape {x.shape}.")
+        x = np.ascontiguousarray(x.swapaxes(0, 1))
     batched = check_input_shape(model, x.shape)
     xb = x if batched else x[None]
-    check_model(model.hidden_size, model.num_layers)
-    check_run(xb.shape[1], xb.shape[0], model.hidden_size,
-              model.num_layers * model.num_directions, dtype.itemsize)
+    if limits is not None:
+        check_input(model, xb.shape, limits, dtype.itemsize)
     h0b = as_h0(model, h0, xb.shape[0], dtype)
     for name, a in (("input", xb), ("h0", h0b)):
         if not np.isfinite(a).all():

@@ -1,7 +1,10 @@
-"""Limits a server operator sets through environment variables, enforced by the library.
+"""Limits a server operator sets through environment variables, applied where requests come in.
 
-They keep one user's huge input or model from exhausting a shared server's memory. Defaults
-suit a classroom server; raise them for a research workstation:
+They keep one user's huge input or model from exhausting a shared server's memory. The loader,
+the app's pages and the command line read them (``server_limits()``) and pass them on; the
+engine itself reads no environment: ``run(model, x, limits=...)`` checks only the limits it is
+given, and a notebook's ``run(model, x)`` runs what it is asked. Defaults suit a classroom
+server; raise them for a research workstation:
 
     GRUVIZ_MAX_UPLOAD_MB   largest checkpoint or data file accepted        (default 200)
     GRUVIZ_MAX_STEPS       longest sequence run, in timesteps               (default 20000)
@@ -13,9 +16,14 @@ suit a classroom server; raise them for a research workstation:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from gru_viz.core.errors import GRUVizError, InputError, WeightsError
+
+if TYPE_CHECKING:
+    from gru_viz.core.model import GRUModel
 
 
 @dataclass(frozen=True)
@@ -42,13 +50,13 @@ class Limits:
         return cls(**values)
 
 
-def limits() -> Limits:
+def server_limits() -> Limits:
     """The limits in force now (read from the environment on each call: cheap, and testable)."""
     return Limits.from_env()
 
 
 def check_model(hidden_size: int, num_layers: int, lim: Limits | None = None) -> None:
-    lim = lim or limits()
+    lim = lim or server_limits()
     if hidden_size > lim.max_hidden:
         raise WeightsError(f"Hidden size {hidden_size} is over this server's limit of "
                            f"{lim.max_hidden} (GRUVIZ_MAX_HIDDEN).")
@@ -60,7 +68,7 @@ def check_model(hidden_size: int, num_layers: int, lim: Limits | None = None) ->
 def check_run(steps: int, batch: int, hidden_size: int, cells: int, itemsize: int,
               lim: Limits | None = None) -> None:
     """Refuse a run whose length or recorded trace would exceed the limits."""
-    lim = lim or limits()
+    lim = lim or server_limits()
     if steps > lim.max_steps:
         raise InputError(f"The input has {steps} steps; this server runs at most "
                          f"{lim.max_steps} (GRUVIZ_MAX_STEPS). Shorten the input.")
@@ -70,3 +78,24 @@ def check_run(steps: int, batch: int, hidden_size: int, cells: int, itemsize: in
         raise InputError(f"Recording this run would take {mb:.0f} MB, over this server's "
                          f"{lim.max_trace_mb} MB (GRUVIZ_MAX_TRACE_MB). Use fewer or shorter "
                          "sequences.")
+
+
+def check_input(model: GRUModel, x_shape: tuple[int, ...], lim: Limits,
+                itemsize: int = 8) -> None:
+    """Refuse running ``model`` on an input of shape (T, I) or (B, T, I), batch-major, when
+    the model or the recorded trace would exceed ``lim``."""
+    check_model(model.hidden_size, model.num_layers, lim)
+    steps, batch = x_shape[-2], x_shape[0] if len(x_shape) == 3 else 1
+    check_run(steps, batch, model.hidden_size, model.num_layers * model.num_directions,
+              itemsize, lim)
+
+
+def check_unpacked(infos: Iterable, label: str, max_mb: float,
+                   error: type[GRUVizError] = InputError, advice: str = "") -> None:
+    """Refuse a zip (its ``ZipFile.infolist()``) whose members unpack to more than ``max_mb``
+    MB, before anything is inflated: a zip bomb. One rule for every zip read (checkpoints,
+    .npz models, corpora)."""
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > max_mb * 2**20:
+        raise error(f"{label} unpacks to {unpacked / 2**20:.0f} MB, over the limit of "
+                    f"{max_mb:g} MB (GRUVIZ_MAX_UPLOAD_MB)." + (f" {advice}" if advice else ""))

@@ -18,15 +18,27 @@ def state_key(name: str, layer: int, reverse: bool) -> str:
 
 @dataclass(frozen=True, eq=False)
 class GRUModel:
-    """``cells[k][d]``: layer k, direction d (0 forward, 1 reverse)."""
+    """``cells[k][d]``: layer k, direction d (0 forward, 1 reverse).
+
+    ``reverse_only[k]`` marks a one-direction layer that reads the sequence backwards (ONNX
+    ``direction="reverse"``, Keras ``go_backwards``); its records are indexed by input
+    position like a bidirectional layer's reverse half. Empty means no such layer.
+    """
 
     cells: tuple[tuple[GRUWeights, ...], ...]
+    reverse_only: tuple[bool, ...] = ()
 
     def __post_init__(self) -> None:
         cells = tuple(tuple(layer) for layer in self.cells)
         object.__setattr__(self, "cells", cells)
         if not cells or not cells[0]:
             raise WeightsError("A GRU needs at least one layer.")
+        flags = tuple(bool(f) for f in self.reverse_only)
+        if flags and len(flags) != len(cells):
+            raise WeightsError(f"reverse_only has {len(flags)} flags for {len(cells)} layers.")
+        if any(f and len(layer) != 1 for f, layer in zip(flags, cells)):
+            raise WeightsError("reverse_only marks one-direction layers only.")
+        object.__setattr__(self, "reverse_only", flags if any(flags) else ())
         D, H = len(cells[0]), cells[0][0].hidden_size
         if D not in (1, 2):
             raise WeightsError(f"A layer has 1 or 2 directions, got {D}.")
@@ -64,6 +76,10 @@ class GRUModel:
     def bidirectional(self) -> bool:
         return self.num_directions == 2
 
+    def reads_backwards(self, layer: int, direction: int) -> bool:
+        """Whether layer ``layer``, direction ``direction`` reads the sequence from the end."""
+        return direction == 1 or (bool(self.reverse_only) and self.reverse_only[layer])
+
     @property
     def reset_after(self) -> bool:
         return self.cells[0][0].reset_after
@@ -74,12 +90,16 @@ class GRUModel:
 
     def describe(self) -> str:
         dirs = "bidirectional" if self.bidirectional else "unidirectional"
+        if self.reverse_only:
+            dirs += ", reverse-only layer(s) " + ", ".join(
+                str(k) for k, f in enumerate(self.reverse_only) if f)
         reset = "reset after (PyTorch)" if self.reset_after else "reset before (Cho et al.)"
         return (f"GRU: input size {self.input_size}, hidden size {self.hidden_size}, "
                 f"{self.num_layers} layer(s), {dirs}, {reset}")
 
     def map(self, fn) -> GRUModel:  # fn: GRUWeights -> GRUWeights
-        return GRUModel(tuple(tuple(fn(w) for w in layer) for layer in self.cells))
+        return GRUModel(tuple(tuple(fn(w) for w in layer) for layer in self.cells),
+                        self.reverse_only)
 
     def astype(self, dtype: np.dtype | type) -> GRUModel:
         return self.map(lambda w: w.astype(dtype))
@@ -91,7 +111,7 @@ class GRUModel:
     def replace_cell(self, layer: int, direction: int, weights: GRUWeights) -> GRUModel:
         cells = [list(c) for c in self.cells]
         cells[layer][direction] = weights
-        return GRUModel(tuple(tuple(c) for c in cells))
+        return GRUModel(tuple(tuple(c) for c in cells), self.reverse_only)
 
     def non_finite(self) -> list[str]:
         """``weight_hh_l0``-style names of the fields holding NaN or inf."""
@@ -100,8 +120,10 @@ class GRUModel:
                 for name in w.non_finite()]
 
     def equals(self, other: GRUModel) -> bool:
-        return (self.num_layers, self.num_directions) == (other.num_layers, other.num_directions) \
-            and all(a.equals(b) for la, lb in zip(self.cells, other.cells) for a, b in zip(la, lb))
+        same_shape = (self.num_layers, self.num_directions, self.reverse_only) == \
+            (other.num_layers, other.num_directions, other.reverse_only)
+        return same_shape and all(a.equals(b) for la, lb in zip(self.cells, other.cells)
+                                  for a, b in zip(la, lb))
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """``torch.nn.GRU`` keys (``weight_ih_l0``, ..., ``bias_hh_l1_reverse``) as NumPy arrays."""

@@ -47,6 +47,22 @@ class Notation:
     def symbol(self, field: str) -> str:
         return {"z": self.update, "r": self.reset, "n": self.candidate, "h": self.state}[field]
 
+    def kept(self, u: str | None = None, minus: str = "1 − ") -> str:
+        """The share of the old state kept, written with the update gate's symbol ``u`` (default
+        this notation's; pass a TeX one with ``minus="1 - "``): z, or 1 − Γu in the course's."""
+        u = self.update if u is None else u
+        return minus + u if self.key == "course" else u
+
+    def written(self, u: str | None = None, minus: str = "1 − ") -> str:
+        """The share of the new candidate written: 1 − z, or Γu in the course's notation."""
+        u = self.update if u is None else u
+        return u if self.key == "course" else minus + u
+
+
+def grouped(expr: str) -> str:
+    """``expr`` in parentheses when it is more than one symbol (to multiply it): (1 − z)."""
+    return f"({expr})" if " " in expr else expr
+
 
 PYTORCH = Notation("pytorch", "PyTorch (z, r, n, h)", "z", "r", "n", "h",
                    "share of the old state kept", "z", "r", "n", "h")

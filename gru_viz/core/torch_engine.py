@@ -6,6 +6,8 @@ weights (pass tensors with ``requires_grad``). torch is imported here only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -38,12 +40,20 @@ def step(p: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor,
     return {"a_r": a_r, "a_z": a_z, "a_n": a_n, "r": r, "z": z, "hn": hn, "n": n, "h": h_new}
 
 
-def _layer(w: GRUWeights, x: torch.Tensor, h0: torch.Tensor) -> dict[str, torch.Tensor]:
+def layer(w: GRUWeights, x: torch.Tensor, h0: torch.Tensor,
+          after_step: Callable[[int, torch.Tensor], torch.Tensor] | None = None
+          ) -> dict[str, torch.Tensor]:
+    """One layer, one direction, time-major: x (T, B, I), h0 (B, H) -> fields (T, B, H).
+
+    ``after_step(t, h)`` may replace the state after step t (t counts the steps as read).
+    """
     p = cell_tensors(w, x.dtype)
     T, B = x.shape[:2]
     steps, h = [], h0
     for t in range(T):
         s = step(p, x[t], h, w.reset_after)
+        if after_step is not None:
+            s["h"] = after_step(t, s["h"])
         steps.append(s)
         h = s["h"]
     if not steps:
@@ -52,7 +62,7 @@ def _layer(w: GRUWeights, x: torch.Tensor, h0: torch.Tensor) -> dict[str, torch.
 
 
 TORCH = Engine(
-    layer=_layer,
+    layer=layer,
     flip_time=lambda a: torch.flip(a, [0]),
     swap01=lambda a: a.transpose(0, 1),
     cat=lambda parts, axis: torch.cat(parts, dim=axis),

@@ -85,10 +85,8 @@ def cell_svg(notation: Notation, step: UnitStep | None = None, reset_after: bool
     names = ({"hp": "c⟨t−1⟩", "h": "c⟨t⟩", "n": "c̃⟨t⟩", "x": "x⟨t⟩"} if course
              else {"hp": "h(t−1)", "h": "h(t)", "n": "n(t)", "x": "x(t)"})
     rst = f"{notation.reset} = {number(s.r)}" if show else notation.reset
-    keep_label = (f"1 − Γu = {number(keep)}" if course else f"z = {number(keep)}") if show else \
-        ("1 − Γu" if course else "z")
-    write_label = (f"Γu = {number(write)}" if course else f"1 − z = {number(write)}") if show else \
-        ("Γu" if course else "1 − z")
+    keep_label = notation.kept() + (f" = {number(keep)}" if show else "")
+    write_label = notation.written() + (f" = {number(write)}" if show else "")
     reset_where = "after W·h" if reset_after else "before W·h"  # where it acts
     parts = [
         # kept old state along the top, written candidate up from the candidate box

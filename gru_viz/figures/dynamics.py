@@ -13,8 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gru_viz.analysis.dynamics import Field, Plane, Point
-from gru_viz.core.notation import Notation
-from gru_viz.figures.traces import FONT, GATE_SCALE, UNIT_COLOURS, VALUE_SCALE
+from gru_viz.core.notation import Notation, grouped
+from gru_viz.figures.traces import FONT, GATE_SCALE, UNIT_COLOURS, VALUE_SCALE, ticks
 
 KIND_STYLE = {  # Okabe–Ito colours; the symbol also differs, for greyscale and colour blindness
     "stable": ("#009E73", "circle"),
@@ -27,10 +27,10 @@ SPEED_SCALE = [[0.0, "#ffffff"], [1.0, "#c8c8c8"]]  # slow = white, fast = light
 MARGIN = {"l": 70, "r": 20, "t": 60, "b": 60}
 
 
-def _tick_labels(labels: Sequence[str], most: int = 20) -> dict:
-    T = len(labels)
-    shown = list(range(0, T, max(1, math.ceil(T / most))))
-    return {"tickvals": shown, "ticktext": [labels[t] for t in shown]}
+def _time_axis(labels: Sequence[str]) -> dict:
+    """The x axis of a figure over the input's steps, about 20 of them labelled."""
+    return {"title": {"text": "time step t (input)"},
+            **ticks(list(labels), np.arange(len(labels)), 20)}
 
 
 def point_kind(p: Point, fixed_q: float = 1e-20) -> str:
@@ -160,25 +160,16 @@ def _heatmap(z: np.ndarray, labels: Sequence[str], *, scale, zmin: float, zmax: 
     fig.update_layout(
         title={"text": title}, font=FONT, margin=MARGIN,
         height=height or max(300, 130 + 26 * min(rows, 24)),
-        xaxis={"title": {"text": "time step t (input)"}, **_tick_labels(labels)},
+        xaxis=_time_axis(labels),
         yaxis={"title": {"text": ytitle}, "autorange": "reversed",
                **({"tickvals": y} if rows <= 16 else {})})
     return fig
 
 
-def _keep_symbol(notation: Notation) -> str:
-    """The share of the old state kept, in the notation's own terms."""
-    return "(1 − Γu)" if notation.key == "course" else "z"
-
-
-def _write_symbol(notation: Notation) -> str:
-    return "Γu" if notation.key == "course" else "(1 − z)"
-
-
 def retention_heatmap(retention: np.ndarray, labels: Sequence[str],
                       notation: Notation) -> go.Figure:
     """(T, H) share of each step's state still there at the end: ∏ z over the later steps."""
-    keep = _keep_symbol(notation)
+    keep = grouped(notation.kept())
     return _heatmap(retention.T, labels, scale=GATE_SCALE, zmin=0, zmax=1,
                     title=f"Retention: share of {notation.state}⟨t⟩ kept to the end of the "
                           f"sequence (∏ {keep} over the later steps)",
@@ -188,7 +179,7 @@ def retention_heatmap(retention: np.ndarray, labels: Sequence[str],
 def split_heatmaps(kept: np.ndarray, written: np.ndarray, labels: Sequence[str],
                    notation: Notation) -> tuple[go.Figure, go.Figure]:
     """The kept part z ⊙ h_prev and the change written (1 − z) ⊙ (n − h_prev), each (T, H)."""
-    c, keep, write = notation.state, _keep_symbol(notation), _write_symbol(notation)
+    c, keep, write = notation.state, grouped(notation.kept()), grouped(notation.written())
     a = _heatmap(kept.T, labels, scale=VALUE_SCALE, zmin=-1, zmax=1, colorbar="value",
                  title=f"Kept: {keep} ⊙ {c}⟨t−1⟩, the part of the old state that stays",
                  name="kept")
@@ -232,7 +223,7 @@ def gradient_lines(rows: Sequence[np.ndarray], names: Sequence[str], labels: Seq
                         hovertemplate=f"{name}<br>t = %{{x}}<br>input: %{{customdata}}<br>"
                                       "‖∂y/∂x_t‖ = %{y:.2e}<extra></extra>")
     fig.update_layout(title={"text": title}, font=FONT, height=420, margin=MARGIN,
-                      xaxis={"title": {"text": "time step t (input)"}, **_tick_labels(labels)},
+                      xaxis=_time_axis(labels),
                       yaxis={"title": {"text": "gradient norm"}, "type": "log",
                              "exponentformat": "power"},
                       legend={"orientation": "h", "y": -0.25})
@@ -258,7 +249,7 @@ def ablation_figures(d_state: np.ndarray, base_unit: np.ndarray, clamped_unit: n
                    annotation_text="clamp starts")
     line.update_layout(title={"text": f"Unit {unit}: state {state} with and without the clamp"},
                        font=FONT, height=380, margin=MARGIN,
-                       xaxis={"title": {"text": "time step t (input)"}, **_tick_labels(labels)},
+                       xaxis=_time_axis(labels),
                        yaxis={"range": [-1.05, 1.05], "title": {"text": state}})
     return heat, line
 

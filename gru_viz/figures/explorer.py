@@ -23,6 +23,7 @@ from gru_viz.figures.traces import (
     VALUE_SCALE,
     columns,
     heatmap_spec,
+    stacked_domains,
     ticks,
 )
 
@@ -65,12 +66,11 @@ def saturation_scatter(sat: dict[tuple[int, int], dict[str, SaturationCounts]],
     """One panel per layer: each unit's fraction of steps left- (x) vs right-saturated (y),
     per gate (colour) and direction (open markers: reverse)."""
     layers = sorted({k for k, _ in sat})
-    gap = 0.06
-    width = (1 - gap * (len(layers) - 1)) / len(layers)
+    domains = stacked_domains(len(layers), 0.06)[::-1]  # left to right
     data, layout, notes = [], {}, []
     for i, k in enumerate(layers):
         ax = "" if i == 0 else str(i + 1)
-        dom = [i * (width + gap), i * (width + gap) + width]
+        dom = list(domains[i])
         for (kk, d), gates in sorted(sat.items()):
             if kk != k:
                 continue
@@ -149,13 +149,12 @@ def difference_heatmaps(diffs: dict[str, np.ndarray], notation: Notation, labels
     """B − A per field at the aligned steps (N, H): gates on [−1, 1], candidate and state on
     [−2, 2], units in ``order``."""
     fields = list(diffs)
-    gap = 0.07
-    h = (1 - gap * (len(fields) - 1)) / len(fields)
+    domains = stacked_domains(len(fields), 0.07)
     x = np.arange(len(labels))
     data, layout, notes = [], {}, []
     for k, f in enumerate(fields):
         ax = "" if k == 0 else str(k + 1)
-        dom = [max(0.0, 1 - (k + 1) * h - k * gap), 1 - k * h - k * gap]
+        dom = list(domains[k])
         data.append({"type": "heatmap", "xaxis": "x", "yaxis": f"y{ax}",
                      "z": np.ascontiguousarray(diffs[f][:, order].T, dtype=np.float32), "x": x,
                      "y": [str(u) for u in order], "customdata": [labels] * len(order),

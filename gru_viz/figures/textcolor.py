@@ -58,4 +58,4 @@ def coloured_text(tokens: Sequence[str], values: np.ndarray, lo: float, hi: floa
         parts.append(f'<span title="t = {start + i}: {label} = {v:.3f}" style="background:{bg};'
                      f'color:{_ink(bg)};{outline}padding:1px 0">{text or "∅"}</span>')
     return ('<div style="font-family:monospace;font-size:18px;line-height:2;'
-            'word-break:break-all">' + "".join(parts) + "</div>")
+            'word-break:break-all">' + html.escape(sep).join(parts) + "</div>")

@@ -54,8 +54,9 @@ def columns(T: int, window: tuple[int, int] | None, max_cols: int | None) -> np.
     return np.arange(start, stop, stride)
 
 
-def _stack(rows: int, gap: float) -> list[tuple[float, float]]:
-    """Vertical domains of ``rows`` stacked panels, top first."""
+def stacked_domains(rows: int, gap: float) -> list[tuple[float, float]]:
+    """Domains of ``rows`` panels stacked with ``gap`` between them, top first (reversed: left
+    to right)."""
     h = (1 - gap * (rows - 1)) / rows
     return [(max(0.0, 1 - (k + 1) * h - k * gap), 1 - k * h - k * gap) for k in range(rows)]
 
@@ -95,13 +96,13 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                              (H, len(cols))).tolist() if hover_input else None
     stride = int(cols[1] - cols[0]) if len(cols) > 1 else 1
     data, layout = [], {}
-    domains = _stack(4, 0.07)
+    domains = stacked_domains(4, 0.07)
     track = 0.0
     if input_track:  # the four panels above, the input below them
         I = np.asarray(cell.x).reshape(T, -1).shape[1]
         track = min(0.2, 0.05 + 0.025 * I)
         domains = [(track + 0.06 + a * (0.94 - track), track + 0.06 + b * (0.94 - track))
-                   for a, b in _stack(4, 0.1)]
+                   for a, b in stacked_domains(4, 0.1)]
     for k, (f, dom) in enumerate(zip(FIELDS, domains)):
         ax = "" if k == 0 else str(k + 1)
         sym = notation.symbol(f)
@@ -177,7 +178,7 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
     labels = step_labels(cell.x, tokens)
     t = np.arange(T)
     data, layout, notes = [], {}, []
-    rows, cols = _stack(2, 0.2), [(0.0, 0.46), (0.54, 1.0)]
+    rows, cols = stacked_domains(2, 0.2), [(0.0, 0.46), (0.54, 1.0)]
     for k, f in enumerate(FIELDS):
         ax = "" if k == 0 else str(k + 1)
         ydom, xdom = rows[k // 2], cols[k % 2]

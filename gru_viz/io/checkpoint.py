@@ -15,7 +15,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,18 +23,19 @@ from typing import Any
 import numpy as np
 
 from gru_viz.core.errors import CheckpointError, GRUVizError
-from gru_viz.core.limits import check_model, limits
+from gru_viz.core.limits import check_model, check_unpacked, server_limits
 from gru_viz.core.model import GRUModel
-from gru_viz.io.detect import FoundGRU, find_embedding, find_grus, find_head
+from gru_viz.core.summary import Summary, reset_text
+from gru_viz.io.detect import FoundGRU, find_embedding, find_grus, find_head, sibling_bias
+from gru_viz.io.formats import EXTENSIONS, identify  # noqa: F401 (EXTENSIONS: re-exported)
 from gru_viz.io.inputs import Vocabulary
 
 MIN_TORCH = (2, 10)  # older versions have known weights_only bypasses
-EXTENSIONS = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
 FORMAT_NAME = "gru-viz"  # the "format" entry of our own self-describing files
 FORMAT_VERSION = 1
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net")  # tried in this order
 PREFIXES = ("module.", "model.", "_orig_mod.")  # DataParallel, Lightning, torch.compile
-VOCAB_KEYS = ("vocabulary", "vocab", "itos")
+VOCAB_KEYS = ("vocabulary", "vocab", "itos", "stoi", "chars")
 MAX_VOCABULARY = 1_000_000  # symbols; longer lists are not a vocabulary we could show
 MAX_DESCRIPTION = 1_000_000  # characters of JSON: a real description is a few kB
 SAFE_SAVE = ("cannot be loaded safely; save `model.state_dict()` instead, e.g. "
@@ -62,17 +63,34 @@ class Checkpoint:
     non_finite: tuple[str, ...]
     tensors: Mapping[str, np.ndarray]
     description_json: str  # JSON text: each read of ``description`` is a fresh copy
+    grus: tuple[FoundGRU, ...] = ()  # every GRU of the file (``gru_names`` in order)
+    detected_vocabulary: Vocabulary | None = None  # what the file named, before overrides
+    captures: Mapping[str, Mapping[str, np.ndarray]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    # A capture file's recorded inputs for the chosen GRU: "x" (B, T, I), "lengths" (B,),
+    # "h0" (L·D, B, H), optional "tokens" (B, T); None for other files.
+    capture: Mapping[str, np.ndarray] | None = None
 
     @property
     def description(self) -> dict[str, Any]:
         return json.loads(self.description_json)
 
-    def select(self, gru_name: str) -> Checkpoint:
-        """The same file with another of its GRUs chosen."""
+    def select(self, gru_name: str | None = None, *, embedding: str | bool | None = None,
+               head: str | bool | None = None,
+               vocabulary: Vocabulary | str | list[str] | bool | None = None) -> Checkpoint:
+        """The same file with another GRU chosen and/or detection overridden.
+
+        ``embedding``/``head``: None detects again, False drops it, a tensor key chooses it;
+        ``vocabulary``: None uses the file's, False drops it, a string (one symbol per
+        character), a list of symbols or a Vocabulary replaces it.
+        """
         meta = self.description
-        return _assemble(self.tensors, meta, gru_name, meta.get("reset_after", True),
-                         self.vocabulary, tuple(w for w in self.warnings
-                                                if not w.startswith(_SEVERAL)))
+        meta = {k: v for k, v in meta.items() if k not in ("gru", "gru_cell", "embedding_key",
+                                                          "head_key", "gru_source")}
+        return _assemble(self.tensors, meta, self.grus, gru_name or self.gru_name,
+                         self.detected_vocabulary,
+                         tuple(w for w in self.warnings if not w.startswith(_RECOMPUTED)),
+                         embedding, head, vocabulary, self.captures)
 
     def summary(self) -> list[str]:
         """Human-readable lines: what was detected."""
@@ -80,6 +98,8 @@ class Checkpoint:
         cell = " (nn.GRUCell keys)" if self.description["gru_cell"] else ""
         lines = [f"GRU {self.gru_name or '(top level)'}{cell}: {m.describe()}"
                  + ("" if self.has_bias else ", no bias")]
+        if self.description.get("gru_source"):
+            lines.append(f"From {self.description['gru_source']}")
         if len(self.gru_names) > 1:
             lines.append("Other GRUs: " + ", ".join(n or "(top level)" for n in self.gru_names
                                                     if n != self.gru_name))
@@ -94,8 +114,33 @@ class Checkpoint:
             lines.append(f"Vocabulary: {len(self.vocabulary)} symbols")
         return lines + [f"Warning: {w}" for w in self.warnings]
 
+    def _summary(self) -> Summary:
+        m, desc = self.model, self.description
+        rows = [("file", f"{desc.get('file', '')} ({desc.get('container', '')})"),
+                ("GRU", self.gru_name or "(top level)"), ("layers", m.num_layers),
+                ("directions", m.num_directions), ("hidden size", m.hidden_size),
+                ("input size", m.input_size), ("reset", reset_text(m.reset_after))]
+        if len(self.gru_names) > 1:
+            rows.append(("other GRUs", ", ".join(n or "(top level)" for n in self.gru_names
+                                                 if n != self.gru_name)))
+        rows.append(("embedding", "none" if self.embedding is None else
+                     f"{self.embedding.shape[0]} symbols × {m.input_size}"))
+        rows.append(("head", "none" if self.head_weight is None else
+                     f"{self.head_weight.shape[1]} → {self.head_weight.shape[0]}"))
+        rows.append(("vocabulary", "none" if self.vocabulary is None else
+                     f"{len(self.vocabulary)} symbols"))
+        return Summary("Checkpoint", rows, self.warnings)
+
+    def __repr__(self) -> str:
+        return self._summary().text()
+
+    def _repr_html_(self) -> str:
+        return self._summary().html()
+
 
 _SEVERAL = "Several GRUs"
+# warnings _assemble writes (select recomputes them); readers' own warnings are kept
+_RECOMPUTED = (_SEVERAL, "The vocabulary has", "The linear head", "NaN or inf")
 
 
 # --- reading bytes ---------------------------------------------------------------------------
@@ -127,25 +172,16 @@ def _too_big(name: str, size: int, max_mb: float) -> str:
             "GRU's state dict, or raise the limit (GRUVIZ_MAX_UPLOAD_MB).")
 
 
-def _is_safetensors(data: bytes) -> bool:
-    if len(data) < 10:
-        return False
-    (n,) = struct.unpack("<Q", data[:8])
-    return 2 <= n <= len(data) - 8 and data[8:9] == b"{"
-
-
 def _check_unpacked_size(data: bytes, name: str, max_mb: float) -> None:
     """Refuse a zip whose members unpack to more than the size cap (a zip bomb): torch
     inflates compressed members in full, though torch.save never compresses them."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            unpacked = sum(info.file_size for info in z.infolist())
+            infos = z.infolist()
     except Exception:  # not a readable zip: torch.load reports the corruption
         return
-    if unpacked > max_mb * 2**20:
-        raise CheckpointError(f"{name} unpacks to {unpacked / 2**20:.0f} MB, over the limit of "
-                              f"{max_mb:g} MB (GRUVIZ_MAX_UPLOAD_MB). Save only the GRU's state "
-                              "dict with torch.save.")
+    check_unpacked(infos, name, max_mb, CheckpointError,
+                   "Save only the GRU's state dict with torch.save.")
 
 
 def _load_torch(data: bytes, name: str) -> Any:
@@ -273,25 +309,76 @@ def _check_description(own: Mapping, label: str) -> None:
                               "with a plain description.")
 
 
-def _vocabulary(container: Any) -> Vocabulary | None:
-    if not isinstance(container, Mapping):
+def vocabulary_from(value: Any) -> Vocabulary | None:
+    """A vocabulary from a list or tuple of strings, a string (one symbol per character), a
+    ``stoi`` dict (symbol -> id) or an ``itos`` dict (id -> symbol); None if it is none."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U" and value.ndim <= 1:
+        value = str(value[()]) if value.ndim == 0 else [str(v) for v in value]
+    symbols: Any = None
+    sequence = isinstance(value, str) or isinstance(value, (list, tuple)) \
+        and all(isinstance(v, str) for v in value)
+    if sequence and 0 < len(value) <= MAX_VOCABULARY:
+        symbols = tuple(value)
+    elif isinstance(value, Mapping) and 0 < len(value) <= MAX_VOCABULARY:
+        items = list(value.items())
+        if all(isinstance(k, str) and isinstance(v, int) for k, v in items):  # stoi
+            pairs = sorted((v, k) for k, v in items)
+        elif all(isinstance(k, int) and isinstance(v, str) for k, v in items):  # itos
+            pairs = sorted(items)
+        else:
+            return None
+        if [i for i, _ in pairs] != list(range(len(pairs))):
+            return None  # ids with gaps: not a table we can index
+        symbols = tuple(s for _, s in pairs)
+    if symbols is None:
         return None
-    for key in VOCAB_KEYS:
-        v = container.get(key)
-        if isinstance(v, (list, tuple)) and 0 < len(v) <= MAX_VOCABULARY \
-                and all(isinstance(s, str) for s in v):
-            try:
-                return Vocabulary(tuple(v))
-            except GRUVizError:
-                return None
+    try:
+        return Vocabulary(symbols)
+    except GRUVizError:
+        return None
+
+
+def find_vocabulary(container: Any, max_nodes: int = 10_000) -> Vocabulary | None:
+    """The first ``vocabulary``/``vocab``/``itos``/``stoi``/``chars`` entry anywhere in nested
+    dicts (Lightning's ``hyper_parameters`` included), shallowest first; bounded work."""
+    queue, seen, visited = [container], set(), 0
+    while queue and visited < max_nodes:
+        node = queue.pop(0)
+        if not isinstance(node, Mapping) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        visited += 1
+        for key in VOCAB_KEYS:
+            if key in node:
+                found = vocabulary_from(node[key])
+                if found is not None:
+                    return found
+        queue.extend(v for v in list(node.values())[:1000] if isinstance(v, Mapping))
     return None
 
 
-def _assemble(tensors: Mapping[str, np.ndarray], meta: dict, gru_name: str | None,
-              reset_after: bool, vocabulary: Vocabulary | None,
-              warnings: tuple[str, ...]) -> Checkpoint:
-    grus = find_grus(tensors, reset_after=reset_after)
+def _choose(tensors: Mapping[str, np.ndarray], key: Any, cols: int, what: str,
+            auto: str | None) -> str | None:
+    """An override: None keeps what detection found, False/"" drops it, a key chooses it."""
+    if key is None:
+        return auto
+    if key is False or key == "":
+        return None
+    if key not in tensors:
+        raise CheckpointError(f"No tensor named {key!r} to use as the {what}.")
+    shape = np.shape(tensors[key])
+    if len(shape) != 2 or shape[1] != cols:
+        raise CheckpointError(f"{key!r} has shape {shape}; the {what} must be a matrix with "
+                              f"{cols} columns.")
+    return key
+
+
+def _assemble(tensors: Mapping[str, np.ndarray], meta: dict, grus: tuple[FoundGRU, ...],
+              gru_name: str | None, vocabulary: Vocabulary | None, warnings: tuple[str, ...],
+              embedding: Any = None, head: Any = None, vocab_override: Any = None,
+              captures: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> Checkpoint:
     names = tuple(g.name for g in grus)
+    detected = vocabulary
     if gru_name is None:
         chosen: FoundGRU = grus[0]
         if len(grus) > 1:
@@ -303,14 +390,33 @@ def _assemble(tensors: Mapping[str, np.ndarray], meta: dict, gru_name: str | Non
             raise CheckpointError(f"No GRU named {gru_name!r}; this file has "
                                   f"{', '.join(repr(n) for n in names)}.")
         chosen = matches[0]
-    emb_key = find_embedding(tensors, chosen)
-    head_key = find_head(tensors, chosen, emb_key)
+    if chosen.assigned:
+        auto_emb, auto_head = chosen.embedding, chosen.head
+    else:
+        auto_emb = find_embedding(tensors, chosen, names)
+        auto_head = find_head(tensors, chosen, auto_emb, names)
+    D, H = chosen.model.num_directions, chosen.model.hidden_size
+    emb_key = _choose(tensors, embedding, chosen.model.input_size, "embedding", auto_emb)
+    head_key = _choose(tensors, head, D * H, "linear head", auto_head)
     head_bias = None
     if head_key is not None:
-        b = tensors.get(head_key[: -len("weight")] + "bias")
+        b_key = sibling_bias(tensors, head_key)
+        b = tensors[b_key] if b_key else None
         head_bias = b if b is not None and b.shape == (tensors[head_key].shape[0],) else None
     V = tensors[emb_key].shape[0] if emb_key else chosen.model.input_size  # one-hot input
-    if vocabulary is not None and len(vocabulary) != V:
+    if vocab_override is False or vocab_override == "":
+        vocabulary = None
+    elif vocab_override is not None:
+        given = vocab_override if isinstance(vocab_override, Vocabulary) \
+            else vocabulary_from(vocab_override)
+        if given is None:
+            raise CheckpointError("The vocabulary must be a string (one symbol per character) "
+                                  "or a list of distinct strings.")
+        if len(given) != V:
+            raise CheckpointError(f"The vocabulary has {len(given)} symbols but the model reads "
+                                  f"{V} ({'embedding rows' if emb_key else 'one-hot inputs'}).")
+        vocabulary = given
+    elif vocabulary is not None and len(vocabulary) != V:
         warnings += (f"The vocabulary has {len(vocabulary)} symbols but the model takes {V}; "
                      "it is ignored.",)
         vocabulary = None
@@ -324,31 +430,82 @@ def _assemble(tensors: Mapping[str, np.ndarray], meta: dict, gru_name: str | Non
         warnings += (f"NaN or inf values in {', '.join(non_finite[:8])}"
                      + (" and more" if len(non_finite) > 8 else "")
                      + ": the traces will show them; the training likely diverged.",)
-    meta = meta | {"gru": chosen.name, "gru_cell": chosen.cell, "reset_after": reset_after,
+    meta = meta | {"gru": chosen.name, "gru_cell": chosen.cell,
+                   "reset_after": chosen.model.reset_after, "gru_source": chosen.source,
                    "embedding_key": emb_key, "head_key": head_key}
+    capture = (captures or {}).get(chosen.name)
     return Checkpoint(
         model=chosen.model, gru_name=chosen.name, gru_names=names, has_bias=chosen.bias,
         embedding=tensors[emb_key] if emb_key else None,
         head_weight=tensors[head_key] if head_key else None, head_bias=head_bias,
         vocabulary=vocabulary, warnings=warnings, non_finite=non_finite,
         tensors=MappingProxyType(dict(tensors)),
-        description_json=json.dumps(meta, default=str))
+        description_json=json.dumps(meta, default=str), grus=tuple(grus),
+        detected_vocabulary=detected, captures=MappingProxyType(dict(captures or {})),
+        capture=None if capture is None else MappingProxyType(dict(capture)))
 
 
 def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None,
-                    max_mb: float | None = None, name: str | None = None) -> Checkpoint:
-    """Load a ``.pt/.pth/.ckpt/.bin`` (torch zip) or ``.safetensors`` file, path or bytes.
+                    max_mb: float | None = None, name: str | None = None,
+                    embedding: str | bool | None = None, head: str | bool | None = None,
+                    vocabulary: Vocabulary | str | list[str] | bool | None = None
+                    ) -> Checkpoint:
+    """Load a model file (path or bytes) and find its GRUs.
 
-    ``gru`` chooses among several GRUs by key prefix (see ``Checkpoint.gru_names``);
-    ``max_mb`` overrides the size cap (default: GRUVIZ_MAX_UPLOAD_MB, see gru_viz.limits);
-    ``name`` labels uploaded bytes in messages.
+    Read: torch (``.pt/.pth/.ckpt/.bin``, zip or pre-1.6), ``.safetensors``, Keras 3 ``.keras``
+    and legacy Keras ``.h5``, ``.onnx``, NumPy ``.npz`` and gru-viz captures (``.gruviz.npz``).
+    The format is recognised from the bytes first (see ``gru_viz.io.formats``); other formats
+    are refused with what they are and what to export instead.
+
+    ``gru`` chooses among several GRUs (see ``Checkpoint.gru_names``); ``embedding``, ``head``
+    and ``vocabulary`` override detection (see ``Checkpoint.select``); ``max_mb`` overrides
+    the size cap (default: GRUVIZ_MAX_UPLOAD_MB); ``name`` labels uploaded bytes in messages.
     """
-    max_mb = limits().max_upload_mb if max_mb is None else max_mb
+    max_mb = server_limits().max_upload_mb if max_mb is None else max_mb
+    if not isinstance(source, (bytes, bytearray, memoryview)) and Path(source).is_dir():
+        label = name or Path(source).name
+        saved = (Path(source) / "saved_model.pb").exists()
+        raise CheckpointError(f"{label} is a folder" + (
+            ": a TensorFlow SavedModel, a TensorFlow graph gru-viz does not read. Save the "
+            "Keras model as model.save('model.keras') (Keras 3) or export ONNX." if saved else
+            ". Give the model file inside it."))
     data, label = _read(source, max_mb, name)
-    meta: dict[str, Any] = {"file": label, "bytes": len(data)}
+    kind = identify(data, label)
+    if not kind.readable:
+        raise CheckpointError(kind.message(label))
+    meta: dict[str, Any] = {"file": label, "bytes": len(data), "format": kind.kind}
+    if kind.kind in ("torch", "torch-legacy", "safetensors"):
+        contents = _read_torch(data, label, max_mb, kind.kind, meta)
+    elif kind.kind in ("npz", "capture"):
+        from gru_viz.io.npzfile import read_npz_contents
+
+        contents = read_npz_contents(data, label, max_mb)
+    elif kind.kind in ("keras", "keras-h5"):
+        from gru_viz.io.kerasfile import read_keras
+
+        contents = read_keras(data, label, max_mb, kind.kind)
+    else:
+        from gru_viz.io.onnxfile import read_onnx
+
+        contents = read_onnx(data, label, max_mb)
+    meta |= contents.meta
+    ckpt = _assemble(contents.tensors, meta, contents.grus, gru, contents.vocabulary,
+                     contents.warnings, embedding, head, vocabulary, contents.captures)
+    try:
+        check_model(ckpt.model.hidden_size, ckpt.model.num_layers)
+    except GRUVizError as exc:
+        raise CheckpointError(f"{label}: {exc}") from None
+    return ckpt
+
+
+def _read_torch(data: bytes, label: str, max_mb: float, kind: str, meta: dict) -> Contents:
     container: Any = None
-    if data[:4] == b"PK\x03\x04":
-        _check_unpacked_size(data, label, max_mb)
+    if kind == "safetensors":
+        raw, st_meta = _load_safetensors(data, label)
+        meta |= {"container": "safetensors", "safetensors_metadata": st_meta}
+    else:
+        if kind == "torch":
+            _check_unpacked_size(data, label, max_mb)
         container = _load_torch(data, label)
         raw, path = _unwrap(container, label)
         meta["container"] = "/".join(path) or "state dict"
@@ -360,16 +517,6 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
                        ("format_version", "model_args", "description", "training", "metrics")}
                 _check_description(own, label)
                 meta |= own
-    elif _is_safetensors(data):
-        raw, st_meta = _load_safetensors(data, label)
-        meta |= {"container": "safetensors", "safetensors_metadata": st_meta}
-    elif data[:1] == b"\x80":
-        raise CheckpointError(f"{label} is a plain Python pickle (or a pre-1.6 torch file), "
-                              f"which runs code when read: it {SAFE_SAVE}")
-    else:
-        raise CheckpointError(f"{label} is neither a torch file (zip, from torch.save) nor a "
-                              f"safetensors file: its first bytes are {data[:8]!r}. Accepted: "
-                              f"{', '.join(EXTENSIONS)}.")
     # Views can declare far more elements than their storage holds (stride 0): refuse before
     # NumPy copies them. Float16 doubles as float32, tied weights count twice: 4x is generous.
     declared = sum(t.numel() * max(t.element_size(), 4) for t in raw.values())
@@ -388,10 +535,18 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, gru: str | None = None
             warnings += (f"Skipped {old!r} ({type(exc).__name__}).",)
     meta["stripped_prefixes"] = sorted({o[: len(o) - len(n)] for o, n in renamed.items() if o != n})
     model_args = meta.get("model_args") if isinstance(meta.get("model_args"), Mapping) else {}
-    ckpt = _assemble(tensors, meta, gru, bool(model_args.get("reset_after", True)),
-                     _vocabulary(container), warnings)
-    try:
-        check_model(ckpt.model.hidden_size, ckpt.model.num_layers)
-    except GRUVizError as exc:
-        raise CheckpointError(f"{label}: {exc}") from None
-    return ckpt
+    grus = tuple(find_grus(tensors, reset_after=bool(model_args.get("reset_after", True))))
+    return Contents(tensors, grus, find_vocabulary(container), {}, warnings)
+
+
+@dataclass(frozen=True, eq=False)
+class Contents:
+    """What a reader found: arrays by name, the GRUs among them, a vocabulary, description
+    entries, warnings, and (capture files) the inputs each GRU received."""
+
+    tensors: dict[str, np.ndarray]
+    grus: tuple[FoundGRU, ...]
+    vocabulary: Vocabulary | None
+    meta: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+    captures: Mapping[str, Mapping[str, np.ndarray]] | None = None

@@ -31,6 +31,12 @@ class FoundGRU:
     keys: tuple[str, ...]
     cell: bool  # nn.GRUCell keys (no ``_l0``)
     bias: bool
+    # Readers that know the graph (Keras, ONNX, captures) name the embedding and head here;
+    # for state dicts (assigned=False) they are found by shape and prefix.
+    embedding: str | None = None
+    head: str | None = None
+    assigned: bool = False
+    source: str = ""  # what the GRU was in its file, e.g. "Keras GRU layer 'gru'"
 
     @property
     def label(self) -> str:
@@ -142,32 +148,88 @@ def find_grus(sd: Mapping[str, np.ndarray], reset_after: bool = True) -> list[Fo
                           "'weight_ih' (with any prefix).")
 
 
-def _matrices(sd: Mapping[str, np.ndarray], used: set[str], cols: int) -> list[str]:
-    return [k for k, a in sd.items() if k not in used and k.endswith("weight")
+SEPARATORS = re.compile(r"[./_\-]")
+
+
+def _tokens(key: str) -> list[str]:
+    return [t for t in SEPARATORS.split(key.lower()) if t]
+
+
+def shared_prefix(key: str, name: str) -> int:
+    """How many leading name parts ``key`` shares with a GRU's prefix ``name``."""
+    n = 0
+    for a, b in zip(_tokens(key), _tokens(name)):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
+def _owned(key: str, gru: FoundGRU, others: tuple[str, ...]) -> bool:
+    """Whether ``key`` sits at least as close (by prefix) to this GRU as to any other: an
+    encoder's embedding is never given to the decoder."""
+    mine = shared_prefix(key, gru.name)
+    return all(mine >= shared_prefix(key, o) for o in others if o != gru.name)
+
+
+WEIGHT_WORDS = {"w", "weight", "weights", "kernel", "matrix", "mat"}
+BIAS_WORDS = {"b", "bias", "biases"}
+PARTS = re.compile(r"([./_\-])")
+
+
+def role_words(key: str) -> str:
+    """The key with weight words as "#W" and bias words as "#B" (to pair weights, biases)."""
+    return "".join("#W" if p.lower() in WEIGHT_WORDS else "#B" if p.lower() in BIAS_WORDS
+                   else p for p in PARTS.split(key))
+
+
+def sibling_bias(sd: Mapping[str, np.ndarray], key: str) -> str | None:
+    """The bias named like ``key`` (``fc.weight`` -> ``fc.bias``; ``out_W`` -> ``out_b``)."""
+    if key.endswith("weight"):
+        b = key[: -len("weight")] + "bias"
+        return b if b in sd else None
+    want = role_words(key).replace("#W", "#B")
+    if "#B" not in want:
+        return None
+    return next((k for k, a in sd.items() if np.ndim(a) == 1 and role_words(k) == want), None)
+
+
+def _layer_like(key: str) -> bool:
+    """A torch ``...weight``, or a matrix named like an embedding or a head elsewhere."""
+    last = key.lower().rsplit(".", 1)[-1].rsplit("/", 1)[-1]
+    return key.endswith("weight") or "emb" in key.lower() or "#W" in role_words(key) \
+        or any(h in last for h in HEAD_HINTS)
+
+
+def _matrices(sd: Mapping[str, np.ndarray], used: set[str], cols: int, gru: FoundGRU,
+              others: tuple[str, ...]) -> list[str]:
+    return [k for k, a in sd.items() if k not in used and _layer_like(k)
             and np.ndim(a) == 2 and np.shape(a)[1] == cols
-            and np.issubdtype(np.asarray(a).dtype, np.floating)]
+            and np.issubdtype(np.asarray(a).dtype, np.floating) and _owned(k, gru, others)]
 
 
-def _sibling_bias(key: str) -> str:
-    return key[: -len("weight")] + "bias"
-
-
-def find_embedding(sd: Mapping[str, np.ndarray], gru: FoundGRU) -> str | None:
-    """The key of a (V, I) table feeding the GRU: named like an embedding, or bias-free."""
-    cands = [k for k in _matrices(sd, set(gru.keys), gru.model.input_size)
-             if _sibling_bias(k) not in sd]
+def find_embedding(sd: Mapping[str, np.ndarray], gru: FoundGRU,
+                   others: tuple[str, ...] = ()) -> str | None:
+    """The key of a (V, I) table feeding the GRU: named like an embedding, or bias-free; with
+    several GRUs (``others``: their names) only tables sharing this GRU's prefix most."""
+    cands = [k for k in _matrices(sd, set(gru.keys), gru.model.input_size, gru, others)
+             if sibling_bias(sd, k) is None]
+    if len(others) > 1:
+        cands.sort(key=lambda k: -shared_prefix(k, gru.name))
     named = [k for k in cands if "emb" in k.lower()]
     return (named or cands or [None])[0]
 
 
-def find_head(sd: Mapping[str, np.ndarray], gru: FoundGRU, embedding: str | None
-              ) -> str | None:
-    """The key of a linear head (V', D·H) reading the GRU's output, preferring usual names."""
+def find_head(sd: Mapping[str, np.ndarray], gru: FoundGRU, embedding: str | None,
+              others: tuple[str, ...] = ()) -> str | None:
+    """The key of a linear head (V', D·H) reading the GRU's output, preferring usual names
+    and, with several GRUs, the prefix of this one."""
     D, H = gru.model.num_directions, gru.model.hidden_size
-    cands = _matrices(sd, set(gru.keys) | {embedding}, D * H)
+    cands = _matrices(sd, set(gru.keys) | {embedding}, D * H, gru, others)
 
-    def rank(k: str) -> tuple[bool, bool]:
-        module = k.lower()[: -len("weight")]
-        return (not any(h in module for h in HEAD_HINTS), _sibling_bias(k) not in sd)
+    def rank(k: str) -> tuple[int, bool, bool]:
+        module = k.lower()[: -len("weight")] if k.endswith("weight") else k.lower()
+        closer = -shared_prefix(k, gru.name) if len(others) > 1 else 0
+        return (closer, not any(h in module for h in HEAD_HINTS), sibling_bias(sd, k) is None)
 
     return min(cands, key=rank) if cands else None

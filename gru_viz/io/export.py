@@ -64,14 +64,17 @@ def to_json(trace: Trace, description: Mapping[str, Any], tokens: Sequence[str] 
 
 def to_csv(trace: Trace, description: Mapping[str, Any], tokens: Sequence[str] | None = None
            ) -> str:
-    """One row per cell, sequence, step and unit: ``cell, layer, reverse, b, t, token, unit``
-    then every recorded field. The description comes first as ``#`` comment lines (pandas:
-    ``read_csv(path, comment="#")``)."""
+    """One row per cell, sequence, step and unit: ``cell, layer, reverse, b, t, token, unit``,
+    every recorded field, then ``description`` (the model's description as JSON text, on the
+    first row only). A plain CSV: ``pandas.read_csv(path)`` and ``csv.DictReader`` read it back
+    whole (tokens such as ``#``, ``,``, ``"`` or a new line are quoted); pass
+    ``keep_default_na=False`` to pandas to keep a token such as ``NA`` as text."""
     buf = io.StringIO()
-    text = json.dumps(dict(description), default=str, indent=1, ensure_ascii=False)
-    buf.writelines(f"# {line}\n" for line in text.splitlines())
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["cell", "layer", "reverse", "b", "t", "token", "unit", *STEP_FIELDS])
+    about = json.dumps(dict(description), default=str, ensure_ascii=False)
+    # text quoted, numbers bare: a token such as "\r" cannot end a row for any reader
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    w.writerow(["cell", "layer", "reverse", "b", "t", "token", "unit", *STEP_FIELDS,
+                "description"])
     for c in trace.cells():
         fields = [np.asarray(getattr(c, f)) for f in STEP_FIELDS]
         if c.h.ndim == 2:  # one sequence: a batch of one
@@ -82,5 +85,6 @@ def to_csv(trace: Trace, description: Mapping[str, Any], tokens: Sequence[str] |
                 token = "" if tokens is None else tokens[t]
                 for j in range(H):
                     w.writerow([cell_name(c), c.layer, int(c.reverse), b, t, token, j,
-                                *(repr(float(f[b, t, j])) for f in fields)])
+                                *(float(f[b, t, j]) for f in fields), about])
+                    about = ""
     return buf.getvalue()

@@ -81,31 +81,90 @@ def parse_ids(text: str, vocab_size: int) -> np.ndarray:
     return np.array(ids, dtype=np.int64)
 
 
+MAX_PROBLEMS = 10  # problems listed one by one; beyond, a count
+
+
+def _typed(row: str, most: int = 30) -> str:
+    """A row as the user typed it, quoted (long rows shortened)."""
+    row = row.strip()
+    return repr(row if len(row) <= most else row[:most - 1] + "…")
+
+
+def split_rows(text: str) -> list[str]:
+    """The rows of typed text as the user typed them: split at ``;`` and at new lines. A ``;``
+    that ends a line, and blank lines before the first row or after the last, make no row;
+    any other empty row stays (it is a problem to report, not a step to drop)."""
+    rows = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        parts = line.split(";")
+        if len(parts) > 1 and not parts[-1].strip():
+            parts = parts[:-1]  # "1, 2;" at the end of a line
+        rows.extend(parts)
+    while rows and not rows[-1].strip():
+        rows.pop()
+    first = next((k for k, r in enumerate(rows) if r.strip()), len(rows))
+    return rows[first:]
+
+
 def parse_rows(text: str, width: int | None = None) -> np.ndarray:
     """Numbers typed as rows, one timestep each: ``0.5, 1; 0, 1; 1, -1`` -> (T, I).
 
     Rows are separated by ``;`` or new lines, numbers by ``,`` or spaces. With ``width`` given,
-    every row must have that many numbers (the model's input size).
+    every row must have that many numbers (the model's input size). An empty row between two
+    rows (``1;;2``) is an error, not a step silently dropped. Every problem is reported, each
+    with its row number counted as typed and the row's text.
     """
-    rows = [r for r in text.replace("\n", ";").split(";") if r.strip()]
-    out = []
-    for k, row in enumerate(rows):
-        values = []
-        for j, tok in enumerate(row.replace(",", " ").split()):
+    rows = split_rows(text)
+    out: list[list[float]] = []
+    problems: list[str] = []
+    expected = width
+    for k, row in enumerate(rows, start=1):
+        if not row.strip():
+            problems.append(f"Row {k} is empty: type its numbers or remove the extra "
+                            f"separator.")
+            continue
+        values, bad = [], False
+        for j, tok in enumerate(row.replace(",", " ").split(), start=1):
             try:
                 v = float(tok)
             except ValueError:
-                raise InputError(f"Row {k + 1}, value {j + 1}: {tok!r} is not a number.") from None
+                problems.append(f"Row {k} {_typed(row)}, value {j}: {tok!r} is not a number.")
+                bad = True
+                continue
             if not np.isfinite(v):
-                raise InputError(f"Row {k + 1}, value {j + 1}: {tok!r} is not finite.")
+                problems.append(f"Row {k} {_typed(row)}, value {j}: {tok!r} is not finite.")
+                bad = True
+                continue
             values.append(v)
-        expected = width if width is not None else (len(out[0]) if out else len(values))
+        if bad:
+            continue
+        if expected is None:
+            expected, first = len(values), k
         if len(values) != expected:
-            raise InputError(f"Row {k + 1} has {len(values)} value(s), expected {expected}"
-                             + (" (the model's input size)." if width is not None else
-                                " like row 1."))
+            problems.append(f"Row {k} {_typed(row)} has {len(values)} value(s), expected "
+                            f"{expected}" + (" (the model's input size)." if width is not None
+                                             else f" like row {first}."))
+            continue
         out.append(values)
+    if problems:
+        shown = problems[:MAX_PROBLEMS]
+        more = len(problems) - len(shown)
+        head = "" if len(problems) == 1 else f"{len(problems)} problems in the input: "
+        raise InputError(head + " ".join(shown) + (f" … and {more} more." if more else ""))
     return np.array(out, dtype=np.float64).reshape(len(out), width or (len(out[0]) if out else 0))
+
+
+def first_rows(text: str, most: int) -> tuple[str, bool]:
+    """The first ``most`` non-empty rows of ``text`` (split as parse_rows splits them) and
+    whether more followed: bounds the parsing of a huge paste to the steps that will run."""
+    rest, kept = text.replace("\n", ";"), []
+    while len(kept) < most and rest:
+        pieces = rest.split(";", most - len(kept))  # C-speed, at most most - len(kept) + 1
+        rest = pieces.pop() if len(pieces) > most - len(kept) else ""
+        kept.extend(p for p in pieces if p.strip())
+    if not rest.strip(" ;\t\r"):
+        rest = ""
+    return ";".join(kept[:most]), bool(rest) or len(kept) > most
 
 
 def format_rows(x: np.ndarray) -> str:

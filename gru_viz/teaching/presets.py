@@ -20,6 +20,7 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
 from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
+from gru_viz.io.shipped import ASSETS
 
 if TYPE_CHECKING:
     from gru_viz.io.checkpoint import Checkpoint
@@ -109,7 +110,6 @@ COUNTER = Preset(
 
 PRESETS: dict[str, Preset] = {p.key: p for p in (LATCH, LEAKY, RESET, COUNTER)}
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SMALL_FILE = 200_000  # bytes; a playground-sized model with its metadata takes a few KB
 # What a trained model of a task teaches, and an input that shows it, per shipped task.
 LESSONS = {

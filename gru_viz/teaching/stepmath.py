@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 
-from gru_viz.core.notation import COURSE, Notation
+from gru_viz.core.notation import COURSE, Notation, grouped
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.weights import GRUWeights
 
@@ -152,8 +152,8 @@ def step_math(w: GRUWeights, x: np.ndarray, h_prev: np.ndarray, notation: Notati
              Term(names[1], bias, bias=bias, role="bias"))
     cand = Equation(s["n"], lines[2], r"\tanh", terms, np.tanh(sum(t.value for t in terms)))
     n = cand.value
-    kept_sym = s["u"] if notation.key != COURSE.key else rf"(1 - {s['u']})"
-    write_sym = rf"(1 - {s['u']})" if notation.key != COURSE.key else s["u"]
+    kept_sym = grouped(notation.kept(s["u"], "1 - "))
+    write_sym = grouped(notation.written(s["u"], "1 - "))
     blend = (Term(rf"{write_sym} \odot {s['n']}", write * n, vector=n, gate=write, role="written"),
              Term(rf"{kept_sym} \odot {s['hp']}", (1 - write) * hp, vector=hp, gate=1 - write,
                   role="kept"))

@@ -42,9 +42,7 @@ class ViewState:
 
 def _same(a: GRUWeights, b: GRUWeights) -> bool:
     """Equal as float32 (what a link stores), whatever the reset placement."""
-    return a.input_size == b.input_size and a.hidden_size == b.hidden_size and all(
-        np.array_equal(np.float32(x), np.float32(y))
-        for x, y in zip(a.fused().values(), b.fused().values()))
+    return a.astype(np.float32).replace(reset_after=b.reset_after).equals(b.astype(np.float32))
 
 
 def pack_weights(w: GRUWeights) -> str:
@@ -166,6 +164,8 @@ def weights_from_json(data: bytes) -> tuple[GRUWeights, tuple[str, ...] | None]:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise WeightsError(f"The weights file is not JSON text ({exc}).") from None
+    except RecursionError:  # lists nested ~100k deep: no weights file looks like that
+        raise WeightsError("The weights file nests its lists too deeply to be weights.") from None
     if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT:
         raise WeightsError(f"Expected a JSON object with \"format\": \"{JSON_FORMAT}\", "
                            "as the download button writes.")
@@ -175,7 +175,7 @@ def weights_from_json(data: bytes) -> tuple[GRUWeights, tuple[str, ...] | None]:
             raise WeightsError(f"The weights file lacks {key!r}.")
         try:
             a = np.array(doc[key], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             raise WeightsError(f"{key} must hold numbers in a rectangular list.") from None
         if not np.isfinite(a).all():
             raise WeightsError(f"{key} holds NaN or infinity; every weight must be finite.")

@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from gru_viz.analysis.units import linear
 from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
 from gru_viz.io.inputs import Vocabulary, one_hot
 from gru_viz.io.savefile import save_checkpoint
+from gru_viz.io.shipped import ASSETS
 from gru_viz.training import tasks
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 THREADS = 1  # fixed: the same float sums on every machine; 2+ threads crawl on a busy machine
 
 
@@ -109,7 +110,7 @@ def _outputs(ckpt: Checkpoint, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if ckpt.embedding is not None:
         x = ckpt.embedding[x]
     h = run(ckpt.model, x).output
-    return h, h @ ckpt.head_weight.T + ckpt.head_bias
+    return h, linear(h, ckpt.head_weight, ckpt.head_bias)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:

@@ -14,23 +14,27 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from gru_viz.analysis.units import softmax
-from gru_viz.api import _symbol_count, encode
+from gru_viz.api import checkpoint_input, readout
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
-from gru_viz.core.limits import limits
+from gru_viz.core.limits import server_limits
 from gru_viz.core.trace import Trace
 from gru_viz.figures.textcolor import display_token
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.checkpoint import Checkpoint
-from gru_viz.io.inputs import format_rows, parse_ids, read_csv, read_npy
+from gru_viz.io.inputs import first_rows, format_rows, parse_ids, read_csv, read_npy
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload as upload_file
 
+WIDE = 64  # input sizes above this get no default text: an empty box runs default_rows
+MAX_ROWS_CHARS = 400_000  # numbers typed in the box (wider inputs: a CSV or NPY file)
 SAMPLES = ("def area(r):\n    return 3.14 * r ** 2\n", "([()[]])(([[]])[([])])((")
 
 
-Input = tuple[np.ndarray, list[str] | None, np.ndarray | None]  # x (T, I), symbols, ids
+# x (T, I), symbols, ids, h0 (L·D, H) or None (zeros)
+Input = tuple[np.ndarray, list[str] | None, np.ndarray | None, np.ndarray | None]
+OWN = "type my own input"
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,10 +83,22 @@ def default_input(ckpt: Checkpoint) -> str:
         return next((s for s in SAMPLES if set(s) <= known), "".join(ckpt.vocabulary.symbols[:16]))
     if kind == "ids":
         return " ".join(str(i % ckpt.embedding.shape[0]) for i in range(12))
-    x = np.zeros((40, ckpt.model.input_size))
-    for k, t in enumerate(range(2, 40, 7)):  # pulses of alternating sign, cycling channels
+    if ckpt.model.input_size > WIDE:  # 40 rows of 100,000 numbers: a 69 MB text box
+        return ""
+    return format_rows(default_rows(ckpt.model.input_size))
+
+
+def default_rows(input_size: int) -> np.ndarray:
+    """40 steps of pulses of alternating sign, cycling channels."""
+    x = np.zeros((40, input_size))
+    for k, t in enumerate(range(2, 40, 7)):
         x[t, k % x.shape[1]] = 1.0 if k % 2 == 0 else -1.0
-    return format_rows(x)
+    return x
+
+
+def max_chars(kind: str, most: int) -> int:
+    """What the input box takes: enough for ``most`` steps, far from megabytes of text."""
+    return {"text": 4 * most, "ids": 8 * most}.get(kind, MAX_ROWS_CHARS)
 
 
 def _skip_unknown(ckpt: Checkpoint, text: str) -> str:
@@ -96,57 +112,95 @@ def _skip_unknown(ckpt: Checkpoint, text: str) -> str:
 
 def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
                default: str | None = None) -> Input | None:
-    """Widgets for one input; (x (T, I), symbols or None, ids or None), or None after an
-    error message."""
+    """Widgets for one input; (x (T, I), symbols or None, ids or None, h0 or None), or None
+    after an error message. A capture file offers the sequences its GRU really received."""
     ckpt = loaded.ckpt
     kind = input_kind(ckpt)
     key = f"{prefix}.{loaded.key}"  # each model keeps its own input
+    if ckpt.capture is not None:
+        got = _captured(ckpt, key)
+        if got is not None:
+            return got
     hints = {"text": f"text over the model's {len(ckpt.vocabulary or ())} symbols",
              "ids": f"token ids 0..{len(symbol_names(ckpt)) - 1}, split by spaces",
              "vectors": f"one step per row, rows split by ';' or new lines, "
                         f"{ckpt.model.input_size} number(s) each"}
     # Bound to a permanent key: Streamlit drops a widget's own state when another page runs.
+    most = server_limits().max_steps
     text = st.text_area(f"{label}: {hints[kind]}", key=persistent(key, default or
                                                                   default_input(ckpt)),
-                        on_change=store, args=(key,), height=100)
+                        on_change=store, args=(key,), height=100,
+                        max_chars=max_chars(kind, most))
+    text = text[:max_chars(kind, most)]  # however it got in: bounded before any parsing
     upload = None
     if kind == "vectors":
-        upload = st.file_uploader("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
-                                  key=f"{key}.file")
+        upload = upload_file("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
+                             key=f"{key}.file")
+    cut = False
     try:
         if upload is not None:
-            data, I = upload.getvalue(), ckpt.model.input_size
+            data, I = upload.data, ckpt.model.input_size
             x = read_npy(data, I) if upload.name.endswith(".npy") else read_csv(data, I)
             symbols, ids = None, None
+        elif kind == "vectors" and not text.strip() and ckpt.model.input_size > WIDE:
+            st.caption(f"An empty box runs {len(default_rows(1))} steps of pulses; for your own "
+                       "input of this width, upload a CSV or NPY file.")
+            x, symbols, ids = default_rows(ckpt.model.input_size), None, None
         elif kind == "vectors":
-            x, symbols = encode(ckpt, rows=text)
+            rows, cut = first_rows(text, most)
+            x, symbols = checkpoint_input(ckpt, rows=rows)
             ids = None
         elif kind == "ids":
             ids = parse_ids(text, len(symbol_names(ckpt)))
-            x, symbols = encode(ckpt, ids=ids)
+            x, symbols = checkpoint_input(ckpt, ids=ids)
         else:
-            x, symbols = encode(ckpt, text=_skip_unknown(ckpt, text))
+            known = _skip_unknown(ckpt, text)
+            cut = len(known) if len(known) > most else False
+            x, symbols = checkpoint_input(ckpt, text=known[:most])  # cut before encoding
             ids = ckpt.vocabulary.encode(symbols)
         if len(x) == 0:
             raise GRUVizError("The input is empty: give at least one step.")
     except GRUVizError as exc:
         st.error(f"{exc} Fix the input to update the views.")
         return None
-    most = limits().max_steps
-    if len(x) > most:
-        st.info(f"The input has {len(x)} steps; the first {most} are run (this server's "
+    if len(x) > most or cut:
+        steps = f"{len(x) if len(x) > most else cut}" if cut is not True else f"over {most}"
+        st.info(f"The input has {steps} steps; the first {most} are run (this server's "
                 "limit, GRUVIZ_MAX_STEPS).")
         x, symbols = x[:most], None if symbols is None else symbols[:most]
         ids = None if ids is None else ids[:most]
-    return np.asarray(x), None if symbols is None else list(symbols), ids
+    return np.asarray(x), None if symbols is None else list(symbols), ids, None
 
 
-def input_key(x: np.ndarray, ids: np.ndarray | None) -> str:
-    """An exact hash of the input (every byte, shape and dtype)."""
+def _captured(ckpt: Checkpoint, key: str) -> Input | None:
+    """A selectbox of the captured sequences; the chosen one (x, tokens, None, h0), or None
+    when the user types their own input instead."""
+    cap = ckpt.capture
+    lengths = [int(n) for n in cap["lengths"]]
+    options = list(range(len(lengths))) + [OWN]
+    choice = st.selectbox("Input", options, key=persistent(f"{key}.captured", 0),
+                          on_change=store, args=(f"{key}.captured",),
+                          format_func=lambda b: b if b == OWN else
+                          f"captured sequence {b} ({lengths[b]} steps)",
+                          help="The inputs this GRU received when it was recorded, from the "
+                               "state it started in.")
+    if choice == OWN:
+        return None
+    L = lengths[choice]
+    x = np.asarray(cap["x"][choice, :L])
+    tokens = cap.get("tokens")
+    symbols = None if tokens is None else [str(s) for s in tokens[choice, :L]]
+    return x, symbols, None, np.asarray(cap["h0"][:, choice])
+
+
+def input_key(x: np.ndarray, ids: np.ndarray | None, h0: np.ndarray | None = None) -> str:
+    """An exact hash of the input (every byte, shape and dtype) and of h0 when given."""
     h = hashlib.sha256(repr((x.shape, str(x.dtype))).encode())
     h.update(np.ascontiguousarray(x).tobytes())
     if ids is not None:
         h.update(np.ascontiguousarray(ids, np.int64).tobytes())
+    if h0 is not None:
+        h.update(b"h0" + np.ascontiguousarray(h0, np.float64).tobytes())
     return h.hexdigest()
 
 
@@ -154,26 +208,19 @@ def input_key(x: np.ndarray, ids: np.ndarray | None) -> str:
 # unpickled on every rerun as st.cache_data would; a trace may take up to GRUVIZ_MAX_TRACE_MB,
 # so few are kept. Keyed by the exact (model key, input hash), never by the arrays.
 @st.cache_resource(max_entries=4, show_spinner="Running the model…")
-def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symbolic: bool
-         ) -> tuple[Trace, np.ndarray | None, np.ndarray | None]:
+def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symbolic: bool,
+         _h0: np.ndarray | None = None) -> tuple[Trace, np.ndarray | None, np.ndarray | None]:
     """The trace and head outputs (read-only); next-symbol probabilities only when the input
-    was symbols and the head has one output per symbol (as ``api.run_checkpoint``)."""
-    trace = run(_ckpt.model, _x)
-    head = probs = None
-    if _ckpt.head_weight is not None:
-        head = trace.output @ _ckpt.head_weight.T + (
-            0 if _ckpt.head_bias is None else _ckpt.head_bias)
-        head.setflags(write=False)
-        if symbolic and head.shape[-1] == _symbol_count(_ckpt):
-            probs = softmax(head)
-            probs.setflags(write=False)
-    return trace, head, probs
+    was symbols and the head has one output per symbol (as ``api.run_checkpoint``). ``_h0``
+    is part of ``input_key``."""
+    trace = run(_ckpt.model, _x, _h0, limits=server_limits())
+    return (trace, *readout(_ckpt, trace.output, symbolic))
 
 
 def make_run(loaded: Loaded, x: np.ndarray, symbols: list[str] | None,
-             ids: np.ndarray | None) -> Run:
-    ikey = input_key(x, ids)
-    trace, head, probs = _run(loaded.key, ikey, loaded.ckpt, x, symbols is not None)
+             ids: np.ndarray | None, h0: np.ndarray | None = None) -> Run:
+    ikey = input_key(x, ids, h0)
+    trace, head, probs = _run(loaded.key, ikey, loaded.ckpt, x, symbols is not None, h0)
     tokens = [display_token(s) for s in symbols] if symbols is not None else step_labels(x)
     return Run(loaded.key, f"{loaded.key}|{ikey}", x, tokens, symbols, ids, trace, probs, head,
                symbols is not None and loaded.ckpt.vocabulary is not None)

@@ -12,12 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from gru_viz.core.errors import GRUVizError
+from gru_viz.core.untrusted import markdown_text
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
-from gru_viz.ui.loading import ASSETS, digest, load_cached
+from gru_viz.io.shipped import ASSETS
+from gru_viz.ui.loading import digest, load_cached
+from gru_viz.ui.opened import opened_file
 from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload
 
 UPLOAD = "upload a file"
 CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
@@ -37,35 +42,92 @@ def _select(digest: str, gru: str, _ckpt: Checkpoint) -> Checkpoint:
     return _ckpt.select(gru)
 
 
+AUTO, NONE = "(as detected)", "(none)"
+OWN_VOCAB = "(type one)"
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _override(digest: str, gru: str, embedding: str, head: str, vocabulary: str | None,
+              _ckpt: Checkpoint) -> Checkpoint:
+    """The checkpoint with detection overridden (arguments: the widgets' values)."""
+    def pick(v: str):
+        return None if v == AUTO else False if v == NONE else v
+
+    vocab = None if vocabulary is None else False if vocabulary == "" else vocabulary
+    return _ckpt.select(gru, embedding=pick(embedding), head=pick(head), vocabulary=vocab)
+
+
+def overrides(loaded: Loaded) -> Loaded:
+    """Widgets to choose or drop the embedding, head and vocabulary when detection is wrong;
+    the model to use (``loaded`` itself when nothing is overridden)."""
+    ckpt, key = loaded.ckpt, loaded.key
+    m = ckpt.model
+    D, H, I = m.num_directions, m.hidden_size, m.input_size
+    mats = [k for k, a in ckpt.tensors.items() if np.ndim(a) == 2 and k not in set(
+        sum((g.keys for g in ckpt.grus), ()))]
+    emb_opts = [AUTO, NONE] + [k for k in mats if np.shape(ckpt.tensors[k])[1] == I]
+    head_opts = [AUTO, NONE] + [k for k in mats if np.shape(ckpt.tensors[k])[1] == D * H]
+    vocab_opts = [AUTO, NONE, OWN_VOCAB]
+    st.caption("Detection wrong? Choose or drop the embedding, head and vocabulary:")
+    c = st.columns(3)
+    base = f"ex.override.{key}"
+    emb = c[0].selectbox("Embedding", emb_opts, key=persistent(f"{base}.emb", AUTO),
+                         on_change=store, args=(f"{base}.emb",))
+    head = c[1].selectbox("Linear head", head_opts, key=persistent(f"{base}.head", AUTO),
+                          on_change=store, args=(f"{base}.head",))
+    v = c[2].selectbox("Vocabulary", vocab_opts, key=persistent(f"{base}.vocab", AUTO),
+                       on_change=store, args=(f"{base}.vocab",))
+    vocabulary: str | None = None if v == AUTO else "" if v == NONE else None
+    if v == OWN_VOCAB:
+        typed = st.text_input("Vocabulary: every character is one symbol, in id order",
+                              key=persistent(f"{base}.typed", ""), on_change=store,
+                              args=(f"{base}.typed",), max_chars=100_000)
+        vocabulary = typed or None
+    if (emb, head, vocabulary) == (AUTO, AUTO, None):
+        return loaded
+    try:
+        chosen = _override(key, ckpt.gru_name, emb, head, vocabulary, ckpt)
+    except GRUVizError as exc:
+        st.error(f"{markdown_text(exc)} Keeping what was detected.")
+        return loaded
+    return Loaded(chosen, loaded.name, f"{key}|{emb}|{head}|{vocabulary}")
+
+
 def shipped() -> list[Path]:
     return sorted(p for p in ASSETS.glob("*") if p.suffix in EXTENSIONS)
 
 
-def _source() -> tuple[str, bytes] | None:
-    """(name, bytes) of the file the widgets choose, or None when none is given yet."""
+def _source() -> tuple[str, bytes, str] | None:
+    """(name, bytes, sha256) of the file the widgets choose, or None when none is given yet."""
     files = shipped()
-    options = [p.name for p in files] + [UPLOAD]
+    opened = opened_file()  # a model handed over by gru_viz.open_in_app (?open=...)
+    options = ([opened[0]] if opened else []) + [p.name for p in files] + [UPLOAD]
+    if opened and opened[2]:  # its link was just followed: preselect it
+        st.session_state[SOURCE] = opened[0]
     if st.session_state.get(SOURCE) not in options:  # e.g. an example removed since
         st.session_state[SOURCE] = options[0]
     choice = st.selectbox("Model", options, key=persistent(SOURCE, options[0]), on_change=store,
                           args=(SOURCE,),
                           help="Examples are trained by `python -m gru_viz train NAME`.")
     if choice == UPLOAD:
-        up = st.file_uploader("Checkpoint", type=[e.lstrip(".") for e in EXTENSIONS],
-                              key="ex.upload", help="A state dict saved with torch.save, a "
-                              "Lightning checkpoint or a .safetensors file holding a GRU.")
+        up = upload("Model file", type=[e.lstrip(".") for e in EXTENSIONS],
+                    key="ex.upload", help="A torch state dict or Lightning checkpoint, "
+                    ".safetensors, a Keras .keras or .h5 model, an .onnx model, a NumPy .npz "
+                    "of GRU weights, or a capture saved by gru_viz.record(...).save(...).")
         # After a page switch the widget is empty again: the model in use (CURRENT) stays.
-        return None if up is None else (up.name, up.getvalue())
-    path = files[options.index(choice)]
-    return path.name, path.read_bytes()
+        return None if up is None else (up.name, up.data, up.digest)
+    if opened and choice == opened[0]:
+        return opened[0], opened[1], digest(opened[1])
+    path = files[options.index(choice) - bool(opened)]
+    data = path.read_bytes()
+    return path.name, data, digest(data)
 
 
 def model_picker() -> Loaded | None:
     """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
     source = _source()
     if source is not None:
-        name, data = source
-        key = digest(data)
+        name, data, key = source
         try:
             ckpt = load_cached(key, data, name)
             gru = ckpt.gru_name
@@ -103,7 +165,8 @@ def detected(loaded: Loaded) -> None:
     if isinstance(metrics, dict) and metrics:
         lines.append("Metrics stored in the file: " + ", ".join(
             f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
-    st.markdown("\n".join(f"- {line}" for line in lines))
-    st.caption(f"File {loaded.name}, {desc.get('container', '')}; reset gate "
+    st.markdown("\n".join(f"- {markdown_text(line)}" for line in lines))
+    st.caption(f"File {markdown_text(loaded.name)}, {markdown_text(desc.get('container', ''))}; "
+               "reset gate "
                + ("after the recurrent product (PyTorch)." if m.reset_after else
                   "before the recurrent product (Cho et al.)."))

@@ -11,9 +11,9 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.analysis import units as an
-from gru_viz.api import encode
+from gru_viz.api import checkpoint_input
 from gru_viz.core.errors import GRUVizError, InputError
-from gru_viz.core.limits import limits
+from gru_viz.core.limits import check_unpacked, server_limits
 from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.files import figure_html, figure_image
@@ -42,7 +42,7 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
     array. At most ``CORPUS_STEPS`` × GRUVIZ_MAX_STEPS steps in all.
     """
     ckpt, kind = loaded.ckpt, input_kind(loaded.ckpt)
-    lim = limits()
+    lim = server_limits()
     most = lim.max_steps * CORPUS_STEPS
     too_long = (f"{name} holds more than {most:,} steps in all, this server's limit for a "
                 f"corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter corpus.")
@@ -78,14 +78,14 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
             i = parse_ids(line, len(symbol_names(ckpt)))
             if steps + len(i) > most:
                 raise InputError(too_long)
-            x, sym = encode(ckpt, ids=i)
+            x, sym = checkpoint_input(ckpt, ids=i)
         else:
             known = set(ckpt.vocabulary.symbols)
             kept = "".join(c for c in line if c in known)
             skipped += len(line) - len(kept)
             if not kept:
                 continue
-            x, sym = encode(ckpt, text=kept)
+            x, sym = checkpoint_input(ckpt, text=kept)
             i = ckpt.vocabulary.encode(sym)
         steps += len(x)
         xs.append(x)
@@ -100,11 +100,7 @@ def _check_npz(data: bytes, name: str, max_mb: int, most: int, width: int,
     """Refuse a .npz that unpacks to more than GRUVIZ_MAX_UPLOAD_MB (a zip bomb) or whose
     arrays' headers declare more than ``most`` steps of ``width`` numbers, before loading."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:  # BadZipFile: reported by the caller
-        unpacked = sum(info.file_size for info in z.infolist())
-        if unpacked > max_mb * 2**20:
-            raise InputError(f"{name} unpacks to {unpacked / 2**20:.0f} MB, over this server's "
-                             f"limit of {max_mb} MB (GRUVIZ_MAX_UPLOAD_MB); use a smaller "
-                             "corpus.")
+        check_unpacked(z.infolist(), name, max_mb, InputError, "Use a smaller corpus.")
         steps = 0
         for info in z.infolist():
             with z.open(info) as f:
@@ -130,10 +126,16 @@ def _npy(a: np.ndarray) -> bytes:
 
 def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np.ndarray
                 ) -> None:
+    if st.radio("Corpus", ["Run a small corpus here", "Statistics file"], horizontal=True,
+                key="ex.corpus_source", label_visibility="collapsed") == "Statistics file":
+        from gru_viz.ui.explorer_corpus import stats_view
+
+        stats_view(loaded, nt, cell_id, order)
+        return
     kind = input_kind(loaded.ckpt)
     up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
                                         else ".npy (B, T, I) or .npz of (T, I) arrays"),
-                          key="ex.corpus_file")
+                          key="ex.corpus_file", max_upload_size=server_limits().max_upload_mb)
     pasted = "" if kind == "vectors" else st.text_area(
         "…or paste sequences, one a line", key="ex.corpus_text", height=100)
     data, name = (up.getvalue(), up.name) if up is not None else (pasted.encode(), "pasted")
@@ -157,7 +159,8 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         V = len(symbol_names(loaded.ckpt)) if ids is not None else None
         try:
             stats = an.corpus_stats(loaded.ckpt.model, xs, ids, V, nt, left, right,
-                                    progress=lambda d, n: bar.progress(d / n, f"{d}/{n} sequences"))
+                                    progress=lambda d, n: bar.progress(d / n, f"{d}/{n} sequences"),
+                                    limits=server_limits())
         except GRUVizError as exc:
             st.error(str(exc))
             return
@@ -199,7 +202,8 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
         bar = st.progress(0.0)
         found = an.corpus_matches(loaded.ckpt.model, xs, k, d, search["field"], units,
                                   search["threshold"], snt, search["min_length"],
-                                  lambda done, n: bar.progress(done / n), search["sign"])
+                                  lambda done, n: bar.progress(done / n), search["sign"],
+                                  limits=server_limits())
         st.session_state[MATCHES] = (mkey, found)
     stored = st.session_state.get(MATCHES)
     if stored is None or stored[0] != mkey:

@@ -14,12 +14,13 @@ import streamlit as st
 
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
+from gru_viz.core.limits import server_limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.weights import GRUWeights
 from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
 from gru_viz.teaching.presets import DEFAULT, Preset, all_presets
-from gru_viz.teaching.urlstate import ViewState, decode, encode
+from gru_viz.teaching.urlstate import MAX_TEXT, ViewState, decode, encode
 from gru_viz.ui.page import NOTATION
 
 WEIGHTS, PRESET, VOCAB = "lab.weights", "lab.preset", "lab.vocab"
@@ -196,6 +197,9 @@ def sync_url() -> None:
 
 
 def _parse(text: str, w: GRUWeights, vocab: tuple[str, ...] | None):
+    if len(text) > MAX_TEXT:  # bounded before any parsing (a forged widget value can be longer)
+        raise GRUVizError(f"The input has {len(text)} characters; at most {MAX_TEXT} are read "
+                          "here. Shorten it.")
     if vocab is not None:
         v = Vocabulary(vocab)
         ids = v.encode(text.strip())
@@ -203,27 +207,41 @@ def _parse(text: str, w: GRUWeights, vocab: tuple[str, ...] | None):
     return parse_rows(text, w.input_size), None
 
 
+def _fallback(w: GRUWeights, vocab: tuple[str, ...] | None):
+    """The last input that parsed and ran for this input size, else a default sequence."""
+    good = st.session_state.get(LAST_GOOD)
+    if good is not None and good[1:3] == (vocab, w.input_size):
+        return good[3], good[4]
+    if vocab is not None:
+        return np.zeros((1, w.input_size)), ["∅"]
+    return parse_rows(default_text(w.input_size), w.input_size), None
+
+
 def current() -> Lab:
-    """The model in force and its run on the typed input (or on the last one that parsed)."""
+    """The model in force and its run on the typed input (or on the last one that worked).
+
+    Parsing and the run are both inside the error handling: an input that fails either way
+    shows its message over the last good view, and the page still draws the input box.
+    """
     w = weights_in_force()
     text, vocab = st.session_state[TEXT], st.session_state[VOCAB]
+    model = GRUModel(((w,),))
     error = None
     try:
         x, tokens = _parse(text, w, vocab)
         if len(x) == 0:
             raise GRUVizError("The input is empty: type at least one step.")
+        cell = run(model, x, limits=server_limits()).layers[0][0]
         st.session_state[LAST_GOOD] = (text, vocab, w.input_size, x, tokens)
     except GRUVizError as exc:
         error = str(exc)
-        good = st.session_state.get(LAST_GOOD)
-        if good is not None and good[1:3] == (vocab, w.input_size):
-            x, tokens = good[3], good[4]
-        else:  # nothing usable yet for this input size: a default sequence
-            x, tokens = parse_rows(default_text(w.input_size), w.input_size), None
-            if vocab is not None:
-                x, tokens = np.zeros((1, w.input_size)), ["∅"]
-    model = GRUModel(((w,),))
+        x, tokens = _fallback(w, vocab)
+        try:
+            cell = run(model, x, limits=server_limits()).layers[0][0]
+        except GRUVizError:  # e.g. the server's step limit lowered since: the default
+            st.session_state.pop(LAST_GOOD, None)
+            x, tokens = _fallback(w, vocab)
+            cell = run(model, x, limits=server_limits()).layers[0][0]
     T = len(x)
     st.session_state[STEP] = min(st.session_state[STEP], T - 1)
-    return Lab(model, x, tokens, run(model, x).layers[0][0], error,
-               all_presets().get(st.session_state[PRESET]))
+    return Lab(model, x, tokens, cell, error, all_presets().get(st.session_state[PRESET]))

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import streamlit as st
 
 from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets"  # the shipped example models
 
 
 def digest(data: bytes) -> str:

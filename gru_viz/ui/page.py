@@ -11,6 +11,7 @@ import pathlib
 import streamlit as st
 
 from gru_viz.core.notation import NOTATIONS, Notation
+from gru_viz.ui.uploads import apply_server_limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Session keys shared by several pages. Widget keys are namespaced per page ("<page>.<name>").
@@ -42,6 +43,7 @@ def pages() -> list[tuple[str, str]]:
 def frame(title: str, icon: str = "🔁") -> None:
     """Page config and the shared sidebar. Call first on every page."""
     st.set_page_config(page_title=f"{title} · gru-viz", page_icon=icon, layout="wide")
+    apply_server_limits()
     with st.sidebar:
         # Our own navigation (Streamlit's is off in .streamlit/config.toml): it names the
         # home page "Home" rather than after app.py.

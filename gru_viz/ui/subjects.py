@@ -15,11 +15,14 @@ import streamlit as st
 
 from gru_viz.analysis.dynamics import PRESETS
 from gru_viz.core.errors import GRUVizError, InputError
+from gru_viz.core.limits import check_input, server_limits
 from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
-from gru_viz.ui.loading import ASSETS, digest, load_cached
+from gru_viz.io.shipped import ASSETS
+from gru_viz.ui.loading import digest, load_cached
 from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload
 
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
 PRESET = "2-unit preset: "
@@ -36,8 +39,11 @@ class Subject:
     embedding: np.ndarray | None = None  # (V, I)
     head: tuple[np.ndarray, np.ndarray] | None = None  # (V', D·H), (V',)
     weight_scale: float = 1.0  # × PyTorch's default range, for random baselines to match
+    captured: str | None = None  # a capture file's first recorded sequence, as rows
 
     def default_text(self) -> str:
+        if self.captured is not None:
+            return self.captured
         if self.name.startswith(PRESET):
             return PRESETS[self.name[len(PRESET):]].example
         if self.vocabulary is not None:
@@ -85,8 +91,14 @@ def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
     summary = "; ".join(ck.summary())
     if isinstance(about, dict) and about.get("summary"):  # our own self-describing files
         summary = f"{about['summary']} ({summary})"
+    captured = None
+    if ck.capture is not None and len(ck.capture["lengths"]):
+        x = ck.capture["x"][0, :int(ck.capture["lengths"][0])]
+        if x.size <= 20_000:  # rows a text box can hold
+            captured = format_rows(x)
+            summary += "; the input box starts with the first recorded sequence"
     return Subject(ck.model.astype(np.float64), name, key, summary, ck.vocabulary, ck.embedding,
-                   head)
+                   head, captured=captured)
 
 
 def picker(prefix: str) -> Subject | None:
@@ -119,16 +131,15 @@ def picker(prefix: str) -> Subject | None:
             return Subject(GRUModel(((p.weights(),),)), choice, choice,
                            f"{p.description} Input: 2 channels, channel i drives unit i.")
         if choice == UPLOAD:
-            up = st.file_uploader("Checkpoint (.pt, .pth, .ckpt, .safetensors)",
-                                  key=f"{prefix}.upload")
+            up = upload("Model file (torch, safetensors, Keras, ONNX, .npz, or a capture)",
+                        key=f"{prefix}.upload")
             uploaded = f"{prefix}.uploaded"  # the Subject last loaded from an upload
             if up is None:  # nothing given yet, or the widget emptied by a page switch
                 if uploaded in st.session_state:
                     return st.session_state[uploaded]
                 st.info("Upload a checkpoint holding a GRU to study it here.")
                 return None
-            data = up.getvalue()
-            key = digest(data)
+            data, key = up.data, up.digest
             previous = st.session_state.get(uploaded)
             if previous is None or previous.key != key:
                 st.session_state[uploaded] = _from_checkpoint(
@@ -152,7 +163,9 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
     text = st.text_area(f"Input sequence ({hint})", key=persistent(key, subject.default_text()),
                         on_change=store, args=(key,), height=90)
     try:
-        return subject.encode(text)
+        x, tokens = subject.encode(text)
+        check_input(subject.model, x.shape, server_limits())
+        return x, tokens
     except GRUVizError as exc:
         st.error(f"{exc} Fix the input to update the views.")
         return None

@@ -7,6 +7,8 @@ the page can draw the plots (already showing the change) before the editors.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -14,95 +16,172 @@ import streamlit as st
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, Notation
+from gru_viz.core.untrusted import markdown_text
 from gru_viz.core.weights import BIASES, MATRICES, GRUWeights
+from gru_viz.teaching import params
 from gru_viz.teaching.presets import DEFAULT
-from gru_viz.teaching.urlstate import MAX_HIDDEN, MAX_INPUT, weights_from_json, weights_to_json
+from gru_viz.teaching.urlstate import (
+    MAX_HIDDEN,
+    MAX_INPUT,
+    MAX_JSON,
+    weights_from_json,
+    weights_to_json,
+)
 from gru_viz.ui import lab
+from gru_viz.ui.page import NOTATION
 
 SLIDER_LIMIT = 2  # sliders up to this hidden and input size, a matrix editor beyond
 RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 16)
 GATE_TITLES = {"z": "update gate", "r": "reset gate", "n": "candidate"}
 GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
 UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
+EDIT_PROBLEM = "pg.edit_problem"  # why the matrix editor's last edit was not used
+EDITOR_GEN = "pg.table.gen"  # bumped to replace an editor whose browser state was forged
+NUMBER = r"^\s*[-+−]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # what a table cell takes
 
 
 def _gate_note(g: str, notation: Notation) -> str:
-    if g == "z" and notation.key == COURSE.key:
-        return ("These are PyTorch's z weights; the course's Γu = 1 − z = σ(−(…)), "
-                "so raising them **closes** Γu (more of the old state kept).")
+    course = notation.key == COURSE.key
+    if g == "z" and course:
+        return ("The course's parameters of Γu = σ(W_ux x + W_uc c + b_u): raising them "
+                "**opens** Γu (more of the new candidate written).")
     if g == "z":
         return "Raising these raises z: more of the old state is kept."
     if g == "r":
-        return "Raising these lets more of the old state into the candidate."
-    return "The candidate's input and recurrent weights; the reset gate scales the recurrent part."
+        return (f"Raising these lets more of the old state into the candidate "
+                f"({notation.reset} → 1).")
+    return ("The candidate's input and recurrent weights; the reset gate scales the recurrent "
+            "part.")
 
 
-def _set_one(name: str, index: tuple[int, ...], key: str) -> None:
+def _course() -> tuple[bool, bool]:
+    """(course notation?, reset after?) of the editors drawn now."""
+    return (st.session_state.get(NOTATION, "course") == COURSE.key,
+            st.session_state.get(lab.VARIANT, "before") == "after")
+
+
+def _set_one(g: str, name: str, index: tuple[int, ...], key: str) -> None:
     w = st.session_state[lab.WEIGHTS]
-    a = np.array(getattr(w, name))
+    course, after = _course()
+    a = params.gate_params(w, g, course, after)[name]
     a[index] = st.session_state[key]
-    st.session_state[lab.WEIGHTS] = w.replace(**{name: a})
+    st.session_state[lab.WEIGHTS] = params.set_gate_params(w, g, {name: a}, course, after)
+
+
+def _src(name: str, index: tuple[int, ...]) -> str:
+    kind = params.source(name)
+    return "bias" if kind == "bias" else f"{kind}[{index[1]}]"
 
 
 def _sliders(w: GRUWeights, g: str) -> None:
-    """One slider a number. Keys carry the weights' version, so that weights replaced from
-    elsewhere (preset, randomize, file, link) make fresh sliders showing the new values."""
-    H, I = w.hidden_size, w.input_size
+    """One slider a number, in the notation shown. Keys carry the weights' version (and the
+    notation), so that weights replaced from elsewhere (preset, randomize, file, link) or a
+    notation switch make fresh sliders showing the new values."""
+    course, after = _course()
     version = st.session_state[lab.VERSION]
     cols = st.columns(2)
-    for name, shape in ((f"W_i{g}", (H, I)), (f"W_h{g}", (H, H)), (f"b_i{g}", (H,)),
-                        (f"b_h{g}", (H,))):
-        for index in np.ndindex(*shape):
-            key = f"pg.{name}.{'.'.join(map(str, index))}.v{version}"
-            src = ("bias" if len(index) == 1 else
-                   f"x[{index[1]}]" if name[2] == "i" else f"h[{index[1]}]")
+    for name, a in params.gate_params(w, g, course, after).items():
+        for index in np.ndindex(*a.shape):
+            key = (f"pg.{name}.{'.'.join(map(str, index))}.v{version}"
+                   + (f".course.{int(after)}" if course else ""))
             with cols[0 if name.startswith("W") else 1]:
-                st.slider(f"{name}[{', '.join(map(str, index))}]: {src} → unit {index[0]}",
-                          -RANGE, RANGE, float(getattr(w, name)[index]), step=0.1, key=key,
-                          on_change=_set_one,
-                          args=(name, index, key))
+                st.slider(f"{name}[{', '.join(map(str, index))}]: {_src(name, index)} → unit "
+                          f"{index[0]}", -RANGE, RANGE, float(np.clip(a[index], -RANGE, RANGE)),
+                          step=0.1, key=key, on_change=_set_one, args=(g, name, index, key))
+
+
+def _columns(w: GRUWeights, g: str) -> list[tuple[str, str, int | None]]:
+    """(column title, parameter, index) of the gate's table: input, recurrent, biases."""
+    course, after = _course()
+    out = []
+    for name, a in params.gate_params(w, g, course, after).items():
+        if a.ndim == 1:
+            out.append((name, name, None))
+        else:
+            out += [(f"{params.source(name)}[{j}]", name, j) for j in range(a.shape[1])]
+    return out
 
 
 def _table(w: GRUWeights, g: str) -> pd.DataFrame:
-    H, I = w.hidden_size, w.input_size
-    data = np.column_stack([getattr(w, f"W_i{g}"), getattr(w, f"W_h{g}"),
-                            getattr(w, f"b_i{g}"), getattr(w, f"b_h{g}")])
-    return pd.DataFrame(data, index=[f"unit {j}" for j in range(H)],
-                        columns=[f"x[{i}]" for i in range(I)] + [f"h[{j}]" for j in range(H)]
-                        + [f"b_i{g}", f"b_h{g}"])
+    """The gate's numbers as text: a text cell takes a typed '-' (a number cell drops it)."""
+    course, after = _course()
+    parts = params.gate_params(w, g, course, after)
+    data = {title: [f"{v:.6g}" for v in (parts[name] if j is None else parts[name][:, j])]
+            for title, name, j in _columns(w, g)}
+    return pd.DataFrame(data, index=[f"unit {j}" for j in range(w.hidden_size)])
 
 
-def _parts(w: GRUWeights, g: str, table: pd.DataFrame) -> dict[str, np.ndarray] | None:
-    """The gate's four arrays from its table; None when a cell is not a finite number."""
-    H, I = w.hidden_size, w.input_size
-    values = table.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(values).all():
+def _number(value) -> float | None:
+    """A typed table cell as a finite number, or None."""
+    try:
+        v = float(str(value).strip().replace("−", "-"))
+    except ValueError:
         return None
-    return {f"W_i{g}": values[:, :I], f"W_h{g}": values[:, I:I + H],
-            f"b_i{g}": values[:, I + H], f"b_h{g}": values[:, I + H + 1]}
+    return v if np.isfinite(v) else None
 
 
 def _edit(g: str, key: str) -> None:
     """Apply the editor's edits to the weights, before the run (the page draws the plots
-    before the editors). The editor's state holds every edit since it was made, by row
-    position and column name; the weights already hold the earlier ones, so this is exact."""
+    before the editors). Only the cells edited change (the table shows rounded numbers).
+    The editor's key carries the gate's numbers, so every applied edit makes a fresh editor:
+    its state holds the edits of this one table only.
+
+    The state comes from the browser and may be forged: an edit naming a row or column that
+    does not exist, or a value that is not a number, is reported and nothing is applied."""
     w = st.session_state[lab.WEIGHTS]
-    table = _table(w, g)
-    for row, cells in st.session_state[key]["edited_rows"].items():
-        for col, value in cells.items():
-            table.iat[int(row), table.columns.get_loc(col)] = np.nan if value is None else value
-    parts = _parts(w, g, table)
-    if parts is not None:
-        st.session_state[lab.WEIGHTS] = w.replace(**parts)
+    course, after = _course()
+    parts = params.gate_params(w, g, course, after)
+    where = {title: (name, j) for title, name, j in _columns(w, g)}
+    changed = {}
+    try:
+        for row, cells in dict(st.session_state[key]["edited_rows"]).items():
+            for col, value in dict(cells).items():
+                r = int(row)
+                if not 0 <= r < w.hidden_size or col not in where:
+                    raise IndexError(row)
+                v = None if isinstance(value, bool) or not isinstance(value, (str, int, float)) \
+                    else _number(value)
+                if v is None:
+                    st.session_state[EDIT_PROBLEM] = (
+                        f"Every cell needs a finite number (e.g. -6 or 0.25), not "
+                        f"{markdown_text(repr(str(value)[:20]))}; the previous weights stay in "
+                        "force.")
+                    return
+                name, j = where[col]
+                parts[name][(r,) if j is None else (r, j)] = v
+                changed[name] = parts[name]
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError):
+        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
+                                          "value that is not there); the weights stay in force.")
+        return
+    st.session_state[lab.WEIGHTS] = params.set_gate_params(w, g, changed, course, after)
 
 
 def _matrix(w: GRUWeights, g: str) -> None:
-    st.caption(f"Rows: units. Columns x[·]: W_i{g}; h[·]: W_h{g}; then the two biases.")
-    key = f"pg.table.{g}.{st.session_state[lab.VERSION]}"
-    edited = st.data_editor(_table(w, g), key=key, disabled=False, width="stretch",
-                            on_change=_edit, args=(g, key))
-    if _parts(w, g, edited) is None:
-        st.error("Every cell needs a finite number; the previous weights stay in force.")
+    course, after = _course()
+    names = list(params.gate_params(w, g, course, after))
+    state = "c" if course else "h"
+    st.caption(f"Rows: units. Columns x[·]: {names[0]}; {state}[·]: {names[1]}; then the "
+               f"bias{'es' if len(names) > 3 else ''} {', '.join(names[2:])}. Click a cell and "
+               "type a number.")
+    table = _table(w, g)
+    digest = hashlib.sha1(table.to_csv().encode()).hexdigest()[:12]
+    key = (f"pg.table.{g}.{st.session_state[lab.VERSION]}.{digest}."
+           f"{st.session_state.get(EDITOR_GEN, 0)}")
+    try:
+        st.data_editor(table, key=key, disabled=False, width="stretch", on_change=_edit,
+                       args=(g, key),
+                       column_config={c: st.column_config.TextColumn(c, validate=NUMBER)
+                                      for c in table.columns})
+    except (KeyError, IndexError, TypeError, ValueError):
+        # Streamlit applies the browser's edits itself and raises on a forged state (a row or
+        # column not in the table) on every rerun: a fresh editor under a new key drops it.
+        st.session_state[EDITOR_GEN] = st.session_state.get(EDITOR_GEN, 0) + 1
+        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
+                                          "value that is not there); the weights stay in force.")
+        return _matrix(w, g)
+    if problem := st.session_state.pop(EDIT_PROBLEM, None):
+        st.error(problem)
 
 
 def _open_gate(labels: dict[str, str], key: str) -> None:
@@ -162,7 +241,7 @@ def _upload() -> None:
     if up is None:  # the file was removed: the weights stay
         return
     try:
-        weights, vocab = weights_from_json(up.getvalue())
+        weights, vocab = weights_from_json(up.getvalue()[:MAX_JSON + 1])
     except GRUVizError as exc:
         st.session_state[UPLOAD_PROBLEM] = f"{exc} The previous weights stay in force."
         return
@@ -186,6 +265,7 @@ def model_controls() -> None:
     st.download_button("⬇ Download weights (JSON)", weights_to_json(
         lab.weights_in_force(), st.session_state[lab.VOCAB]), "gru-weights.json",
         "application/json", width="stretch")
-    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload)
+    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
+                     max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
     if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
         st.error(problem)

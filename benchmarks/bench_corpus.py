@@ -1,0 +1,155 @@
+"""The corpus job's speed against torch.nn.GRU's forward alone, and its memory in corpus size.
+
+    python benchmarks/bench_corpus.py                 # ratio at H = 128, batch 64, CPU
+    python benchmarks/bench_corpus.py --memory 1e6 4e6  # peak memory of whole jobs
+
+Throughput: the same model (assets/pysource.pt, H = 128, a head) reads the same batches
+(``--batch`` streams of ``--chunk`` steps, the state carried), once through ``nn.GRU`` alone
+(states only) and once through the whole job step (states, every gate recomputed, every
+statistic accumulated). Both are timed in the same run, alternating, best of ``--repeat``; the
+ratio is job tokens/s over nn.GRU tokens/s. A GPU is used when present (``--device``).
+
+Memory: each size runs as a fresh process (``python -m gru_viz corpus``) on a text corpus of
+that many characters of Python source; its peak resident memory is printed per size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def source_text(n: int) -> str:
+    """n characters of Python source (the standard library's own files, repeated)."""
+    files = sorted(glob.glob(str(Path(np.__file__).parent.parent / "json" / "*.py")))
+    files += sorted(glob.glob(str(Path(argparse.__file__).parent / "*.py")))[:40]
+    text = "".join(Path(f).read_text(errors="ignore") for f in files)
+    return (text * (n // max(len(text), 1) + 1))[:n]
+
+
+def throughput(args) -> None:
+    import torch
+
+    from gru_viz.analysis.corpus import (
+        Accumulator,
+        ChunkEngine,
+        Options,
+        pick_device,
+        subject_of,
+    )
+    from gru_viz.io.checkpoint import load_checkpoint
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    subject = subject_of(load_checkpoint(ROOT / "assets" / "pysource.pt"))
+    device = pick_device(args.device)
+    opts = Options(batch=args.batch, chunk=args.chunk, device=device)
+    B, T, H = args.batch, args.chunk, subject.model.hidden_size
+    vocab = subject.vocabulary
+    text = "".join(c for c in source_text(B * T * args.chunks) if c in set(vocab.symbols))
+    ids = vocab.encode(text[: B * T * args.chunks]).reshape(B, args.chunks * T)
+    engine = ChunkEngine(subject, "float32", device)
+    gru = engine.layers[0][0]
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    def gru_alone():
+        h = torch.zeros(1, B, H, device=engine.device)
+        with torch.no_grad():
+            for c in range(args.chunks):
+                x = engine.inputs(ids[:, c * T:(c + 1) * T])
+                _, h = gru(x, h)
+        sync()
+
+    def job():
+        acc = Accumulator(subject, opts, engine)
+        h = torch.zeros(1, B, H, device=engine.device)
+        rows = np.arange(B * T)
+        doc = np.repeat(np.arange(B), T)
+        loss_rows = rows[(rows % T) > 0]
+        for c in range(args.chunks):
+            tok = ids[:, c * T:(c + 1) * T]
+            off = (np.arange(T)[None] + c * T + np.zeros((B, 1), int)).reshape(-1)
+            t = torch.from_numpy(tok.reshape(-1)).to(engine.device)
+            layers, h = engine.run(engine.inputs(tok), h, t)
+            acc.add(layers, t, rows, doc, off, loss_rows,
+                    lambda x: x @ engine.head_w.T + engine.head_b)
+        acc.arrays()
+        sync()
+
+    best = {"gru": np.inf, "job": np.inf}
+    for _ in range(args.repeat):
+        for name, fn in (("gru", gru_alone), ("job", job)):
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    tokens = B * T * args.chunks
+    g, j = tokens / best["gru"], tokens / best["job"]
+    print(f"device {device}, threads {torch.get_num_threads()}, H {H}, batch {B}, chunk {T}, "
+          f"{tokens:,} tokens, best of {args.repeat}")
+    print(f"nn.GRU forward alone: {g:,.0f} tokens/s")
+    print(f"corpus job:           {j:,.0f} tokens/s")
+    print(f"ratio job / nn.GRU:   {j / g:.2f}  (goal >= 0.5)")
+
+
+# the job in a fresh process that prints its own peak resident memory (kB) last on stderr
+PEAK = ("import resource, runpy, sys\n"
+        "sys.argv = ['gru_viz'] + sys.argv[1:]\n"
+        "try:\n    runpy.run_module('gru_viz', run_name='__main__')\n"
+        "finally:\n    print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        " file=sys.stderr)\n")
+
+
+def memory(args) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
+    for n in args.memory:
+        n = int(float(n))
+        folder = tmp / f"c{n}"
+        folder.mkdir()
+        (folder / "corpus.py").write_text(source_text(n))
+        cmd = [sys.executable, "-c", PEAK, "corpus", str(ROOT / "assets" / "pysource.pt"),
+               str(folder), "--out", str(tmp / f"s{n}.gruviz-corpus.npz"), "--mode",
+               "segments", "--batch", str(args.batch), "--chunk", str(args.chunk)]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        took = time.perf_counter() - t0
+        if done.returncode:
+            print(done.stderr[-2000:])
+            raise SystemExit(done.returncode)
+        peak = int(done.stderr.strip().splitlines()[-1].split()[-1])
+        print(f"{n:>12,} tokens: peak RSS {peak / 1024:.0f} MB, {took:.0f} s, "
+              f"{done.stdout.strip().splitlines()[0]}", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--chunk", type=int, default=256)
+    p.add_argument("--chunks", type=int, default=4, help="chunks per timed pass")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--memory", nargs="*", help="corpus sizes in tokens, e.g. 1e6 4e6")
+    args = p.parse_args()
+    if args.memory:
+        memory(args)
+    else:
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Helpers for driving the app's pages in Streamlit's AppTest (imported by conftest)."""
+
+import base64
+import json
+import pathlib
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from gru_viz.ui.weights_editor import GATE, GATE_TITLES
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
+
+
+def open_page(page: str | None = None, **params: str) -> AppTest:
+    """A fresh session on one page, as when its URL is opened (query parameters included)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update(params)
+    if page:
+        at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    """Every Plotly chart's spec, typed arrays decoded."""
+    def decode(v):
+        if isinstance(v, dict) and set(v) >= {"dtype", "bdata"}:
+            return np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"]))
+        if isinstance(v, dict):
+            return {k: decode(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [decode(x) for x in v]
+        return v
+    return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def heatmap(at: AppTest, row: int) -> np.ndarray:
+    """Row 0..3 of the playground's heatmaps (update, reset, candidate, state) as (H, T)."""
+    m = charts(at)[0]["data"][row]
+    return m["z"].reshape(len(m["y"]), -1)
+
+
+def open_gate(at: AppTest, gate: str) -> None:
+    """Open the weights tab of ``gate`` ("z", "r" or "n"), as a click on it would."""
+    label = next(t.label for t in at.tabs if t.label.startswith(GATE_TITLES[gate]))
+    at.session_state[f"{GATE}.{at.session_state['notation']}"] = label
+    at.session_state[GATE] = gate
+    at.run()
+
+
+def weight_slider(at: AppTest, name: str):
+    """The slider of one weight (its key also carries the weights' version), its gate's tab
+    opened first when needed (only the open tab is drawn)."""
+    if not any(s.key.startswith(f"pg.{name}.") for s in at.slider):
+        # W_in -> n, b_hz -> z; course names: W_cx -> n, b_u -> z
+        open_gate(at, name[3] if name[2] in "ih" else {"u": "z", "r": "r", "c": "n"}[name[2]])
+    return next(s for s in at.slider if s.key.startswith(f"pg.{name}."))
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/5_Explorer.py")  # entered from the home page, as the frame expects
+    return at.run()
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.sidebar.selectbox(key="ex.source.w").select("upload a file").run()
+    at.sidebar.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
+    return at
+
+
+def showing(at: AppTest) -> str:
+    return " ".join(c.value for c in at.caption)

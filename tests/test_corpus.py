@@ -1,0 +1,250 @@
+"""The corpus job: its statistics equal those computed from full traces; the state carries
+across lines; interrupting and resuming, segments with enough warm-up and Dask shards all give
+the single run's numbers."""
+
+import numpy as np
+import pytest
+
+from gru_viz.analysis.corpus import (
+    FIELDS,
+    RANGES,
+    ChunkEngine,
+    CorpusStats,
+    Options,
+    Subject,
+    corpus_stats,
+    make_jobs,
+    run_jobs,
+)
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.io.corpus import open_corpus
+from gru_viz.io.inputs import Vocabulary
+
+VOCAB = Vocabulary(tuple("ab()\n x"))
+
+
+def char_subject(H=6, L=1, reset_after=True, seed=0, head=True):
+    rng = np.random.default_rng(seed)
+    model = GRUModel.random(4, H, L, reset_after=reset_after, seed=seed).map(
+        lambda w: w.replace(**{n: getattr(w, n) * 3 for n in ("W_hr", "W_hz", "W_hn", "W_iz")}))
+    V = len(VOCAB)
+    return Subject(model, rng.normal(size=(V, 4)), rng.normal(size=(V, H)) if head else None,
+                   rng.normal(size=V) if head else None, VOCAB)
+
+
+def write_texts(tmp_path, texts):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for i, t in enumerate(texts):
+        (folder / f"doc{i}.txt").write_text(t)
+    return folder
+
+
+TEXTS = ["ab(a)\nb(ab)\n" * 5, "((ab))\n" * 7 + "x", "a\nb\n" + "(a b)" * 9, "ab"]
+OPTS = dict(dtype="float64", batch=3, chunk=7, threads=1, top_k=5, context=3, progress=False)
+
+
+def reference(subject, docs, opts):
+    """Statistics from full core traces of every document, computed directly."""
+    H, V, m = subject.model.hidden_size, len(VOCAB), subject.model
+    out = {"tokens": 0, "symbol.count": np.zeros(V, np.int64)}
+    values = {}
+    loss = np.zeros(V)
+    loss_n = np.zeros(V, np.int64)
+    right = np.zeros(V, np.int64)
+    for d, ids in enumerate(docs):
+        tr = run(m, subject.embedding[ids], dtype=np.float64)
+        out["tokens"] += len(ids)
+        out["symbol.count"] += np.bincount(ids, minlength=V)
+        for k, layer in enumerate(tr.layers):
+            cell = layer[0]
+            p = f"l{k}"
+            for f in FIELDS:
+                v = getattr(cell, f)
+                values.setdefault((p, f), []).append((d, v))
+            dh = cell.h - cell.h_prev
+            s = out.setdefault(f"{p}.dh.sum", np.zeros((V, H)))
+            np.add.at(s, ids, dh)
+        logits = tr.output @ subject.head_weight.T + subject.head_bias
+        lp = logits[:-1] - np.log(np.exp(logits[:-1]).sum(1, keepdims=True))
+        tgt = ids[1:]
+        np.add.at(loss, tgt, -lp[np.arange(len(tgt)), tgt])
+        np.add.at(loss_n, tgt, 1)
+        ok = logits[:-1].argmax(1) == tgt
+        np.add.at(right, tgt[ok], 1)
+    out |= {"loss.sum": loss, "loss.count": loss_n, "loss.correct": right}
+    for (p, f), parts in values.items():
+        v = np.concatenate([x for _, x in parts])
+        out[f"{p}.{f}.sum"] = v.sum(0)
+        out[f"{p}.{f}.sumsq"] = (v * v).sum(0)
+        lo, hi = RANGES[f]
+        idx = np.clip(np.floor((v - lo) / (hi - lo) * opts.bins), 0, opts.bins - 1).astype(int)
+        out[f"{p}.{f}.hist"] = np.stack([np.bincount(idx[:, u], minlength=opts.bins)
+                                         for u in range(H)])
+        if f in ("z", "r"):
+            out[f"{p}.{f}.below"] = (v < opts.left).sum(0)
+            out[f"{p}.{f}.above"] = (v > opts.right).sum(0)
+        doc = np.concatenate([np.full(len(x), d) for d, x in parts])
+        off = np.concatenate([np.arange(len(x)) for _, x in parts])
+        for name, sign in (("top", 1), ("bottom", -1)):
+            for u in range(H):
+                order = np.lexsort((off, doc, -sign * v[:, u]))[:opts.top_k]
+                out[f"{p}.{f}.{name}.doc", u] = doc[order]
+                out[f"{p}.{f}.{name}.offset", u] = off[order]
+                out[f"{p}.{f}.{name}.rows", u] = v[order]
+    return out
+
+
+def check_against(stats, ref, H, exact_counts=True):
+    a = stats.arrays
+    assert stats.tokens == ref["tokens"]
+    for name, want in ref.items():
+        if isinstance(name, tuple):
+            key, u = name
+            got = a[key][u][: len(want)]
+            if key.endswith("rows"):
+                np.testing.assert_allclose(got, want, atol=1e-9)
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=str(name))
+        elif name == "tokens":
+            continue
+        elif np.issubdtype(np.asarray(want).dtype, np.integer):
+            np.testing.assert_array_equal(a[name], want, err_msg=name)
+        else:
+            np.testing.assert_allclose(a[name], want, rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("L, reset_after", [(1, True), (2, False)])
+def test_job_equals_full_traces(tmp_path, L, reset_after):
+    s = char_subject(L=L, reset_after=reset_after)
+    folder = write_texts(tmp_path, TEXTS)
+    stats = corpus_stats(s, folder, **OPTS)
+    docs = [VOCAB.encode(t) for t in TEXTS]  # files in sorted order doc0..doc3
+    check_against(stats, reference(s, docs, Options(**{k: v for k, v in OPTS.items()
+                                                       if k != "progress"})), 6)
+    # the context around an indexed position is the text there
+    t = stats.top(0, 0, "h", 2)
+    d, o = int(t.doc[0]), int(t.offset[0])
+    ids = docs[d][max(0, o - 3):o + 4]
+    ctx = t.context[0][t.context[0] >= 0]
+    np.testing.assert_array_equal(ctx, ids)
+    loss = stats.loss()
+    assert loss["positions"] == sum(len(x) - 1 for x in docs)
+
+
+def test_state_carries_across_lines(tmp_path):
+    """Read as one document, the second line starts from the first line's state (the newline
+    is a token): the job equals the whole-file trace and differs from a restart per line."""
+    s = char_subject(seed=3)
+    text = "((ab\n))ab\n(x)\n"
+    folder = write_texts(tmp_path, [text])
+    opts = Options(**{k: v for k, v in OPTS.items() if k != "progress"})
+    whole = corpus_stats(s, folder, **OPTS)
+    check_against(whole, reference(s, [VOCAB.encode(text)], opts), 6)
+    assert whole.arrays["symbol.count"][VOCAB.symbols.index("\n")] == 3
+    lines = corpus_stats(s, folder, split="line", **OPTS)
+    per_line = [VOCAB.encode(x) for x in text.splitlines()]
+    check_against(lines, reference(s, per_line, opts), 6)
+    restarted = reference(s, [VOCAB.encode(x + "\n") for x in text.splitlines()], opts)
+    assert np.abs(whole.arrays["l0.h.sum"] - restarted["l0.h.sum"]).max() > 1e-3
+
+
+def test_engine_agrees_with_core_float32():
+    s = char_subject(H=16, L=2)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, len(VOCAB), (5, 40))
+    eng = ChunkEngine(s, "float32", "cpu")
+    import torch
+
+    layers, h_T = eng.run(eng.inputs(ids), torch.zeros(2, 5, 16))
+    tr = run(s.model.astype(np.float32), s.embedding[ids].astype(np.float32), dtype=np.float32)
+    for k in range(2):
+        for f in FIELDS:
+            got = layers[k][f].numpy().reshape(5, 40, 16)
+            np.testing.assert_allclose(got, getattr(tr.layers[k][0], f), atol=1e-5)
+    np.testing.assert_allclose(h_T.numpy(), tr.h_n, atol=1e-5)
+
+
+def test_segments_with_full_warmup_equal_exact(tmp_path):
+    s = char_subject()
+    folder = write_texts(tmp_path, ["(ab)\nab" * 20])
+    exact = corpus_stats(s, folder, **OPTS)
+    seg = corpus_stats(s, folder, mode="segments", segment=30, warmup=10**6, **OPTS)
+    short = corpus_stats(s, folder, mode="segments", segment=30, warmup=0, **OPTS)
+    for name, a in exact.arrays.items():
+        if np.issubdtype(a.dtype, np.integer):
+            np.testing.assert_array_equal(seg.arrays[name], a, err_msg=name)
+        else:
+            np.testing.assert_allclose(seg.arrays[name], a, rtol=1e-12, atol=1e-12)
+    assert short.tokens == exact.tokens
+    assert np.abs(short.arrays["l0.h.sum"] - exact.arrays["l0.h.sum"]).max() > 1e-6
+
+
+def test_interrupt_and_resume_continue(tmp_path):
+    s = char_subject()
+    folder = write_texts(tmp_path, TEXTS)
+    opts = Options(dtype="float64", batch=2, chunk=5, threads=1, top_k=4, context=2)
+    c = open_corpus([folder], "ids", tmp_path / "w", VOCAB, len(VOCAB), 4)
+    jobs = make_jobs(c, opts)
+    state = tmp_path / "state.npz"
+    assert run_jobs(s, c, jobs, opts, state, stop_after=3) is None
+    assert state.exists()
+    resumed = run_jobs(s, c, jobs, opts, state)
+    whole = run_jobs(s, c, jobs, opts)
+    assert resumed.tokens == whole.tokens
+    for name, a in whole.arrays.items():
+        np.testing.assert_array_equal(resumed.arrays[name], a, err_msg=name)
+
+
+def test_vectors_corpus_and_file_round_trip(tmp_path):
+    model = GRUModel.random(3, 5, seed=2)
+    x = np.random.default_rng(1).normal(size=(4, 9, 3))
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "s.gruviz-corpus.npz"
+    stats = corpus_stats(model, tmp_path / "x.npy", out, dtype="float64", batch=3, chunk=4,
+                         threads=1, progress=False)
+    tr = run(model, x, dtype=np.float64)
+    cell = tr.layers[0][0]
+    assert stats.tokens == 36 and stats.meta["documents"] == 4
+    np.testing.assert_allclose(stats.arrays["l0.h.sum"], cell.h.reshape(-1, 5).sum(0),
+                               atol=1e-12)
+    assert "l0.dh.sum" not in stats.arrays and stats.loss() is None
+    back = CorpusStats.load(out)
+    assert back.belongs_to(model) and not back.belongs_to(GRUModel.random(3, 5, seed=3))
+    np.testing.assert_array_equal(back.arrays["l0.z.hist"], stats.arrays["l0.z.hist"])
+    assert not (tmp_path / "s.gruviz-corpus.npz.work").exists()
+
+
+def test_cli_corpus(tmp_path, capsys):
+    from gru_viz.cli import main
+
+    folder = write_texts(tmp_path, ["print('hi')\n" * 30])
+    out = tmp_path / "s.gruviz-corpus.npz"
+    assert main(["corpus", "assets/pysource.pt", str(folder), "--out", str(out),
+                 "--threads", "1", "--batch", "4", "--chunk", "64"]) == 0
+    said = capsys.readouterr()
+    assert "360 tokens" in said.out and "accuracy" in said.out and "100%" in said.err
+    stats = CorpusStats.load(out)
+    assert stats.meta["has_loss"] and stats.tokens == 360
+
+
+def test_dask_shards_equal_single_process(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from gru_viz.analysis.corpus_cluster import run_on_dask
+
+    s = char_subject(L=2)
+    folder = write_texts(tmp_path, TEXTS + ["(x)\n" * 11, "ab\n" * 13])
+    single = corpus_stats(s, folder, **OPTS)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        sharded = corpus_stats(s, folder, engine="dask", scheduler=cluster.scheduler_address,
+                               shards=4, **OPTS)
+    assert sharded.meta["shards"] == 4
+    assert run_on_dask is not None
+    for name, a in single.arrays.items():
+        b = sharded.arrays[name]
+        if np.issubdtype(a.dtype, np.integer):
+            np.testing.assert_array_equal(b, a, err_msg=name)
+        else:
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=name)
