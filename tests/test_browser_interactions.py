@@ -75,7 +75,8 @@ def expected(params: dict[str, str]) -> dict[str, np.ndarray]:
 def heatmaps(app: AppPage) -> dict[str, np.ndarray]:
     """The playground's four heatmaps (the first chart), field -> (H, T)."""
     traces = app.figures()[0]["data"]
-    assert [t["type"] for t in traces] == ["heatmap"] * 4
+    assert [t["type"] for t in traces] == ["heatmap"] * 5  # and the input track
+    assert traces[4]["name"] == "input"
     return {f: t["z"] for f, t in zip(FIELDS, traces)}
 
 

@@ -134,7 +134,7 @@ def test_playground_cursor_follows_and_a_weight_change_keeps_the_charts(opened):
     assert abs(x[0] - x[1]) < 1.5
     bar = app.page.evaluate("() => { window.__gruviz_timeline.__mark = 1; return 1; }")
     with app.changing():
-        app.slide("W_iz[0, 0]")
+        app.slide("W_ux[0, 0]")
     # two charts, no duplicate during or after the rerun; the time bar is the same element
     # (new data, in place) and the cursor stays where the class was. (st.plotly_chart in
     # Streamlit 1.67 names a chart by a hash of its figure: new data is a new chart element.)
