@@ -5,6 +5,7 @@ import pathlib
 import streamlit as st
 
 from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.figures.diagram import cell_svg
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame, notation
@@ -39,19 +40,19 @@ with left:
     }
     other = PYTORCH if course else COURSE
     text, tex, note = blocks[nt.key]
-    st.markdown(text)
+    st.markdown(authored(text))
     st.latex(tex)
-    st.caption(note + " Every page follows the notation switch (sidebar); the teaching pages "
-               "also let you choose where the reset gate acts.")
-    with st.expander(f"The same cell in {other.name} notation"):
+    st.caption(authored(note) + " Every page follows the notation switch (sidebar); the "
+               "teaching pages also let you choose where the reset gate acts.")
+    with st.expander(md("The same cell in {} notation", other.name)):
         text, tex, note = blocks[other.key]
-        st.markdown(text)
+        st.markdown(authored(text))
         st.latex(tex)
-        st.caption(note)
+        st.caption(authored(note))
 with right:
     st.subheader("One unit of the cell")
     # drawn for the notation in force (st.html drops inline SVG; Markdown with HTML keeps it)
-    st.markdown(cell_svg(nt, reset_after=not course, title=f"{nt.name} notation"),
+    st.markdown(authored(cell_svg(nt, reset_after=not course, title=f"{nt.name} notation")),
                 unsafe_allow_html=True)
     st.caption("Blue: old state kept. Orange: candidate written. Purple: old state let into "
                "the candidate by the reset gate. Each valve opens with its gate's value.")
@@ -62,4 +63,5 @@ ABOUT = {"1_Playground": "move every weight, type a sequence, watch the gates",
          "2_Step_through": "one timestep's equations with its numbers, beside the cell"}
 for path, name in pages():
     about = ABOUT.get(pathlib.Path(path).stem)
-    st.page_link(path, label=f"**{name}**" + (f": {about}" if about else ""))
+    st.page_link(path, label=f"**{markdown_text(name)}**"
+                 + (f": {markdown_text(about)}" if about else ""))

@@ -27,7 +27,7 @@ from gru_viz.core.limits import Limits
 from gru_viz.core.summary import Summary
 from gru_viz.core.trace import Trace
 from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
-from gru_viz.io.inputs import one_hot, parse_rows
+from gru_viz.io.inputs import parse_rows, symbol_inputs
 
 if TYPE_CHECKING:  # the figures import plotly: loaded only when a figure is asked for
     from gru_viz.core.notation import Notation
@@ -135,13 +135,6 @@ def symbol_count(ckpt: Checkpoint) -> int:
     return ckpt.embedding.shape[0] if ckpt.embedding is not None else ckpt.model.input_size
 
 
-def _symbol_inputs(ckpt: Checkpoint, ids: np.ndarray) -> np.ndarray:
-    """ids (T,) -> what the GRU reads: embedding rows, or one-hot rows of its input size."""
-    if ckpt.embedding is not None:
-        return ckpt.embedding[ids]
-    return one_hot(ids, ckpt.model.input_size, ckpt.model.dtype)
-
-
 def checkpoint_input(ckpt: Checkpoint, text: str | None = None,
                      rows: str | np.ndarray | None = None,
                      ids: np.ndarray | list[int] | None = None
@@ -163,7 +156,8 @@ def checkpoint_input(ckpt: Checkpoint, text: str | None = None,
     if ids.size and (ids.min() < 0 or ids.max() >= symbols):
         raise InputError(f"Token ids go from 0 to {symbols - 1}; got {ids.min()}..{ids.max()}.")
     tokens = ckpt.vocabulary.decode(ids) if ckpt.vocabulary else [str(i) for i in ids]
-    return _symbol_inputs(ckpt, ids), tuple(tokens)
+    return symbol_inputs(ids, ckpt.model.input_size, ckpt.embedding, ckpt.model.dtype), \
+        tuple(tokens)
 
 
 def run_checkpoint(ckpt: Checkpoint, text: str | None = None,

@@ -10,9 +10,16 @@ from pathlib import Path
 
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.notation import NOTATIONS
+from gru_viz.core.untrusted import terminal_text
 from gru_viz.io.inputs import parse_ids
 
 FORMATS = (".npz", ".csv", ".json", ".html")
+
+
+def _out(text: object = "", file=None) -> None:
+    """Every line the CLI prints: a file's strings may hold escape sequences (clear screen,
+    window title, colours) or bidi controls; ``terminal_text`` shows them as <U+XXXX>."""
+    print(terminal_text(text), file=file or sys.stdout)
 
 
 def _inspect(args: argparse.Namespace) -> None:
@@ -20,17 +27,17 @@ def _inspect(args: argparse.Namespace) -> None:
 
     ckpt = load_checkpoint(args.file, gru=args.gru)
     if args.json:
-        print(json.dumps(ckpt.description | {"detected": ckpt.summary()}, indent=1,
+        _out(json.dumps(ckpt.description | {"detected": ckpt.summary()}, indent=1,
                          ensure_ascii=False))
         return
-    print("\n".join(ckpt.summary()))
+    _out("\n".join(ckpt.summary()))
     desc = ckpt.description
     for key in ("description", "metrics", "training"):
         if desc.get(key):
-            print(f"{key.capitalize()}:")
+            _out(f"{key.capitalize()}:")
             for k, v in desc[key].items():
-                print(f"  {k}: {v}")
-    print(f"{len(ckpt.tensors)} tensor(s) in {desc['file']} ({desc['container']})")
+                _out(f"  {k}: {v}")
+    _out(f"{len(ckpt.tensors)} tensor(s) in {desc['file']} ({desc['container']})")
 
 
 def _trace(args: argparse.Namespace) -> None:
@@ -51,10 +58,24 @@ def _trace(args: argparse.Namespace) -> None:
         if not path.is_file():
             raise GRUVizError(f"--input {str(path)!r} is not a file.")
         rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
-    res = trace_checkpoint(args.file, text=args.text, rows=rows, ids=ids, gru=args.gru,
+    source, h0 = args.file, None
+    if args.captured is not None:
+        from gru_viz.io.checkpoint import load_checkpoint
+
+        source = load_checkpoint(args.file, gru=args.gru)
+        cap = source.capture
+        if cap is None:
+            raise GRUVizError(f"--captured needs a capture file (recording.save(...)); "
+                              f"{Path(args.file).name} is {source.description['container']}.")
+        if not 0 <= args.captured < len(cap["lengths"]):
+            raise GRUVizError(f"--captured {args.captured}: the capture holds sequences "
+                              f"0..{len(cap['lengths']) - 1}.")
+        rows = cap["x"][args.captured, :int(cap["lengths"][args.captured])]
+        h0 = cap["h0"][:, args.captured]
+    res = trace_checkpoint(source, text=args.text, rows=rows, ids=ids, gru=args.gru, h0=h0,
                            dtype="float64" if args.float64 else None, limits=server_limits())
     for w in res.checkpoint.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        _out(f"warning: {w}", file=sys.stderr)
     desc = res.checkpoint.description | {"detected": res.checkpoint.summary()}
     extras = {k: v for k, v in (("head_output", res.head_output), ("probs", res.probs))
               if v is not None}
@@ -70,15 +91,14 @@ def _trace(args: argparse.Namespace) -> None:
         out.write_text(trace_html(res.trace, NOTATIONS[args.notation], res.tokens,
                                   f"{Path(args.file).name}: {res.checkpoint.model.describe()}"),
                        encoding="utf-8")
-    print(f"{res.trace.steps} step(s), {len(res.trace.cells())} cell(s) written to {out}")
+    _out(f"{res.trace.steps} step(s), {len(res.trace.cells())} cell(s) written to {out}")
     if res.probs is not None:
         shown = ", ".join(f"{s!r} {p:.2f}" for s, p in res.next_symbols())
-        print(f"Next symbol after the input: {shown}")
+        _out(f"Next symbol after the input: {shown}")
 
 
 def _corpus(args: argparse.Namespace) -> int:
     from gru_viz.analysis.corpus import SUFFIX, Options, corpus_stats
-    from gru_viz.core.untrusted import terminal_text
     from gru_viz.io.checkpoint import load_checkpoint
 
     out = Path(args.out)
@@ -86,7 +106,7 @@ def _corpus(args: argparse.Namespace) -> int:
         raise GRUVizError(f"--out must end in .npz (e.g. stats{SUFFIX}); got {out.name!r}.")
     ckpt = load_checkpoint(args.model, gru=args.gru)
     for w in ckpt.warnings:
-        print(f"warning: {terminal_text(w)}", file=sys.stderr)
+        _out(f"warning: {terminal_text(w)}", file=sys.stderr)
     opts = Options(batch=args.batch, chunk=args.chunk, mode=args.mode, warmup=args.warmup,
                    segment=args.segment, split=args.split, bins=args.bins, left=args.left,
                    right=args.right, top_k=args.top_k, context=args.context,
@@ -97,18 +117,18 @@ def _corpus(args: argparse.Namespace) -> int:
                              scheduler=args.scheduler, shards=args.shards,
                              resume=not args.no_resume)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the state is saved in {terminal_text(str(out))}.partial.npz; "
+        _out(f"\ninterrupted: the state is saved in {terminal_text(str(out))}.partial.npz; "
               "run the same command again to continue.", file=sys.stderr)
         return 130
     m = stats.meta
-    print(f"{stats.tokens:,} tokens in {m['documents']:,} document(s), "
+    _out(f"{stats.tokens:,} tokens in {m['documents']:,} document(s), "
           f"{m['tokens_per_second']:,.0f} tokens/s; statistics written to "
           f"{terminal_text(str(out))}")
     if m.get("skipped"):
-        print(f"{m['skipped']:,} character(s) not in the vocabulary were left out.")
+        _out(f"{m['skipped']:,} character(s) not in the vocabulary were left out.")
     loss = stats.loss()
     if loss is not None:
-        print(f"Next-symbol loss {loss['loss']:.4f} nats ({loss['bits_per_symbol']:.3f} bits), "
+        _out(f"Next-symbol loss {loss['loss']:.4f} nats ({loss['bits_per_symbol']:.3f} bits), "
               f"accuracy {loss['accuracy']:.3f} over {loss['positions']:,} positions.")
     return 0
 
@@ -147,6 +167,8 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument("--rows", help="numbers, one step per row: '0.5, 1; 0, 1; 1, -1'")
     src.add_argument("--ids", help="token ids: '3 1 4'")
     src.add_argument("--input", help="numbers from a .csv (one step per row) or .npy (T, I) file")
+    src.add_argument("--captured", type=int, metavar="B",
+                     help="a capture file's recorded sequence B, from its recorded h0")
     t.add_argument("--out", required=True, help="output file: " + ", ".join(FORMATS))
     t.add_argument("--gru", help=gru_help)
     t.add_argument("--float64", action="store_true",
@@ -217,6 +239,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = args.func(args)
     except GRUVizError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _out(f"error: {exc}", file=sys.stderr)
         return 2
     return code or 0

@@ -6,6 +6,7 @@ chart and shows that step's values there, without a rerun (``gru_viz.ui.timeline
 
 import streamlit as st
 
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.timeline import clock_payload
 from gru_viz.figures.traces import heatmap_spec, lines_spec, step_labels
 from gru_viz.teaching.stepmath import equations_block
@@ -53,7 +54,7 @@ with plots:
                  icon="👣")
 with head:
     for p in problems:
-        st.warning(p)
+        st.warning(markdown_text(p))
     title, pick = st.columns([2, 3], vertical_alignment="bottom")
     title.markdown("### 🎛️ Playground")
     with pick:
@@ -65,10 +66,10 @@ with st.sidebar:
 with controls:
     vocab = st.session_state[lab.VOCAB]
     st.text_input(
-        f"Input sequence (symbols from {' '.join(vocab)})" if vocab else
+        md("Input sequence (symbols from {})", " ".join(vocab)) if vocab else
         "Input sequence: one step per row, rows split by ';', numbers by ','",
         key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,), max_chars=lab.MAX_TEXT)
     if state.error:
-        st.error(f"{state.error} The plots show the last input that worked.")
+        st.error(md("{} The plots show the last input that worked.", state.error))
     weight_editors(nt)
 lab.sync_url()

@@ -6,6 +6,7 @@ slider, play and the keyboard move through time there, without a rerun.
 
 import streamlit as st
 
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.timeline import stepper_payload
 from gru_viz.figures.traces import step_labels
 from gru_viz.ui import frame, lab, notation
@@ -36,9 +37,9 @@ H = state.model.hidden_size
 with who:
     unit = unit_picker(H)
 for p in problems:
-    st.warning(p)
+    st.warning(markdown_text(p))
 if state.error:
-    st.error(f"{state.error} Showing the last input that worked; fix it on the Playground.")
+    st.error(md("{} Showing the last input that worked; fix it on the Playground.", state.error))
 labels = step_labels(state.x, state.tokens)
 timeline(stepper_payload(state.weights, state.cell, nt, labels, unit,
                          st.session_state[lab.STEP]), key="step.time")

@@ -7,11 +7,13 @@ from gru_viz.analysis import dynamics as dy
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.model import GRUModel
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.figures.dynamics import phase_portrait, pitchfork_figure, point_kind
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.inputs import parse_rows
 from gru_viz.teaching.phase import bifurcation_help, slider_labels, update_bias_help
 from gru_viz.ui import frame, notation
+from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import input_key
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.subjects import Subject, picker, typed_input
@@ -42,12 +44,12 @@ def update_bias_slider(nt, label: str, lo: float, hi: float) -> None:
     course = nt.key == "course"
     key, sign = ("pp.bu.w", -1.0) if course else ("pp.bz.w", 1.0)
     st.session_state[key] = sign * st.session_state["pp.bz"]
-    st.slider(label, -hi if course else lo, -lo if course else hi, step=0.05, key=key,
-              help=update_bias_help(nt),
+    st.slider(authored(label), -hi if course else lo, -lo if course else hi, step=0.05, key=key,
+              help=authored(update_bias_help(nt)),
               on_change=lambda: st.session_state.update({"pp.bz": sign * st.session_state[key]}))
 
 
-def preset_values(p: dy.Preset) -> dict[str, float]:
+def preset_values(p: dy.PlanePreset) -> dict[str, float]:
     (w00, w01), (w10, w11) = p.W_hn
     return {"w00": w00, "w01": w01, "w10": w10, "w11": w11, "b0": p.b_n[0], "b1": p.b_n[1],
             "bz": p.b_z}
@@ -96,9 +98,9 @@ def hand_set_view() -> None:
     nt = notation()
     with controls:
         name = st.selectbox("Preset", list(dy.PRESETS), key="pp.preset", on_change=apply_preset)
-        st.caption(dy.PRESETS[name].description)
-        st.caption(f"The reset gate is held open ({nt.reset} = 1) and input channel i drives "
-                   f"unit i's candidate with weight 1: " + (
+        st.caption(authored(dy.PRESETS[name].description))
+        st.caption(f"The reset gate is held open ({markdown_text(nt.reset)} = 1) and input "
+                   f"channel i drives unit i's candidate with weight 1: " + (
                        "c̃ = tanh(x + W_cc c + b_c)." if nt.key == "course" else
                        "n = tanh(x + W_hn h + b_in)."))
         labels = slider_labels(nt)
@@ -109,7 +111,8 @@ def hand_set_view() -> None:
             if k == "bz":
                 update_bias_slider(nt, labels[k], lo, hi)
                 continue
-            st.slider(labels[k], lo, hi, step=0.05, key=f"pp.{k}", help=helptext)
+            st.slider(authored(labels[k]), lo, hi, step=0.05, key=f"pp.{k}",
+                      help=authored(helptext))
         c = st.columns(2)
         xbar = (c[0].number_input("constant input x̄₀", -3.0, 3.0, 0.0, 0.1, key="pp.x0"),
                 c[1].number_input("constant input x̄₁", -3.0, 3.0, 0.0, 0.1, key="pp.x1"))
@@ -125,12 +128,12 @@ def hand_set_view() -> None:
                                       for t, row in enumerate(x)]
     except GRUVizError as exc:
         with controls:
-            st.error(f"{exc} The portrait shows no trajectory until the input reads.")
+            st.error(md("{} The portrait shows no trajectory until the input reads.", exc))
         states, labels = [], None
     plane = dy.unit_plane(2)
     nt = notation()
     with plot:
-        st.plotly_chart(phase_portrait(
+        chart(phase_portrait(
             plane, field, points, states, labels,
             title=f"One step under x̄ = ({xbar[0]:g}, {xbar[1]:g}): " + (
                 "F(c) = Γu ⊙ c̃ + (1 − Γu) ⊙ c" if nt.key == "course" else
@@ -139,17 +142,18 @@ def hand_set_view() -> None:
         st.markdown(
             f"Arrows: the direction each state moves in one step; background: how far (white = "
             f"slow). Each nullcline is where one unit stops changing, i.e. where its candidate "
-            f"{nt.candidate} equals its state: they cross at the fixed points. Stability comes "
+            f"{markdown_text(nt.candidate)} equals its state: they cross at the fixed points. "
+            f"Stability comes "
             f"from the eigenvalues λ of the step's Jacobian: stable when every |λ| < 1 (it is a "
             f"map, not a flow). The trajectory follows the typed input; the field assumes the "
-            f"constant input x̄. Update gate: {nt.update} = "
+            f"constant input x̄. Update gate: {markdown_text(nt.update)} = "
             f"{float(nt.update_values(1 / (1 + np.exp(-values[6])))):.3f} at every state.")
         st.dataframe(points_table(points, plane), hide_index=True)
     with st.expander("One unit: watch one fixed point become three (pitchfork)", expanded=False):
         k = st.slider("candidate recurrent weight k (reset gate open, no bias)", 0.0, 3.0, 1.5,
                       0.05, key="pp.k")
         roots = dy.fixed_points(dy.pitchfork(k), np.zeros(1))
-        st.plotly_chart(pitchfork_figure(k, roots, nt), key="pp.pitchfork")
+        chart(pitchfork_figure(k, roots, nt), key="pp.pitchfork")
         st.markdown("A fixed point is where the candidate curve meets the diagonal, "
                     "tanh(k·h) = h. For k ≤ 1 the only one is h = 0; above 1 the slope at 0 "
                     "exceeds the diagonal's, 0 turns unstable and two stable states appear: "
@@ -177,7 +181,7 @@ def slow_search(key: str, layer: int, direction: int, xbar: tuple, x_key: str,
 
 def larger_view(subject: Subject) -> None:
     model = subject.model
-    st.caption(subject.summary)
+    st.caption(markdown_text(subject.summary))
     c = st.columns(3)
     layer = c[0].selectbox("Layer", range(model.num_layers), key="pp.layer")
     direction = c[1].selectbox("Direction", range(model.num_directions), key="pp.dir",
@@ -194,13 +198,13 @@ def larger_view(subject: Subject) -> None:
                               index=1, format_func=lambda s: s if s == "zero" else f"symbol {s!r}")
         xbar = np.zeros(model.input_size) if held == "zero" else subject.symbol_input(held)
     elif layer == 0:
-        text = c[2].text_input(f"Constant input x̄ ({model.input_size} numbers)",
+        text = c[2].text_input(f"Constant input x̄ ({model.input_size:d} numbers)",
                                ", ".join(["0"] * model.input_size), key=f"pp.xvec.{subject.key}")
         try:
             xbar = parse_rows(text, model.input_size)[0]
         except (GRUVizError, IndexError):
-            st.error(f"Type {model.input_size} numbers for the constant input, e.g. "
-                     f"{', '.join(['0'] * model.input_size)}.")
+            st.error(md("Type {:d} numbers for the constant input, e.g. {}.", model.input_size,
+                        ", ".join(["0"] * min(model.input_size, 8))))
             return
     else:
         t_in = c[2].slider("x̄ = this layer's input at step", 0, len(x) - 1, len(x) - 1,
@@ -234,9 +238,9 @@ def larger_view(subject: Subject) -> None:
     field = dy.vector_field(model.cells[layer][direction], xbar, plane, axis, axis)
     fixed = sum(p.q <= 1e-20 for p in points)
     if not points:
-        st.warning(f"No fixed or slow point (q ≤ 1e-6) was reached from {starts} starts on "
+        st.warning(f"No fixed or slow point (q ≤ 1e-6) was reached from {starts:d} starts on "
                    "the trajectories under this input; try another constant input.")
-    st.plotly_chart(phase_portrait(
+    chart(phase_portrait(
         plane, field, points, list(states), hover,
         title=f"{len(points)} fixed/slow points ({fixed} fixed), {note}", extent=extent),
         key="pp.large")

@@ -9,6 +9,7 @@ from gru_viz.analysis import gradients as gr
 from gru_viz.analysis import memory
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.dynamics import (
     ablation_figures,
     gradient_heatmap,
@@ -20,6 +21,7 @@ from gru_viz.figures.dynamics import (
 )
 from gru_viz.figures.traces import step_labels
 from gru_viz.ui import frame, notation
+from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import input_key
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.subjects import Subject, picker, typed_input
@@ -53,17 +55,18 @@ def symbol_names(subject: Subject) -> list[str]:
 def memory_view(cell, labels: list[str], nt) -> None:
     keep = nt.kept()
     st.markdown(
-        f"Each step keeps the share {keep} of the old state {nt.state}⟨t−1⟩ and writes the rest "
-        f"from the candidate {nt.candidate}. What a unit held at step t survives to step u as the "
-        f"product of {keep} over the steps in between; its half-life is the number of steps "
-        "until that product falls to ½.")
-    st.plotly_chart(retention_heatmap(memory.retention_to_end(cell), labels, nt), key="mg.ret")
+        md("Each step keeps the share {k} of the old state {s}⟨t−1⟩ and writes the rest from "
+           "the candidate {c}. What a unit held at step t survives to step u as the product of "
+           "{k} over the steps in between; its half-life is the number of steps ",
+           k=keep, s=nt.state, c=nt.candidate)
+        + "until that product falls to ½.")
+    chart(retention_heatmap(memory.retention_to_end(cell), labels, nt), key="mg.ret")
     s = memory.split(cell)
     kept, written = split_heatmaps(s.kept, s.written, labels, nt)
-    st.plotly_chart(kept, key="mg.kept")
-    st.plotly_chart(written, key="mg.written")
+    chart(kept, key="mg.kept")
+    chart(written, key="mg.written")
     st.markdown(f"**Units** (click a column title to sort). The typical half-life assumes "
-                f"{keep} stayed at its geometric mean over this input.")
+                f"{markdown_text(keep)} stayed at its geometric mean over this input.")
     table = memory.unit_table(cell)
     if nt.key == "course":  # the same column in the course's terms
         table = {("mean Γu" if k == "mean z" else k): (1 - v if k == "mean z" else v)
@@ -72,7 +75,7 @@ def memory_view(cell, labels: list[str], nt) -> None:
                  key="mg.table")
     unit = st.selectbox("Unit for the step-by-step retention", range(cell.hidden_size),
                         key="mg.mem_unit")
-    st.plotly_chart(retention_matrix_figure(memory.retention_matrix(cell, unit), labels, unit,
+    chart(retention_matrix_figure(memory.retention_matrix(cell, unit), labels, unit,
                                             nt), key="mg.matrix")
 
 
@@ -96,18 +99,18 @@ def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:
     try:
         out = comparison(subject.key, input_key(x, None), target, subject, x)
     except GRUVizError as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
         return
     names = [f"{c.kind} ({c.parameters:,} parameters)" for c in out]
     title = f"‖∂y/∂x_s‖ for y = {target.describe()}"
-    st.plotly_chart(gradient_heatmap([c.inputs for c in out], names, labels, title),
+    chart(gradient_heatmap([c.inputs for c in out], names, labels, title),
                     key="mg.g_heat")
-    st.plotly_chart(gradient_lines([c.inputs for c in out], [c.kind for c in out], labels,
+    chart(gradient_lines([c.inputs for c in out], [c.kind for c in out], labels,
                                    title + " (log axis)"), key="mg.g_lines")
     gru = out[0]
     cells = [f"layer {k}{' reverse' if d else ''}" for k in range(model.num_layers)
              for d in range(model.num_directions)]
-    st.plotly_chart(gradient_heatmap(list(gru.states), cells, labels,
+    chart(gradient_heatmap(list(gru.states), cells, labels,
                                      "GRU: ‖∂y/∂h_s‖, gradient w.r.t. each earlier state"),
                     key="mg.g_states")
     st.markdown(
@@ -139,7 +142,7 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
     gates = {"z": nt.label("z"), "r": nt.label("r")}
     gate = c[1].radio("Gate", list(gates), format_func=gates.get, key="mg.a_gate")
     course_update = gate == "z" and nt.key == "course"
-    shown = c[2].slider(f"held at {nt.symbol(gate)} =", 0.0, 1.0,
+    shown = c[2].slider(md("held at {} =", nt.symbol(gate)), 0.0, 1.0,
                         0.0 if course_update else 1.0 if gate == "z" else 0.0, 0.05,
                         key=f"mg.a_value.{gate}.{nt.key}")
     value = 1 - shown if course_update else shown
@@ -152,20 +155,20 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
     try:
         result = ab.ablate(model, x, clamp)
     except GRUVizError as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
         return
     meaning = {("z", 1.0): "never write: the unit keeps its state",
                ("z", 0.0): "always overwrite with the candidate",
                ("r", 0.0): "the candidate ignores the past state",
                ("r", 1.0): "the past state fully feeds the candidate"}.get((gate, value), "")
     where = clamp.describe().split(" for ", 1)[1]  # in the notation shown: Γu, not z
-    st.markdown(f"**Clamp:** {nt.symbol(gate)} = {shown:g} for {where}"
-                + (f": {meaning}." if meaning else "."))
+    st.markdown(md("**Clamp:** {} = {:g} for {}", nt.symbol(gate), shown, where)
+                + (f": {markdown_text(meaning)}." if meaning else "."))
     heat, line = ablation_figures(
         result.d_state(layer, direction), result.base.layers[layer][direction].h[:, unit],
         result.clamped.layers[layer][direction].h[:, unit], labels, unit, start, nt.state)
-    st.plotly_chart(line, key="mg.a_line")
-    st.plotly_chart(heat, key="mg.a_heat")
+    chart(line, key="mg.a_line")
+    chart(heat, key="mg.a_heat")
     if model.num_layers > layer + 1:
         st.caption(f"Changes reach the layers above too: the largest change of the output "
                    f"is {np.abs(result.d_output).max():.3f}.")
@@ -181,8 +184,8 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
             new_p = ab.head_outputs(result.clamped, subject.head)
             flips = int((np.sign(base_p) != np.sign(new_p)).sum())
             what, said = "output", f"{flips} output values change sign."
-        st.plotly_chart(prediction_change(base_p, new_p, labels, symbols, what), key="mg.a_pred")
-        st.caption(said)
+        chart(prediction_change(base_p, new_p, labels, symbols, what), key="mg.a_pred")
+        st.caption(markdown_text(said))
 
 
 frame("Memory and gradients", "🧠")
@@ -194,7 +197,7 @@ if parsed is not None:
     x, tokens = parsed
     labels = step_labels(x, tokens)
     model = subject.model
-    st.caption(subject.summary)
+    st.caption(markdown_text(subject.summary))
     c = st.columns(3)
     view = c[0].radio("Show", VIEWS, key=persistent("mg.view", VIEWS[0]), on_change=store,
                       args=("mg.view",))
@@ -204,7 +207,7 @@ if parsed is not None:
     try:
         cell = run(model, x).layers[layer][direction]
     except GRUVizError as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
         st.stop()
     if view == VIEWS[0]:
         memory_view(cell, labels, nt)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from gru_viz.analysis import units as an
 from gru_viz.core.errors import GRUVizError
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures import explorer as ef
 from gru_viz.ui import frame, notation
 from gru_viz.ui.explorer_input import make_run, read_input, symbol_names
@@ -35,8 +36,8 @@ with st.expander("What was detected in the file", expanded=True):
     loaded = overrides(loaded)
 ckpt, nt = loaded.ckpt, notation()
 m = ckpt.model
-st.caption(f"{loaded.name}: {m.describe()}"
-           + (f", vocabulary of {len(ckpt.vocabulary)}" if ckpt.vocabulary else "")
+st.caption(md("{}: {}", loaded.name, m.describe())
+           + (f", vocabulary of {len(ckpt.vocabulary):d}" if ckpt.vocabulary else "")
            + (", linear head" if ckpt.head_weight is not None else ""))
 
 got = read_input(loaded)
@@ -45,7 +46,7 @@ if got is None:
 try:
     run = make_run(loaded, *got)
 except GRUVizError as exc:
-    st.error(str(exc))
+    st.error(markdown_text(exc))
     st.stop()
 
 c = st.columns(4)

@@ -222,3 +222,22 @@ def test_home_follows_the_notation_switch():
     assert "PyTorch (z" in svg and "n(t)" in svg and "c̃" not in svg and "Course" not in svg
     assert "Gamma" not in at.latex[0].value and "z" in at.latex[0].value
     assert at.main.markdown[1].value.startswith("**PyTorch notation**")
+
+
+def test_matrix_numbers_typed_as_text_keep_their_signs_and_report_every_problem():
+    at = open_page(PLAYGROUND, p="reset", n="pytorch")
+    box = next(t for t in at.text_area if t.label.startswith("…or type them"))
+    assert box.value == "0, 0, 0, 0, -6, 0"  # W_iz x[0..2], W_hz h[0], b_iz, b_hz
+    box.set_value("0, -6, 2.5, 0, -6, 0").run()
+    w = at.session_state[lab.WEIGHTS]
+    np.testing.assert_array_equal(w.W_iz[0], [0, -6, 2.5])
+    assert w.b_iz[0] == -6
+    box = next(t for t in at.text_area if t.label.startswith("…or type them"))
+    box.set_value("0, x, 2.5, 0, -6; 1").run()
+    msg = " ".join(e.value for e in at.error)
+    assert "Row 1 '0, x, 2.5, 0, -6', value 2: 'x' is not a number" in msg
+    assert "Row 2 '1' has 1 value(s), expected 6" in msg
+    assert at.session_state[lab.WEIGHTS].equals(w)  # nothing applied
+    at.radio(key="notation.w").set_value("course").run()  # the same table, course terms
+    box = next(t for t in at.text_area if t.label.startswith("…or type them"))
+    assert box.value == "0, 6, -2.5, 0, 6"  # W_ux = −W_iz, W_uc, b_u = −(b_iz + b_hz)

@@ -24,7 +24,7 @@ from gru_viz.io.inputs import Vocabulary, parse_rows
 from gru_viz.teaching.presets import DEFAULT, all_presets
 from gru_viz.teaching.urlstate import (
     ViewState,
-    decode,
+    from_query,
     pack_weights,
     unpack_weights,
     weights_to_json,
@@ -60,7 +60,7 @@ def params_of(url: str) -> dict[str, str]:
 def expected(params: dict[str, str]) -> dict[str, np.ndarray]:
     """Field -> (H, T) values, as the playground's heatmaps show them, for a link's state."""
     p = all_presets()[DEFAULT]
-    view, problems = decode(params, ViewState(p.weights, p.text))
+    view, problems = from_query(params, ViewState(p.weights, p.text))
     assert problems == []
     w = view.weights.replace(reset_after=view.reset_after)
     if view.vocabulary:

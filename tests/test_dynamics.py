@@ -64,7 +64,7 @@ def index_sum(w, x, points):
 def test_presets_have_the_fixed_points_they_promise(name):
     w = dy.PRESETS[name].weights()
     pts = dy.fixed_points(w, ZERO2)
-    kinds = {k: [p.kind for p in pts].count(k) for k in dy.KINDS}
+    kinds = {k: [p.kind for p in pts].count(k) for k in dy.POINT_KINDS}
     assert {k: v for k, v in kinds.items() if v} == EXPECTED[name]
     for p in pts:
         assert np.max(np.abs(dy.step_map(w, ZERO2, p.h[None])[0] - p.h)) <= 1e-10

@@ -19,12 +19,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PORTRAIT, MEMORY = "pages/3_Phase_portrait.py", "pages/4_Memory_and_gradients.py"
 
 
-def trajectory(p: dy.Preset) -> np.ndarray:
+def trajectory(p: dy.PlanePreset) -> np.ndarray:
     """(T, 2) states of the preset's example input, from h0 = 0."""
     return run(GRUModel(((p.weights(),),)), parse_rows(p.example, 2)).layers[0][0].h
 
 
-def nearest_fixed_point(p: dy.Preset, h: np.ndarray) -> dy.Point:
+def nearest_fixed_point(p: dy.PlanePreset, h: np.ndarray) -> dy.Point:
     points = dy.fixed_points(p.weights(), np.zeros(2))
     return min(points, key=lambda q: np.abs(q.h - h).max())
 

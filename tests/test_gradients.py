@@ -113,7 +113,7 @@ def test_parameter_counts_follow_the_gate_count():
     m = GRUModel.random(I, H, L, bidirectional=True)
     per_gate = [(H * I + H * H + 2 * H) * 2, (H * 2 * H + H * H + 2 * H) * 2]  # two directions
     out = gr.compare(m, np.ones((4, I)), gr.Target(3, unit=0), timing=False)
-    assert [c.kind for c in out] == list(gr.KINDS)
+    assert [c.kind for c in out] == list(gr.ARCHITECTURES)
     assert [c.parameters for c in out] == [g * sum(per_gate) for g in (3, 1, 4)]
     assert out[0].states.shape == (2 * L, 4)
 

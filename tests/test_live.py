@@ -157,3 +157,20 @@ def test_capture_round_trip(tmp_path):
     assert ckpt.model.equals(rec[0].model)
     with open(path, "rb") as f:  # arrays only: no pickle anywhere
         np.load(f, allow_pickle=False)
+
+
+def test_the_cli_traces_a_captured_sequence(tmp_path, capsys):
+    import json
+
+    from gru_viz.cli import main
+
+    torch.manual_seed(6)
+    net = ConvGRU().eval()
+    rec = gru_viz.record(net, torch.randn(2, 5, 3))
+    path = rec.save(tmp_path / "run.gruviz.npz")
+    assert main(["trace", str(path), "--captured", "1", "--out", str(tmp_path / "t.json")]) in (
+        0, None)
+    out = json.loads((tmp_path / "t.json").read_text())
+    assert np.abs(np.array(out["output"]) - rec[0].output[1]).max() <= 1e-5
+    assert main(["trace", str(path), "--captured", "7", "--out", str(tmp_path / "t.json")]) == 2
+    assert "holds sequences 0..1" in capsys.readouterr().err

@@ -39,9 +39,7 @@ async def _edit(url: str) -> tuple[Run, Run, str]:
         # course notation (the default): the update gate's table holds W_ux = −W_iz and b_u
         s.values[editor] = _state({"0": {"x[0]": "-3.5"}})
         one = await s.rerun()
-        again = _editor(one)
-        assert again != editor  # each applied edit makes a fresh editor (its state: new edits)
-        s.values[again] = _state({"2": {"b_u": "1.25"}})
+        s.values[editor] = _state({"0": {"x[0]": "-3.5"}, "2": {"b_u": "1.25"}})
         return one, await s.rerun(), s.query_string
 
 

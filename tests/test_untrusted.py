@@ -35,10 +35,27 @@ def unescaped(md: str) -> tuple[str, set[str]]:
 @given(st.text())
 def test_markdown_escapes_every_mark_and_shows_the_text(s):
     shown, bare = unescaped(markdown_text(s))
-    assert bare <= {"%", ",", ";", "?", "@", "/"}   # marks that start no Markdown construct
+    assert not bare & set("\\`*~[]<>$#|@&")  # marks that start a construct anywhere
     assert not re.search(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", shown)
+    assert not re.search(r"(?i)(?<!\\):/|www\.", markdown_text(s))  # no bare autolink
     if s.isprintable():
-        assert shown == s
+        assert shown == s.strip()
+
+
+@given(st.text())
+def test_markdown_text_renders_as_one_plain_paragraph(s):
+    """CommonMark (markdown-it, as Streamlit's react-markdown) sees text only."""
+    md = pytest.importorskip("markdown_it").MarkdownIt("commonmark").enable(
+        ["table", "strikethrough"])
+    src = markdown_text(s)
+    out = md.render(src)
+    if not src:
+        assert out == ""
+        return
+    body = re.fullmatch(r"<p>(.*)</p>\n", out, re.S)
+    assert body, out
+    assert "<" not in body.group(1), out  # no element: every < of the text arrives as &lt;
+    assert html.unescape(body.group(1)) == unescaped(src)[0]
 
 
 @pytest.mark.parametrize("s", HOSTILE)

@@ -13,9 +13,9 @@ from gru_viz.core.model import GRUModel
 from gru_viz.teaching.presets import COUNTER, LATCH, Preset, extra_presets
 from gru_viz.teaching.urlstate import (
     ViewState,
-    decode,
-    encode,
+    from_query,
     pack_weights,
+    to_query,
     unpack_weights,
     weights_from_json,
     weights_to_json,
@@ -32,9 +32,9 @@ def same_weights(a, b):
 def test_a_preset_travels_as_its_key():
     view = ViewState(COUNTER.weights, "abba", COUNTER.key, COUNTER.vocabulary.symbols,
                      "pytorch", True, 3)
-    params = encode(view)
+    params = to_query(view)
     assert params == {"p": "counter", "x": "abba", "n": "pytorch", "r": "after", "t": "3"}
-    back, problems = decode(params, DEFAULT)
+    back, problems = from_query(params, DEFAULT)
     assert problems == []
     assert (back.preset, back.vocabulary, back.text, back.notation, back.reset_after, back.step) \
         == ("counter", ("a", "b"), "abba", "pytorch", True, 3)
@@ -45,18 +45,18 @@ def test_a_preset_travels_as_its_key():
 @given(H=st.integers(1, 8), I=st.integers(1, 4), seed=st.integers(0, 10**6))
 def test_custom_weights_round_trip(H, I, seed):
     w = GRUModel.random(I, H, seed=seed).cells[0][0]
-    params = encode(ViewState(w, "1", None))
+    params = to_query(ViewState(w, "1", None))
     assert "p" not in params and len(params["w"]) < 2000
-    back, problems = decode(params, DEFAULT)
+    back, problems = from_query(params, DEFAULT)
     assert problems == [] and back.preset is None and same_weights(back.weights, w)
-    assert encode(back) == params  # stable: a reload gives the same link
+    assert to_query(back) == params  # stable: a reload gives the same link
 
 
 def test_edited_preset_keeps_its_vocabulary():
     w = COUNTER.weights.replace(b_in=np.array([0.5, 0.0]))
-    params = encode(ViewState(w, "ab", "counter", ("a", "b")))
+    params = to_query(ViewState(w, "ab", "counter", ("a", "b")))
     assert params["p"] == "counter" and "w" in params
-    back, _ = decode(params, DEFAULT)
+    back, _ = from_query(params, DEFAULT)
     assert back.vocabulary == ("a", "b") and back.weights.b_in[0] == 0.5
 
 
@@ -76,7 +76,7 @@ def test_edited_preset_keeps_its_vocabulary():
     ({"x": "1;" * 5000}, "longer"),
 ])
 def test_malformed_links_fall_back_with_a_message(params, fragment):
-    view, problems = decode(params, DEFAULT)
+    view, problems = from_query(params, DEFAULT)
     assert len(problems) == 1 and fragment in problems[0]
     assert same_weights(view.weights, LATCH.weights)
     assert len(view.text) <= 2000
@@ -85,7 +85,7 @@ def test_malformed_links_fall_back_with_a_message(params, fragment):
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from("pwxnrtq"), st.text(max_size=60)))
 def test_any_link_decodes_without_raising(params):
-    view, problems = decode(params, DEFAULT)
+    view, problems = from_query(params, DEFAULT)
     assert isinstance(view, ViewState) and all(isinstance(p, str) for p in problems)
 
 
@@ -130,8 +130,8 @@ def test_a_trained_preset_link_brings_its_reset_placement():
     trained = Preset("trained-x", "T", "why", "look", LATCH.weights, LATCH.text, reset_after=True)
     extra_presets.append(lambda: [trained])
     try:
-        assert decode({"p": "trained-x"}, DEFAULT)[0].reset_after is True
-        assert decode({"p": "trained-x", "r": "before"}, DEFAULT)[0].reset_after is False
+        assert from_query({"p": "trained-x"}, DEFAULT)[0].reset_after is True
+        assert from_query({"p": "trained-x", "r": "before"}, DEFAULT)[0].reset_after is False
     finally:
         extra_presets.pop()
 

@@ -17,7 +17,7 @@ from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
 
-KINDS = ("stable", "saddle", "unstable", "marginal")
+POINT_KINDS = ("stable", "saddle", "unstable", "marginal")
 MARGIN = 1e-9  # |λ| this close to 1: neither attracting nor repelling to first order
 
 
@@ -72,7 +72,7 @@ class Point:
     q: float  # ½‖F(h) − h‖²
     residual: float  # ‖F(h) − h‖∞
     eigenvalues: np.ndarray  # of ∂F/∂h, by decreasing modulus
-    kind: str  # one of KINDS
+    kind: str  # one of POINT_KINDS
 
     @property
     def slowest(self) -> float:
@@ -283,7 +283,7 @@ def segment_ends(*counts: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class Preset:
+class PlanePreset:
     """A hand-set 2-unit model, its example input, and what that example does.
 
     ``visits`` lists (step, signs): at that step of the example the state sits by the stable
@@ -314,37 +314,37 @@ def _bits(pulse: int, hold: int, rows: tuple[str, ...]) -> str:
 _FLIPS = ("2, 2", "-2, 0", "0, -2", "2, 0")  # (+,+) → (−,+) → (−,−) → (+,−)
 _CORNERS = ((1, 1), (-1, 1), (-1, -1), (1, -1))
 
-PRESETS: dict[str, Preset] = {
-    "single attractor": Preset(
+PRESETS: dict[str, PlanePreset] = {
+    "single attractor": PlanePreset(
         "Weak self-excitation (0.5 < 1): every state flows to one stable point.",
         ((0.5, 0.0), (0.0, 0.5)), b_n=(0.3, -0.2),
         example=held(("1, 0", 1), ("0, 0", 3), ("0, 1", 1), ("0, 0", 19)),
         visits=((23, (1, -1)),)),
-    "bistable switch": Preset(
+    "bistable switch": PlanePreset(
         "Unit 0 excites itself (2 > 1): two stable states (a 1-bit memory) and a saddle "
         "between them. A pulse of ±2 held for two steps flips the switch; the state then "
         "stays where it landed.",
         ((2.0, 0.0), (0.0, 0.5)), example=_bits(*_FAST, ("2, 0", "-2, 0", "2, 0")),
         visits=tuple(zip(segment_ends(*[sum(_FAST)] * 3), ((1, 0), (-1, 0), (1, 0))))),
-    "four states (2 bits)": Preset(
+    "four states (2 bits)": PlanePreset(
         "Both units excite themselves: four stable corners (two bits), four saddles and an "
         "unstable point in the middle. Each pulse of ±2 (two steps) flips one bit: the "
         "example visits all four corners.",
         ((2.0, 0.0), (0.0, 2.0)), example=_bits(*_FAST, _FLIPS),
         visits=tuple(zip(segment_ends(*[sum(_FAST)] * 4), _CORNERS))),
-    "four states, slow update": Preset(
+    "four states, slow update": PlanePreset(
         "The same weights with a slow update gate (each step writes only 12% of the "
         "candidate): the same fixed points, but every step moves only 12% of the way, so the "
         "eigenvalues move towards 1 and a pulse must last longer "
         "(eight steps here) to flip a bit. The example still visits all four corners.",
         ((2.0, 0.0), (0.0, 2.0)), b_z=2.0, example=_bits(*_SLOW, _FLIPS),
         visits=tuple(zip(segment_ends(*[sum(_SLOW)] * 4), _CORNERS))),
-    "slow line": Preset(
+    "slow line": PlanePreset(
         "Coupled units with an eigenvalue near 1 along the diagonal: states slide slowly "
         "along a line, which stores a value rather than a bit.",
         ((0.5, 0.49), (0.49, 0.5)), b_z=1.0,
         example="1, 1; 0, 0; 0, 0; 0, 0; -0.5, -0.5; 0, 0; 0, 0; 0, 0"),
-    "oscillation": Preset(
+    "oscillation": PlanePreset(
         "Each unit drives the other, one exciting, one inhibiting: the fixed point is an "
         "unstable spiral and states circle around it, about 28° a step near it.",
         ((1.0, -2.0), (2.0, 1.0)), b_z=1.0, example="; ".join(["0.2, 0"] + ["0, 0"] * 39)),

@@ -21,7 +21,7 @@ from gru_viz.core.errors import InputError
 from gru_viz.core.model import GRUModel
 
 Head = tuple[np.ndarray, np.ndarray]  # readout weight (V, D·H) and bias (V,)
-KINDS = ("GRU", "vanilla RNN", "LSTM")
+ARCHITECTURES = ("GRU", "vanilla RNN", "LSTM")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Target:
 class Connectivity:
     """One architecture's gradient norms and costs."""
 
-    kind: str  # one of KINDS
+    kind: str  # one of ARCHITECTURES
     inputs: np.ndarray  # (T,) ‖∂y/∂x_s‖
     states: np.ndarray | None  # (L·D, T) ‖∂y/∂h_s‖ per layer and direction (GRU only)
     parameters: int  # recurrent layers only (no embedding or head)
@@ -209,7 +209,7 @@ def compare(model: GRUModel, x: np.ndarray, target: Target, head: Head | None = 
     states = states or {}
     out = [gru_connectivity(model, x, target, head=head)]
     out += [module_connectivity(k, model, x, target, head, states.get(k), seed, weight_scale)
-            for k in KINDS[1:]]
+            for k in ARCHITECTURES[1:]]
     if timing:
         def timed(c: Connectivity, onednn: bool) -> float:
             module = baseline_module(c.kind, model, states.get(c.kind), seed)

@@ -12,7 +12,16 @@ import html
 import re
 import unicodedata
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'^])")
+# Marks that start a Markdown construct anywhere: links and images ([), HTML and autolinks
+# (<), emphasis, code, strike-through, maths ($, which Streamlit renders with KaTeX), headings,
+# tables, entities (&#x202E; would smuggle a bidi control) and e-mail autolinks (@). Marks that
+# matter only in some places are escaped there: "_" at a word's edge (intraword "_" is never
+# emphasis, so file names stay readable), ":" before "/" (bare http:// autolinks), "." after
+# "www", and a list or quote marker at the start.
+_ALWAYS = re.compile(r"([\\`*~\[\]<>$#|@&])")
+_EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_AUTOLINK = re.compile(r"(?i):(?=/)|(?<=www)\.")
+_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))([.)]?)")
 
 
 def _visible(s: str, keep: str = "") -> str:
@@ -30,8 +39,12 @@ def _visible(s: str, keep: str = "") -> str:
 
 
 def markdown_text(s: object) -> str:
-    """``s`` shown literally by Streamlit's Markdown: every punctuation mark backslash-escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _visible(str(s)).replace("\n", " "))
+    """``s`` shown literally by Streamlit's Markdown (one line): every mark that could start
+    a construct backslash-escaped, control and bidi characters shown as <U+XXXX>."""
+    t = _ALWAYS.sub(r"\\\1", _visible(str(s)).replace("\n", " ").strip())  # 4 spaces: code
+    t = _AUTOLINK.sub(lambda m: "\\" + m.group(0), _EDGE_UNDERSCORE.sub(r"\\_", t))
+    return _LEADING.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if not m.group(3) else
+                                                f"{m.group(2)}\\{m.group(3)}"), t, count=1)
 
 
 def html_text(s: object) -> str:
@@ -42,3 +55,18 @@ def html_text(s: object) -> str:
 def terminal_text(s: object) -> str:
     """``s`` printed to a terminal with no escape sequence or control character left active."""
     return _visible(str(s), keep="\n\t")
+
+
+def md(template: str, *args: object, **kwargs: object) -> str:
+    """Markdown written in this package (``template``, ``str.format`` syntax) with each value
+    shown literally: strings through ``markdown_text``; numbers as they are, so that format
+    specs such as ``{:.3g}`` still apply."""
+    def safe(v: object) -> object:
+        return v if isinstance(v, (int, float)) and not isinstance(v, bool) else markdown_text(v)
+    return template.format(*map(safe, args), **{k: safe(v) for k, v in kwargs.items()})
+
+
+def authored(s: str) -> str:
+    """Markdown written in this package (a preset's explanation, a lesson), never from a file,
+    a link or a user: shown as Markdown. Marks the call site as reviewed."""
+    return s

@@ -68,6 +68,23 @@ def one_hot(ids: np.ndarray, size: int, dtype: type = np.float64) -> np.ndarray:
     return out
 
 
+def symbol_inputs(ids: np.ndarray, width: int, embedding: np.ndarray | None = None,
+                  dtype: type = np.float64) -> np.ndarray:
+    """ids (T,) -> what a GRU reads: rows of its embedding, else one-hot rows of ``width``."""
+    return np.asarray(embedding)[ids] if embedding is not None else one_hot(ids, width, dtype)
+
+
+def read_typed(text: str, input_size: int, vocabulary: Vocabulary | None = None,
+               embedding: np.ndarray | None = None) -> tuple[np.ndarray, list[str] | None]:
+    """Typed text -> the GRU's input (T, I) and the symbols read. Through ``vocabulary`` when
+    there is one (embedding rows, else one-hot rows of the vocabulary's size), else numbers,
+    one step per row (symbols None)."""
+    if vocabulary is None:
+        return parse_rows(text, input_size), None
+    ids = vocabulary.encode(text)
+    return symbol_inputs(ids, len(vocabulary), embedding), vocabulary.decode(ids)
+
+
 def parse_ids(text: str, vocab_size: int) -> np.ndarray:
     """Token ids typed as ``3 1 4`` or ``3, 1, 4`` -> (T,), each checked against the size."""
     ids = []

@@ -47,7 +47,7 @@ def gate_params(w: GRUWeights, g: str, course: bool, reset_after: bool) -> dict[
                    (sign * getattr(w, f"W_i{g}"), sign * getattr(w, f"W_h{g}"), bias)))
     if g == "n" and reset_after:
         out["b_cc"] = np.array(w.b_hn)
-    return {k: np.array(v, dtype=np.float64) for k, v in out.items()}
+    return {k: np.array(v, dtype=np.float64) + 0.0 for k, v in out.items()}  # + 0.0: no −0
 
 
 def set_gate_params(w: GRUWeights, g: str, values: dict[str, np.ndarray], course: bool,

@@ -77,7 +77,7 @@ def unpack_weights(s: str) -> GRUWeights:
                                  parts[2], parts[3], reset_after=False)
 
 
-def encode(state: ViewState) -> dict[str, str]:
+def to_query(state: ViewState) -> dict[str, str]:
     """Query parameters for ``state`` (all strings)."""
     out = {}
     preset = all_presets().get(state.preset) if state.preset else None
@@ -89,7 +89,7 @@ def encode(state: ViewState) -> dict[str, str]:
                   "r": "after" if state.reset_after else "before", "t": str(state.step)}
 
 
-def decode(params: Mapping[str, str], default: ViewState) -> tuple[ViewState, list[str]]:
+def from_query(params: Mapping[str, str], default: ViewState) -> tuple[ViewState, list[str]]:
     """The state a link describes, falling back to ``default`` field by field; never raises.
 
     Returns the state and the problems found, one sentence each, for the page to show.

@@ -14,10 +14,11 @@ from gru_viz.analysis.corpus import SUFFIX, CorpusStats, model_digest, subject_o
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.limits import server_limits
 from gru_viz.core.notation import NOTATIONS, Notation
-from gru_viz.core.untrusted import html_text, markdown_text
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.textcolor import display_token
 from gru_viz.io.shipped import ASSETS
+from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import symbol_names
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_views import SEARCH, field_picker
@@ -49,7 +50,8 @@ def _beside(loaded: Loaded) -> list:
 def stats_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np.ndarray
                ) -> None:
     found = _beside(loaded)
-    up = st.file_uploader(f"Corpus statistics ({SUFFIX}, from `python -m gru_viz corpus`)",
+    up = st.file_uploader(authored(f"Corpus statistics ({SUFFIX}, from `python -m gru_viz "
+                                   "corpus`)"),
                           key="ex.cstats_file", max_upload_size=server_limits().max_upload_mb)
     if up is not None:
         data, name = up.getvalue(), up.name
@@ -58,9 +60,10 @@ def stats_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np
                             format_func=lambda p: p.name)
         data, name = path.read_bytes(), path.name
     else:
-        st.info("Run the corpus job on your own machine, e.g. `python -m gru_viz corpus "
-                f"model.pt corpus/ --out stats{SUFFIX}`, and open its file here: saturation, "
-                "expected response and unit-search matches over the whole corpus.")
+        st.info(authored("Run the corpus job on your own machine, e.g. `python -m gru_viz "
+                         f"corpus model.pt corpus/ --out stats{SUFFIX}`, and open its file "
+                         "here: saturation, expected response and unit-search matches over "
+                         "the whole corpus."))
         return
     digest = hashlib.sha256(data).hexdigest()
     stats = _stats(digest, data, float(server_limits().max_trace_mb))
@@ -83,7 +86,7 @@ def stats_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np
     if loss is not None:
         st.markdown(f"Next-symbol loss **{loss['loss']:.4f}** nats "
                     f"({loss['bits_per_symbol']:.3f} bits), accuracy **{loss['accuracy']:.3f}** "
-                    f"over {loss['positions']:,} positions.")
+                    f"over {int(loss['positions']):,d} positions.")
     k, d = cell_id
     if (k, d) not in stats.cells:
         st.warning("This layer and direction are not in the statistics file.")
@@ -94,9 +97,9 @@ def stats_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: np
         st.subheader("Expected response (RNNVis)")
         st.caption("Each unit's mean change of state h_t − h_{t−1} over every occurrence of "
                    "each symbol in the whole corpus.")
-        names = [html_text(s) for s in symbol_names(loaded.ckpt)]
+        names = symbol_names(loaded.ckpt)  # chart() HTML-escapes them
         if len(names) == resp.counts.shape[0]:
-            st.plotly_chart(ef.response_heatmap(resp.mean, resp.counts, names, order),
+            chart(ef.response_heatmap(resp.mean, resp.counts, names, order),
                             key="ex.cs_resp")
     _unit_positions(stats, loaded, nt, k, d)
     _matches(stats, loaded, nt)
@@ -116,8 +119,8 @@ def _saturation(stats: CorpusStats, nt: Notation, order: np.ndarray) -> None:
     note = (" In course notation Γu's counts are z's mirrored, exact for thresholds that sum "
             "to 1." if nt.key == "course" and abs(o["left"] + o["right"] - 1) > 1e-12 else "")
     st.caption(f"Saturation over the whole corpus: left below {o['left']:g}, right above "
-               f"{o['right']:g} (set when the job ran).{note}")
-    st.plotly_chart(ef.saturation_scatter(sat, nt), key="ex.cs_sat")
+               f"{o['right']:g} (set when the job ran).{authored(note)}")
+    chart(ef.saturation_scatter(sat, nt), key="ex.cs_sat")
 
 
 def _context(stats: CorpusStats, loaded: Loaded, ctx: np.ndarray | None) -> tuple[str, str, str]:
@@ -158,9 +161,10 @@ def _unit_positions(stats: CorpusStats, loaded: Loaded, nt: Notation, k: int, d:
     mean, std = stats.mean(k, d, field)[unit], stats.std(k, d, field)[unit]
     if course_z:
         hist, mean = hist[::-1], 1 - mean
-    st.caption(f"{nt.label(field)} of unit {unit}: mean {mean:+.3f}, spread {std:.3f} over "
-               f"the corpus; histogram over [{lo:g}, {hi:g}] in {len(hist)} bins: "
-               + " ".join(str(int(c)) for c in hist))
+    st.caption(md("{} of unit {:d}: mean {:+.3f}, spread {:.3f} over ", nt.label(field), unit,
+                  mean, std)
+               + f"the corpus; histogram over [{lo:g}, {hi:g}] in {len(hist):d} bins: "
+               + " ".join(f"{int(c):d}" for c in hist))
     st.dataframe(rows, height=260)
 
 
@@ -182,16 +186,16 @@ def _matches(stats: CorpusStats, loaded: Loaded, nt: Notation) -> None:
         st.warning("The search was made on a layer or size this file does not hold.")
         return
     found = stats.matches(k, d, field, units[:64], thr, sign)
-    st.caption(f"Units {', '.join(map(str, units[:20]))} of layer {k}"
-               + (" reverse" if d else "") + f", {snt.label(field)}: positions among the "
-               f"{stats.meta['options']['top_k']} strongest of each unit where all of them are "
-               "on together.")
+    st.caption(md("Units {} of layer {:d}", ", ".join(map(str, units[:20])), k)
+               + (" reverse" if d else "") + md(", {}: positions among the ", snt.label(field))
+               + md("{} strongest of each unit where all of them are on together.",
+                    stats.meta["options"]["top_k"]))
     rows = []
     for doc, off, _vals, ctx in found[:ROWS]:
         before, tok, after = _context(stats, loaded, ctx)
         rows.append({"document": stats.doc_name(doc), "offset": off, "before": before,
                      "token": tok, "after": after})
-    st.markdown(f"**{len(found)} match(es)**" + (f" (first {ROWS})" if len(found) > ROWS
+    st.markdown(f"**{len(found):d} match(es)**" + (f" (first {ROWS:d})" if len(found) > ROWS
                                                   else ""))
     if rows:
         st.dataframe(rows, height=260)

@@ -19,6 +19,7 @@ from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.limits import server_limits
 from gru_viz.core.trace import Trace
+from gru_viz.core.untrusted import md
 from gru_viz.figures.textcolor import display_token
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.checkpoint import Checkpoint
@@ -105,8 +106,10 @@ def _skip_unknown(ckpt: Checkpoint, text: str) -> str:
     known = set(ckpt.vocabulary.symbols)
     unknown = sorted({c for c in text if c not in known})
     if unknown:
-        st.warning(f"Not in the vocabulary, skipped: {', '.join(repr(c) for c in unknown)} "
-                   f"({sum(c not in known for c in text)} character(s)).")
+        st.warning(md("Not in the vocabulary, skipped: {} ({:d} character(s)).",
+                      ", ".join(repr(c) for c in unknown[:50]) + (" …" if len(unknown) > 50
+                                                                  else ""),
+                      sum(c not in known for c in text)))
     return "".join(c for c in text if c in known)
 
 
@@ -127,7 +130,7 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
                         f"{ckpt.model.input_size} number(s) each"}
     # Bound to a permanent key: Streamlit drops a widget's own state when another page runs.
     most = server_limits().max_steps
-    text = st.text_area(f"{label}: {hints[kind]}", key=persistent(key, default or
+    text = st.text_area(md("{}: {}", label, hints[kind]), key=persistent(key, default or
                                                                   default_input(ckpt)),
                         on_change=store, args=(key,), height=100,
                         max_chars=max_chars(kind, most))
@@ -143,7 +146,7 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
             x = read_npy(data, I) if upload.name.endswith(".npy") else read_csv(data, I)
             symbols, ids = None, None
         elif kind == "vectors" and not text.strip() and ckpt.model.input_size > WIDE:
-            st.caption(f"An empty box runs {len(default_rows(1))} steps of pulses; for your own "
+            st.caption(f"An empty box runs {len(default_rows(1)):d} steps of pulses; for your own "
                        "input of this width, upload a CSV or NPY file.")
             x, symbols, ids = default_rows(ckpt.model.input_size), None, None
         elif kind == "vectors":
@@ -161,12 +164,12 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
         if len(x) == 0:
             raise GRUVizError("The input is empty: give at least one step.")
     except GRUVizError as exc:
-        st.error(f"{exc} Fix the input to update the views.")
+        st.error(md("{} Fix the input to update the views.", exc))
         return None
     if len(x) > most or cut:
         steps = f"{len(x) if len(x) > most else cut}" if cut is not True else f"over {most}"
-        st.info(f"The input has {steps} steps; the first {most} are run (this server's "
-                "limit, GRUVIZ_MAX_STEPS).")
+        st.info(md("The input has {} steps; the first {:d} are run (this server's limit, "
+                   "GRUVIZ_MAX_STEPS).", steps, most))
         x, symbols = x[:most], None if symbols is None else symbols[:most]
         ids = None if ids is None else ids[:most]
     return np.asarray(x), None if symbols is None else list(symbols), ids, None

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.core.errors import GRUVizError
-from gru_viz.core.untrusted import markdown_text
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.loading import digest, load_cached
@@ -143,7 +143,8 @@ def model_picker() -> Loaded | None:
             st.session_state[ERROR] = str(exc)
     if ERROR in st.session_state:
         current = st.session_state.get(CURRENT)
-        st.error(st.session_state[ERROR] + (f" Still showing {current.name}." if current else ""))
+        st.error(markdown_text(st.session_state[ERROR])
+                 + (md(" Still showing {}.", current.name) if current else ""))
     return st.session_state.get(CURRENT)
 
 
@@ -166,7 +167,6 @@ def detected(loaded: Loaded) -> None:
         lines.append("Metrics stored in the file: " + ", ".join(
             f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
     st.markdown("\n".join(f"- {markdown_text(line)}" for line in lines))
-    st.caption(f"File {markdown_text(loaded.name)}, {markdown_text(desc.get('container', ''))}; "
-               "reset gate "
+    st.caption(md("File {}, {}; reset gate ", loaded.name, desc.get("container", ""))
                + ("after the recurrent product (PyTorch)." if m.reset_after else
                   "before the recurrent product (Cho et al.)."))

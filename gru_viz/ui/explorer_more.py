@@ -15,11 +15,13 @@ from gru_viz.api import checkpoint_input
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.limits import check_unpacked, server_limits
 from gru_viz.core.notation import NOTATIONS, Notation
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.files import figure_html, figure_image
 from gru_viz.figures.traces import step_labels
 from gru_viz.io import export
 from gru_viz.io.inputs import parse_ids, read_npy
+from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_views import SEARCH, heatmap_cols, window_slider
@@ -151,10 +153,10 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         try:
             xs, ids, symbols, notice = read_corpus(loaded, data, name)
         except GRUVizError as exc:
-            st.error(str(exc))
+            st.error(markdown_text(exc))
             return
         if notice:
-            st.warning(notice)
+            st.warning(markdown_text(notice))
         bar = st.progress(0.0, "Running the corpus…")
         V = len(symbol_names(loaded.ckpt)) if ids is not None else None
         try:
@@ -162,7 +164,7 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
                                     progress=lambda d, n: bar.progress(d / n, f"{d}/{n} sequences"),
                                     limits=server_limits())
         except GRUVizError as exc:
-            st.error(str(exc))
+            st.error(markdown_text(exc))
             return
         st.session_state[CORPUS] = (key, stats, xs, symbols)
     result = st.session_state.get(CORPUS)
@@ -170,15 +172,15 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         st.info("Press “Run the corpus” to compute its statistics.")
         return
     _, stats, xs, symbols = result
-    st.caption(f"{len(xs)} sequences, {sum(len(x) for x in xs)} steps.")
+    st.caption(f"{len(xs):d} sequences, {sum(len(x) for x in xs):d} steps.")
     sat = {cid: s.saturation for cid, s in stats.items()}
-    st.plotly_chart(ef.saturation_scatter(sat, nt), key="ex.c_sat")
+    chart(ef.saturation_scatter(sat, nt), key="ex.c_sat")
     resp = stats[cell_id].response
     if resp is not None:
         st.subheader("Expected response (RNNVis)")
         st.caption("Each unit's mean change of state h_t − h_{t−1} over every occurrence of "
                    "each symbol in the corpus.")
-        st.plotly_chart(ef.response_heatmap(resp.mean, resp.counts,
+        chart(ef.response_heatmap(resp.mean, resp.counts,
                                             symbol_names(loaded.ckpt), order), key="ex.c_resp")
     _corpus_matches(loaded, nt, key, xs, symbols)
 
@@ -192,9 +194,9 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
         return
     (k, d), units = search["cell"], search["units"]
     snt = NOTATIONS[search["notation"]]  # its threshold is in the notation it was made in
-    st.caption(f"Units {', '.join(map(str, units[:20]))} of layer {k}"
-               + (" reverse" if d else "") + f", {search['field']}"
-               + (f", searched in {snt.name} notation." if snt.key != nt.key else "."))
+    st.caption(md("Units {} of layer {:d}", ", ".join(map(str, units[:20])), k)
+               + (" reverse" if d else "") + md(", {}", search["field"])
+               + (md(", searched in {} notation.", snt.name) if snt.key != nt.key else "."))
     mkey = key + repr((snt.key, k, d, search["field"], search["sign"], units.tolist(),
                        np.asarray(search["threshold"])
                        .round(6).tolist(), search["min_length"]))
@@ -214,7 +216,7 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
              "before": sep.join(symbols[m.seq][max(0, m.start - CONTEXT):m.start]),
              "match": sep.join(symbols[m.seq][m.start:m.stop]),
              "after": sep.join(symbols[m.seq][m.stop:m.stop + CONTEXT])} for m in found[:500]]
-    st.markdown(f"**{len(found)} match(es)**, longest first" + (" (first 500)"
+    st.markdown(f"**{len(found):d} match(es)**, longest first" + (" (first 500)"
                                                                if len(found) > 500 else ""))
     st.dataframe(rows, height=300)
 
@@ -242,9 +244,9 @@ def compare_view(loaded: Loaded, a: Run, nt: Notation, cell_id: tuple[int, int],
     start, stop = window_slider(len(labels), "ex.compare_window", heatmap_cols(len(order)))
     diffs = {f: v[start:stop] for f, v in diffs.items()}
     changed = float(np.abs(diffs["h"]).max())
-    st.markdown(f"{len(al.a)} aligned steps, {int(al.edited.sum())} edited; "
+    st.markdown(f"{len(al.a):d} aligned steps, {int(al.edited.sum()):d} edited; "
                 f"largest change of state {changed:.3f}.")
-    st.plotly_chart(ef.difference_heatmaps(diffs, nt, labels[start:stop], order),
+    chart(ef.difference_heatmaps(diffs, nt, labels[start:stop], order),
                     key="ex.diff")
 
 
@@ -292,7 +294,8 @@ def export_view(loaded: Loaded, r: Run, figures: dict[str, dict], view_key: str)
     stem = loaded.name.rsplit(".", 1)[0]
     for col, fmt, mime in zip(c, ("npz", "csv", "json"),
                               ("application/octet-stream", "text/csv", "application/json")):
-        col.download_button(f"Trace as {fmt.upper()}", lambda fmt=fmt: trace_file(loaded, r, fmt),
+        col.download_button(md("Trace as {}", fmt.upper()),
+                            lambda fmt=fmt: trace_file(loaded, r, fmt),
                             f"{stem}-trace.{fmt}", mime, key=f"ex.dl_{fmt}")
     st.subheader("A figure")
     name = st.selectbox("Figure", list(figures), key="ex.fig_choice")
@@ -307,8 +310,8 @@ def export_view(loaded: Loaded, r: Run, figures: dict[str, dict], view_key: str)
                 st.session_state["ex.images"] = (json.dumps([r.key, view_key, name]), {
                     fmt: figure_image(spec, fmt) for fmt in ("png", "svg")})
             except Exception as exc:  # kaleido needs Chromium; say what failed, keep the page
-                st.error(f"Server-side drawing failed ({type(exc).__name__}: {exc}). Use the "
-                         "chart toolbar's camera button instead.")
+                st.error(md("Server-side drawing failed ({}: {}). Use the chart toolbar's "
+                            "camera button instead.", type(exc).__name__, exc))
     images = st.session_state.get("ex.images")
     if images and images[0] == json.dumps([r.key, view_key, name]):
         c[2].download_button("PNG", images[1]["png"], f"{slug}.png", "image/png",

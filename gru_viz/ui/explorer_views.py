@@ -14,9 +14,11 @@ import streamlit as st
 from gru_viz.analysis import units as an
 from gru_viz.core.notation import Notation
 from gru_viz.core.trace import LayerTrace
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.textcolor import coloured_text
 from gru_viz.figures.traces import lines_spec
+from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run
 
 PANEL_CELLS = 64_000
@@ -28,7 +30,7 @@ FIELD_NAMES = {"z": "update gate", "r": "reset gate", "n": "candidate", "h": "hi
 
 def field_picker(nt: Notation, key: str, default: str = "h", label: str = "Field") -> str:
     fields = list(FIELD_NAMES)
-    return st.selectbox(label, fields, index=fields.index(default), key=key,
+    return st.selectbox(markdown_text(label), fields, index=fields.index(default), key=key,
                         format_func=lambda f: nt.label(f))
 
 
@@ -48,17 +50,17 @@ def window_slider(T: int, key: str, size: int = WINDOW) -> tuple[int, int]:
     """(start, stop) of a window of ``size`` steps, or the whole run when it is shorter."""
     if size >= T:
         return 0, T
-    start = st.slider(f"Window start (full resolution, {size} steps)", 0, T - size, 0,
+    start = st.slider(f"Window start (full resolution, {size:d} steps)", 0, T - size, 0,
                       key=f"{key}.{T}")  # keyed by T: a shorter input never meets a stale value
     return start, start + size
 
 
 def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
     T, cols = cell.steps, heatmap_cols(cell.hidden_size)
-    st.plotly_chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, max_cols=cols),
+    chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, max_cols=cols),
                     key="ex.overview")
     if cols < T:
-        st.caption(f"Overview of all {T} steps (every {int(np.ceil(T / cols))}th "
+        st.caption(f"Overview of all {T:d} steps (every {int(np.ceil(T / cols)):d}th "
                    "step drawn). The window below shows every step.")
         _zoom(r, cell, nt, order)
 
@@ -66,7 +68,7 @@ def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> Non
 @st.fragment
 def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
     window = window_slider(cell.steps, "ex.zoom", heatmap_cols(cell.hidden_size))
-    st.plotly_chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, window=window),
+    chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, window=window),
                     key="ex.zoomed")
 
 
@@ -76,7 +78,7 @@ def units_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> Non
                            default=[int(u) for u in order[:3]], key=f"ex.units.{H}",
                            format_func=lambda u: f"unit {u}")
     if units:
-        st.plotly_chart(lines_spec(cell, nt, units, r.tokens), key="ex.lines")
+        chart(lines_spec(cell, nt, units, r.tokens), key="ex.lines")
     depth = None
     if r.symbols is not None and set(r.symbols) <= set("()[]{}<>"):
         depth = an.correlate(cell.h, an.nesting_depth(r.symbols))
@@ -101,8 +103,9 @@ def colour_text(r: Run, cell: LayerTrace, nt: Notation, field: str, unit: int, k
     st.html(coloured_text(r.text[start:stop], values[start:stop], lo, hi, ef.text_scale(field),
                           marked, start, f"unit {unit} {nt.symbol(field)}",
                           sep="" if r.running_text else " "))
-    st.caption(f"Background: {nt.label(field)} of unit {unit} at each step, on the heatmaps' "
-               f"fixed scale [{lo:g}, {hi:g}]. Hover a character for its value.")
+    st.caption(md("Background: {} of unit {:d} at each step, on the heatmaps' fixed scale "
+                  "[{:g}, {:g}]. Hover a character for its value.", nt.label(field), unit,
+                  lo, hi))
 
 
 def depth_view(corr: np.ndarray) -> None:
@@ -110,8 +113,8 @@ def depth_view(corr: np.ndarray) -> None:
     best = np.argsort(-np.abs(corr))[:3]
     st.subheader("Units that track the nesting depth")
     st.markdown("Correlation of each unit's state with the true bracket depth after each "
-                "character: " + ", ".join(f"unit {u} (r = {corr[u]:+.2f})" for u in best) + ".")
-    st.plotly_chart(ef.correlation_bars(corr, "nesting depth"), key="ex.depth")
+                "character: " + ", ".join(f"unit {u:d} (r = {corr[u]:+.2f})" for u in best) + ".")
+    chart(ef.correlation_bars(corr, "nesting depth"), key="ex.depth")
 
 
 def saturation_view(r: Run, cell_id: tuple[int, int], nt: Notation, order: np.ndarray) -> None:
@@ -121,14 +124,14 @@ def saturation_view(r: Run, cell_id: tuple[int, int], nt: Notation, order: np.nd
     sat = {(k, d): {g: an.saturation(an.shown(nt, g, getattr(c, g)), left, right)
                     for g in an.GATES}
            for k, layer in enumerate(r.trace.layers) for d, c in enumerate(layer)}
-    st.plotly_chart(ef.saturation_scatter(sat, nt), key="ex.sat")
+    chart(ef.saturation_scatter(sat, nt), key="ex.sat")
     st.caption("Each point is one unit's gate: the share of steps it spends nearly shut "
                "(left) or nearly open (right), as in Karpathy et al. (2015).")
     field = field_picker(nt, "ex.hist_field", "z", "Histogram of")
     cell = r.trace.layers[cell_id[0]][cell_id[1]]
     lo, hi = an.RANGES[field]
     hist = an.histograms(an.shown(nt, field, getattr(cell, field)), lo, hi, 40)
-    st.plotly_chart(ef.histogram_heatmap(hist, lo, hi, order, f"{nt.label(field)}: values of "
+    chart(ef.histogram_heatmap(hist, lo, hi, order, f"{nt.label(field)}: values of "
                                          f"each unit ({cell.name})",
                                          (left, right) if field in an.GATES else ()),
                     key="ex.hist")
@@ -168,13 +171,14 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
                                 "min_length": int(min_len)}
     shown_span = r.join(start, stop)
     if not len(units):
-        st.warning(f"No unit stays on over steps {start}–{stop - 1} ({shown_span!r}) and off "
-                   "around it. Loosen the threshold, the steps around, or look for low values.")
+        st.warning(md("No unit stays on over steps {:d}–{:d} ({}) and off ", start, stop - 1,
+                      repr(shown_span))
+                   + "around it. Loosen the threshold, the steps around, or look for low values.")
         return
     spans = an.co_activation_spans(values, units, thr, int(min_len))
-    st.success(f"{len(units)} unit(s) on over {shown_span!r}: "
-               + ", ".join(str(u) for u in units[:40]) + (" …" if len(units) > 40 else "")
-               + f". They are on together in {len(spans)} place(s) of this input.")
+    st.success(md("{:d} unit(s) on over {}: ", len(units), repr(shown_span))
+               + ", ".join(f"{u:d}" for u in units[:40]) + (" …" if len(units) > 40 else "")
+               + f". They are on together in {len(spans):d} place(s) of this input.")
     st.dataframe({"start": [a for a, _ in spans], "stop": [b for _, b in spans],
                   "text": [r.join(a, b) for a, b in spans]}, height=200)
     colour_text(r, cell, nt, field, int(units[0]), "ex.search_text", spans)
@@ -183,15 +187,15 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
 def predictions_view(r: Run, names: list[str]) -> None:
     if r.probs is None:
         out_names = [str(j) for j in range(r.head.shape[1])]
-        st.plotly_chart(ef.head_lines(r.head, r.tokens, out_names), key="ex.head")
+        chart(ef.head_lines(r.head, r.tokens, out_names), key="ex.head")
         return
     V = r.probs.shape[1]
     labels = names if len(names) == V else [str(v) for v in range(V)]
     T = len(r.probs)
     step = st.slider("Step", 0, T - 1, T - 1, key=f"ex.pred_step.{T}")
-    st.plotly_chart(ef.prediction_heatmap(r.probs, labels, r.tokens,
+    chart(ef.prediction_heatmap(r.probs, labels, r.tokens,
                                           window=(max(0, step - WINDOW // 2), step + WINDOW // 2)
                                           if T > WINDOW else None, step=step), key="ex.pred")
     ids, p = an.top_k(r.probs[step], 10)
-    st.plotly_chart(ef.top_k_bars(ids, p, labels, f"After step {step} ({r.tokens[step]!r}): "
+    chart(ef.top_k_bars(ids, p, labels, f"After step {step} ({r.tokens[step]!r}): "
                                   "the 10 likeliest next symbols"), key="ex.topk")

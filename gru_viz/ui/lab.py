@@ -18,9 +18,9 @@ from gru_viz.core.limits import server_limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.weights import GRUWeights
-from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
+from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows, read_typed
 from gru_viz.teaching.presets import DEFAULT, Preset, all_presets
-from gru_viz.teaching.urlstate import MAX_TEXT, ViewState, decode, encode
+from gru_viz.teaching.urlstate import MAX_TEXT, ViewState, from_query, to_query
 from gru_viz.ui.page import NOTATION
 
 WEIGHTS, PRESET, VOCAB = "lab.weights", "lab.preset", "lab.vocab"
@@ -125,7 +125,7 @@ def init() -> list[str]:
     params = st.query_params.to_dict()
     if not params or params == st.session_state.get(URL_SEEN):
         return []
-    view, problems = decode(params, _view())
+    view, problems = from_query(params, _view())
     _apply(view)
     problems += _apply_extras(params)
     st.session_state[URL_SEEN] = params
@@ -190,7 +190,7 @@ def sync_url() -> None:
     if good is not None and good[0] != view.text and good[1:3] == (view.vocabulary,
                                                                     view.weights.input_size):
         view = replace(view, text=good[0])
-    params = encode(view) | _extras()
+    params = to_query(view) | _extras()
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
     st.session_state[URL_SEEN] = params
@@ -201,10 +201,8 @@ def _parse(text: str, w: GRUWeights, vocab: tuple[str, ...] | None):
         raise GRUVizError(f"The input has {len(text)} characters; at most {MAX_TEXT} are read "
                           "here. Shorten it.")
     if vocab is not None:
-        v = Vocabulary(vocab)
-        ids = v.encode(text.strip())
-        return v.one_hot(ids), v.decode(ids)
-    return parse_rows(text, w.input_size), None
+        return read_typed(text.strip(), w.input_size, Vocabulary(vocab))
+    return read_typed(text, w.input_size)
 
 
 def _fallback(w: GRUWeights, vocab: tuple[str, ...] | None):

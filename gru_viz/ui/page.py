@@ -11,6 +11,7 @@ import pathlib
 import streamlit as st
 
 from gru_viz.core.notation import NOTATIONS, Notation
+from gru_viz.core.untrusted import markdown_text
 from gru_viz.ui.uploads import apply_server_limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -49,10 +50,11 @@ def frame(title: str, icon: str = "🔁") -> None:
         # home page "Home" rather than after app.py.
         st.page_link("app.py", label="Home")
         for path, label in pages():
-            st.page_link(path, label=label)
+            st.page_link(path, label=markdown_text(label))
         st.divider()
         st.radio("Notation", list(NOTATIONS), key=persistent(NOTATION, "course"),
-                 format_func=lambda k: NOTATIONS[k].name, on_change=store, args=(NOTATION,),
+                 format_func=lambda k: markdown_text(NOTATIONS[k].name), on_change=store,
+                 args=(NOTATION,),
                  help="Course: Γu is the share of the new candidate written (Γu = 1 − z). "
                       "PyTorch: z is the share of the old state kept.")
 

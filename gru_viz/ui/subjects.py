@@ -17,8 +17,9 @@ from gru_viz.analysis.dynamics import PRESETS
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.limits import check_input, server_limits
 from gru_viz.core.model import GRUModel
+from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import Checkpoint
-from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows
+from gru_viz.io.inputs import Vocabulary, format_rows, read_typed
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.loading import digest, load_cached
 from gru_viz.ui.page import persistent, store
@@ -52,23 +53,17 @@ class Subject:
                         "".join(self.vocabulary.symbols[:12]))
         return pulses(self.model.input_size)
 
-    def encode(self, text: str) -> tuple[np.ndarray, list[str] | None]:
+    def read(self, text: str) -> tuple[np.ndarray, list[str] | None]:
         """Typed text -> the GRU's input (T, I) and the tokens (None for numeric rows)."""
-        if self.vocabulary is None:
-            x = parse_rows(text, self.model.input_size)
-            tokens = None
-        else:
-            ids = self.vocabulary.encode(text)
-            x = self.embedding[ids] if self.embedding is not None else \
-                self.vocabulary.one_hot(ids)
-            tokens = [repr(s)[1:-1] for s in self.vocabulary.decode(ids)]
+        x, symbols = read_typed(text, self.model.input_size, self.vocabulary, self.embedding)
+        tokens = None if symbols is None else [repr(s)[1:-1] for s in symbols]
         if len(x) == 0:
             raise InputError("The input is empty: type at least one step.")
         return np.asarray(x, dtype=np.float64), tokens
 
     def symbol_input(self, symbol: str) -> np.ndarray:
         """The input vector (I,) of one symbol."""
-        return self.encode(symbol)[0][0]
+        return self.read(symbol)[0][0]
 
 
 def pulses(channels: int, steps: int = 36, every: int = 6) -> str:
@@ -150,7 +145,7 @@ def picker(prefix: str) -> Subject | None:
         key = digest(data)
         return _from_checkpoint(load_cached(key, data, path.name), choice, key)
     except GRUVizError as exc:
-        st.error(str(exc))
+        st.error(markdown_text(exc))
         return None
 
 
@@ -160,12 +155,13 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
     hint = (f"text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
-    text = st.text_area(f"Input sequence ({hint})", key=persistent(key, subject.default_text()),
+    text = st.text_area(md("Input sequence ({})", hint),
+                        key=persistent(key, subject.default_text()),
                         on_change=store, args=(key,), height=90)
     try:
-        x, tokens = subject.encode(text)
+        x, tokens = subject.read(text)
         check_input(subject.model, x.shape, server_limits())
         return x, tokens
     except GRUVizError as exc:
-        st.error(f"{exc} Fix the input to update the views.")
+        st.error(md("{} Fix the input to update the views.", exc))
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz.core.notation import COURSE, Notation
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.core.weights import BIASES, MATRICES
 from gru_viz.teaching.presets import Preset, all_presets
 from gru_viz.ui import lab
@@ -27,7 +28,7 @@ def equations_in_force(notation: Notation, reset_after: bool) -> None:
     place = "reset after (PyTorch)" if reset_after else "reset before (course, Cho et al.)"
     meaning = ("Γu = share of the new candidate written = 1 − z" if notation.key == COURSE.key
                else "z = share of the old state kept")
-    st.markdown(f"**Equations in force:** {notation.name} notation, {place}; {meaning}.")
+    st.markdown(md("**Equations in force:** {} notation, {}; {}.", notation.name, place, meaning))
 
 
 def _load() -> None:
@@ -52,13 +53,13 @@ def preset_card(state: lab.Lab, compact: bool = False) -> None:
         st.caption("Your own weights. Pick a preset to see one idea at a time.")
         return
     edited = not _matches(p, state)
-    title = f"**{p.title}**{' (edited)' if edited else ''}"
+    title = f"**{markdown_text(p.title)}**{' (edited)' if edited else ''}"
     if compact:
-        with st.expander(f"{title}: the idea"):
-            st.markdown(p.explanation)
+        with st.expander(f"{authored(title)}: the idea"):
+            st.markdown(authored(p.explanation))
     else:
-        st.markdown(f"{title}. {p.explanation}")
-    st.info(f"**What to look for:** {p.look_for}", icon="👀")
+        st.markdown(f"{authored(title)}. {authored(p.explanation)}")
+    st.info(f"**What to look for:** {authored(p.look_for)}", icon="👀")
 
 
 def _matches(p: Preset, state: lab.Lab) -> bool:

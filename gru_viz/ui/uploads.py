@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit import config
 
 from gru_viz.core.limits import server_limits
+from gru_viz.core.untrusted import authored
 
 DIGESTS = "uploads.digests"  # widget key -> (file_id, sha256) of the file it holds
 
@@ -35,9 +36,11 @@ def apply_server_limits() -> None:
 
 
 def upload(label: str, key: str, max_mb: int | None = None, **kwargs) -> Upload | None:
-    """A file uploader (``kwargs`` as ``st.file_uploader``'s); the file, or None."""
+    """A file uploader (``kwargs`` as ``st.file_uploader``'s, ``label`` Markdown written
+    here); the file, or None."""
     most = server_limits().max_upload_mb
-    up = st.file_uploader(label, key=key, max_upload_size=min(most, max_mb or most), **kwargs)
+    up = st.file_uploader(authored(label), key=key, max_upload_size=min(most, max_mb or most),
+                          **kwargs)
     digests = st.session_state.setdefault(DIGESTS, {})
     if up is None:
         digests.pop(key, None)

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gru_viz.core.errors import GRUVizError
+from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, Notation
-from gru_viz.core.untrusted import markdown_text
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.core.weights import BIASES, MATRICES, GRUWeights
+from gru_viz.io.inputs import parse_rows
 from gru_viz.teaching import params
 from gru_viz.teaching.presets import DEFAULT
 from gru_viz.teaching.urlstate import (
@@ -37,7 +38,6 @@ GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
 UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
 EDIT_PROBLEM = "pg.edit_problem"  # why the matrix editor's last edit was not used
 EDITOR_GEN = "pg.table.gen"  # bumped to replace an editor whose browser state was forged
-NUMBER = r"^\s*[-+−]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # what a table cell takes
 
 
 def _gate_note(g: str, notation: Notation) -> str:
@@ -85,8 +85,9 @@ def _sliders(w: GRUWeights, g: str) -> None:
             key = (f"pg.{name}.{'.'.join(map(str, index))}.v{version}"
                    + (f".course.{int(after)}" if course else ""))
             with cols[0 if name.startswith("W") else 1]:
-                st.slider(f"{name}[{', '.join(map(str, index))}]: {_src(name, index)} → unit "
-                          f"{index[0]}", -RANGE, RANGE, float(np.clip(a[index], -RANGE, RANGE)),
+                st.slider(md("{}[{}]: {} → unit {:d}", name, ", ".join(map(str, index)),
+                             _src(name, index), index[0]),
+                          -RANGE, RANGE, float(np.clip(a[index], -RANGE, RANGE)),
                           step=0.1, key=key, on_change=_set_one, args=(g, name, index, key))
 
 
@@ -103,76 +104,109 @@ def _columns(w: GRUWeights, g: str) -> list[tuple[str, str, int | None]]:
 
 
 def _table(w: GRUWeights, g: str) -> pd.DataFrame:
-    """The gate's numbers as text: a text cell takes a typed '-' (a number cell drops it)."""
     course, after = _course()
     parts = params.gate_params(w, g, course, after)
-    data = {title: [f"{v:.6g}" for v in (parts[name] if j is None else parts[name][:, j])]
+    data = {title: parts[name] if j is None else parts[name][:, j]
             for title, name, j in _columns(w, g)}
     return pd.DataFrame(data, index=[f"unit {j}" for j in range(w.hidden_size)])
 
 
 def _number(value) -> float | None:
-    """A typed table cell as a finite number, or None."""
+    """A table cell from the browser as a finite number, or None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
     try:
         v = float(str(value).strip().replace("−", "-"))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return v if np.isfinite(v) else None
 
 
-def _edit(g: str, key: str) -> None:
-    """Apply the editor's edits to the weights, before the run (the page draws the plots
-    before the editors). Only the cells edited change (the table shows rounded numbers).
-    The editor's key carries the gate's numbers, so every applied edit makes a fresh editor:
-    its state holds the edits of this one table only.
-
-    The state comes from the browser and may be forged: an edit naming a row or column that
-    does not exist, or a value that is not a number, is reported and nothing is applied."""
+def _apply(g: str, cells: dict[tuple[int, str], float]) -> None:
+    """Set the gate's cells {(row, column title): value} (nothing else changes)."""
     w = st.session_state[lab.WEIGHTS]
     course, after = _course()
     parts = params.gate_params(w, g, course, after)
     where = {title: (name, j) for title, name, j in _columns(w, g)}
     changed = {}
+    for (r, col), v in cells.items():
+        name, j = where[col]
+        parts[name][(r,) if j is None else (r, j)] = v
+        changed[name] = parts[name]
+    if changed:
+        st.session_state[lab.WEIGHTS] = params.set_gate_params(w, g, changed, course, after)
+
+
+def _edit(g: str, key: str) -> None:
+    """Apply the editor's edits to the weights, before the run (the page draws the plots
+    before the editors). The editor's state holds every edit since it was made, by row
+    position and column name; applying them again to weights that hold them is exact.
+
+    The state comes from the browser and may be forged: an edit naming a row or column that
+    does not exist, or a value that is not a number, is reported and nothing is applied."""
+    w = st.session_state[lab.WEIGHTS]
+    titles = {title for title, _, _ in _columns(w, g)}
+    cells = {}
     try:
-        for row, cells in dict(st.session_state[key]["edited_rows"]).items():
-            for col, value in dict(cells).items():
+        for row, edits in dict(st.session_state[key]["edited_rows"]).items():
+            for col, value in dict(edits).items():
                 r = int(row)
-                if not 0 <= r < w.hidden_size or col not in where:
+                if not 0 <= r < w.hidden_size or col not in titles:
                     raise IndexError(row)
-                v = None if isinstance(value, bool) or not isinstance(value, (str, int, float)) \
-                    else _number(value)
+                v = _number(value)
                 if v is None:
                     st.session_state[EDIT_PROBLEM] = (
                         f"Every cell needs a finite number (e.g. -6 or 0.25), not "
                         f"{markdown_text(repr(str(value)[:20]))}; the previous weights stay in "
                         "force.")
                     return
-                name, j = where[col]
-                parts[name][(r,) if j is None else (r, j)] = v
-                changed[name] = parts[name]
+                cells[(r, col)] = v
     except (KeyError, IndexError, TypeError, ValueError, OverflowError):
         st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
                                           "value that is not there); the weights stay in force.")
         return
-    st.session_state[lab.WEIGHTS] = params.set_gate_params(w, g, changed, course, after)
+    _apply(g, cells)
+
+
+def _shown(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _as_text(table: pd.DataFrame) -> str:
+    return "\n".join(", ".join(_shown(v) for v in row) for row in table.to_numpy())
+
+
+def _typed(g: str, key: str) -> None:
+    """The gate's numbers typed as text, one line per unit (a text box holds what is typed
+    until it is sent: no keystroke can be lost, unlike a grid cell that opens its editor on
+    the first key). Cells whose text did not change keep their exact value."""
+    w = st.session_state[lab.WEIGHTS]
+    table = _table(w, g)
+    try:
+        x = parse_rows(st.session_state[key], table.shape[1])
+        if len(x) != len(table):
+            raise InputError(f"Type {len(table)} rows, one per unit; got {len(x)}.")
+    except InputError as exc:
+        st.session_state[EDIT_PROBLEM] = f"{exc} The previous weights stay in force."
+        return
+    cells = {(r, col): float(x[r, c]) for r in range(len(table))
+             for c, col in enumerate(table.columns)
+             if _shown(x[r, c]) != _shown(table.iat[r, c])}
+    _apply(g, cells)
 
 
 def _matrix(w: GRUWeights, g: str) -> None:
     course, after = _course()
     names = list(params.gate_params(w, g, course, after))
     state = "c" if course else "h"
-    st.caption(f"Rows: units. Columns x[·]: {names[0]}; {state}[·]: {names[1]}; then the "
-               f"bias{'es' if len(names) > 3 else ''} {', '.join(names[2:])}. Click a cell and "
-               "type a number.")
+    st.caption(md("Rows: units. Columns x[·]: {}; {}[·]: {}; then the bias{} {}.", names[0],
+                  state, names[1], "es" if len(names) > 3 else "", ", ".join(names[2:])))
     table = _table(w, g)
-    digest = hashlib.sha1(table.to_csv().encode()).hexdigest()[:12]
-    key = (f"pg.table.{g}.{st.session_state[lab.VERSION]}.{digest}."
+    key = (f"pg.table.{g}.{int(course)}{int(after)}.{st.session_state[lab.VERSION]}."
            f"{st.session_state.get(EDITOR_GEN, 0)}")
     try:
         st.data_editor(table, key=key, disabled=False, width="stretch", on_change=_edit,
-                       args=(g, key),
-                       column_config={c: st.column_config.TextColumn(c, validate=NUMBER)
-                                      for c in table.columns})
+                       args=(g, key))
     except (KeyError, IndexError, TypeError, ValueError):
         # Streamlit applies the browser's edits itself and raises on a forged state (a row or
         # column not in the table) on every rerun: a fresh editor under a new key drops it.
@@ -180,8 +214,17 @@ def _matrix(w: GRUWeights, g: str) -> None:
         st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
                                           "value that is not there); the weights stay in force.")
         return _matrix(w, g)
+    # the same numbers as text: refilled whenever the weights change
+    text = _as_text(table)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    tkey = f"pg.tabletext.{g}.{int(course)}{int(after)}.{digest}"
+    st.text_area(md("…or type them: one line per unit, {:d} numbers ({})", table.shape[1],
+                    ", ".join(table.columns)), text, key=tkey, on_change=_typed,
+                 args=(g, tkey), height=68 + 22 * min(len(table), 6),
+                 max_chars=40 * table.size + 200,  # bounded before parsing (issue 17)
+                 help="Ctrl+Enter (or a click outside) applies the numbers.")
     if problem := st.session_state.pop(EDIT_PROBLEM, None):
-        st.error(problem)
+        st.error(markdown_text(problem))
 
 
 def _open_gate(labels: dict[str, str], key: str) -> None:
@@ -206,7 +249,7 @@ def weight_editors(notation: Notation) -> None:
     for tab, g in zip(tabs, labels):
         if tab.open:
             with tab:
-                st.caption(_gate_note(g, notation))
+                st.caption(authored(_gate_note(g, notation)))
                 (_sliders if small else _matrix)(w, g)
 
 
@@ -268,4 +311,4 @@ def model_controls() -> None:
     st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
                      max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
     if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
-        st.error(problem)
+        st.error(markdown_text(problem))
