@@ -67,8 +67,10 @@ def test_a_preset_loads_weights_and_input_together():
     at.selectbox(key="teach.preset").set_value("counter").run()
     assert at.text_input[0].value == COUNTER.text
     hm = charts(at)[0]
-    # t over the input at every step
-    assert hm["layout"]["xaxis"]["ticktext"] == [f"{t}<br>{s}" for t, s in enumerate(COUNTER.text)]
+    assert hm["layout"]["xaxis"]["ticktext"] == list(COUNTER.text)
+    # and t under the input at every tick (annotations: the tick text is escaped data)
+    t_row = [a["text"] for a in hm["layout"]["annotations"] if a.get("name") == "t"]
+    assert t_row == [str(t) for t in range(len(COUNTER.text))]
     assert at.session_state[lab.WEIGHTS].equals(COUNTER.weights)
     assert len(at.slider) == 2 * (2 + 2 + 1)  # the open gate's W_ux, W_uc, b_u
 

@@ -31,7 +31,7 @@ from tests.ws_client import Session
 
 
 def ticks(at) -> list[str]:
-    return [s.split("<br>")[-1] for s in charts(at)[0]["layout"]["xaxis"]["ticktext"]]
+    return charts(at)[0]["layout"]["xaxis"]["ticktext"]
 
 
 # --- the playground: two AppTest sessions, interleaved ---------------------------------------

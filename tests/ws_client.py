@@ -52,9 +52,8 @@ class Run:
                 if el.WhichOneof("type") == "plotly_chart"]
 
     def tick_labels(self) -> list[list[str]]:
-        """The tick labels of every x axis of every chart that sets them (the input part of
-        the Playground's "t<br>input" labels)."""
-        return [[s.split("<br>")[-1] for s in axis["ticktext"]] for spec in self.charts()
+        """The tick labels of every x axis of every chart that sets them."""
+        return [axis["ticktext"] for spec in self.charts()
                 for name, axis in spec.get("layout", {}).items()
                 if name.startswith("xaxis") and "ticktext" in axis]
 

@@ -133,15 +133,17 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                      "hovertemplate": "t = %{x}<br>input %{y} = %{z:.3g}<extra></extra>"})
         layout["yaxis5"] = {"domain": [0, track], "anchor": "x", **TICKS, "autorange": "reversed",
                             "tickvals": list(range(len(rows))), "ticktext": rows}
-        layout["xaxis"] |= {"anchor": "y5", "title": {"text": ""},
-                            "ticktext": [f"{t}<br>{s}" for t, s in
-                                         zip(layout["xaxis"]["tickvals"],
-                                             layout["xaxis"]["ticktext"])]}
+        layout["xaxis"] |= {"anchor": "y5", "title": {"text": ""}}
         titles = [_title(notation.label(f), 0, dom[1]) | {"xanchor": "left", "xshift": -70,
                                                            "font": {"size": 17}}
                   for f, dom in zip(FIELDS, domains)]
-        titles.append(_title("input x⟨t⟩ (t, then the input, on the axis)", 0, track)
+        titles.append(_title("input x⟨t⟩ (on the axis: the input, then t)", 0, track)
                       | {"xanchor": "left", "xshift": -70, "font": {"size": 16}})
+        # t under each tick's input: annotations, since tick text is escaped data
+        titles += [{"text": str(t), "name": "t", "x": t, "xref": "x", "y": 0, "yref": "paper",
+                    "yanchor": "top", "yshift": -28, "showarrow": False,
+                    "font": {"size": 16, "color": "#777"}}
+                   for t in layout["xaxis"]["tickvals"]]
         bottom = 58
     layout |= {
         "height": height or max(560, 4 * (60 + 22 * min(H, 16))), "font": FONT,

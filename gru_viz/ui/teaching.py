@@ -74,7 +74,7 @@ def unit_picker(hidden: int) -> int:
         return 0
     return st.radio("unit to follow", range(hidden), key=persistent(lab.UNIT, 0),
                     on_change=store, args=(lab.UNIT,), horizontal=True,
-                    format_func=lambda j: f"unit {j}")
+                    format_func=lambda j: f"unit {j:d}")
 
 
 # Page-level CSS of the teaching pages: less empty space above the first element, so that
@@ -103,7 +103,7 @@ def follow_picker(hidden: int) -> list[int]:
         follow = every
     st.session_state["pg.units.w"] = list(follow)
     units = st.multiselect("Units to follow", every, key="pg.units.w", on_change=_follow,
-                           args=(hidden,), format_func=lambda j: f"unit {j}")
+                           args=(hidden,), format_func=lambda j: f"unit {j:d}")
     if not units:
         st.caption("No unit chosen: the lines show every unit.")
     return units or every
