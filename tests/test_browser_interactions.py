@@ -307,7 +307,7 @@ def test_explorer_upload_then_a_bad_upload(opened, tmp_path):
     app = opened("Explorer")
     with app.changing():
         app.select("Model", "upload a file")
-        app.upload("Checkpoint", good)
+        app.upload("Model file", good)
     assert (metric(app, "Hidden size"), metric(app, "Input size")) == ("5", "3")
     x = parse_rows(default_input(load_checkpoint(good)), 3)
     with torch.no_grad():
@@ -316,7 +316,7 @@ def test_explorer_upload_then_a_bad_upload(opened, tmp_path):
     np.testing.assert_allclose(got["h"], h.T, atol=1e-5)
     app.shot("Explorer-3-uploaded-state-dict", tall=True)
 
-    app.upload("Checkpoint", bad)
+    app.upload("Model file", bad)
     app.page.locator("[data-testid='stAlert']").filter(
         has_text="Still showing tiny_gru.pt").wait_for()
     app.wait_idle()
