@@ -4,11 +4,11 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.analysis import dynamics as dy
-from gru_viz.core.engine import run
+from gru_viz.analysis import portrait
 from gru_viz.core.errors import GRUVizError
-from gru_viz.core.model import GRUModel
+from gru_viz.core.reference import sigmoid
 from gru_viz.core.untrusted import authored, markdown_text, md
-from gru_viz.figures.dynamics import phase_portrait, pitchfork_figure, point_kind
+from gru_viz.figures.dynamics import phase_portrait, pitchfork_figure
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.inputs import parse_rows
 from gru_viz.teaching.phase import bifurcation_help, slider_labels, update_bias_help
@@ -62,31 +62,10 @@ def apply_preset() -> None:
     st.session_state["pp.hand_text"] = p.example
 
 
-def points_table(points, plane, subject: Subject | None = None) -> list[dict]:
-    """One row per point; with a head on this layer, what the head reads there."""
-    rows = []
-    for p in points:
-        c = plane.coords(p.h)
-        ev = np.abs(p.eigenvalues)
-        row = {"kind": point_kind(p), plane.labels[0]: round(float(c[0]), 4),
-               plane.labels[1]: round(float(c[1]), 4), "max |λ|": round(float(ev[0]), 4),
-               "min |λ|": round(float(ev[-1]), 4), "q = ½‖F(h) − h‖²": f"{p.q:.1e}"}
-        if subject is not None and subject.head is not None:
-            out = subject.head[0] @ p.h + subject.head[1]
-            row["head reads"] = (repr(subject.vocabulary.symbols[int(out.argmax())])
-                                 if subject.vocabulary is not None and
-                                 len(subject.vocabulary) == len(out)
-                                 else ", ".join(f"{v:+.2f}" for v in out[:6]))
-        rows.append(row)
-    return rows
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
-def hand_set(values: tuple, xbar: tuple, grid: int = 85):
-    w = dy.two_unit(((values[0], values[1]), (values[2], values[3])), values[4:6], values[6])
-    axis = np.linspace(-1.05, 1.05, grid)
-    field = dy.vector_field(w, np.array(xbar), dy.unit_plane(2), axis, axis)
-    return w, field, dy.fixed_points(w, np.array(xbar))
+def hand_set(values: tuple, xbar: tuple):
+    return portrait.hand_portrait(((values[0], values[1]), (values[2], values[3])), values[4:6],
+                                  values[6], xbar)
 
 
 def hand_set_view() -> None:
@@ -122,8 +101,7 @@ def hand_set_view() -> None:
     w, field, points = hand_set(values, xbar)
     try:
         x = parse_rows(text, 2)
-        trajectory = run(GRUModel(((w,),)), x).layers[0][0].h
-        states = [np.vstack([np.zeros((1, 2)), trajectory])]
+        states = [portrait.trajectory(w, x)]
         labels = ["start: h0 = 0"] + [f"t = {t}, input {', '.join(f'{v:g}' for v in row)}"
                                       for t, row in enumerate(x)]
     except GRUVizError as exc:
@@ -147,8 +125,8 @@ def hand_set_view() -> None:
             f"from the eigenvalues λ of the step's Jacobian: stable when every |λ| < 1 (it is a "
             f"map, not a flow). The trajectory follows the typed input; the field assumes the "
             f"constant input x̄. Update gate: {markdown_text(nt.update)} = "
-            f"{float(nt.update_values(1 / (1 + np.exp(-values[6])))):.3f} at every state.")
-        st.dataframe(points_table(points, plane), hide_index=True)
+            f"{float(nt.update_values(sigmoid(values[6]))):.3f} at every state.")
+        st.dataframe(portrait.point_rows(points, plane), hide_index=True)
     with st.expander("One unit: watch one fixed point become three (pitchfork)", expanded=False):
         k = st.slider("candidate recurrent weight k (reset gate open, no bias)", 0.0, 3.0, 1.5,
                       0.05, key="pp.k")
@@ -162,21 +140,9 @@ def hand_set_view() -> None:
 
 @st.cache_data(max_entries=16, show_spinner="Searching for fixed and slow points…")
 def slow_search(key: str, layer: int, direction: int, xbar: tuple, x_key: str,
-                _subject: Subject, _x: np.ndarray, samples: int = 12):
-    """Trajectory states of the typed input and of shuffles of its steps, and the slow points
-    reached from them. ``x_key`` is an exact hash of ``_x`` (its rounded labels are not)."""
-    model = _subject.model
-    rng = np.random.default_rng(0)
-    batch = np.stack([_x] + [_x[rng.permutation(len(_x))] for _ in range(samples)])
-    cell = run(model, batch).layers[layer][direction]
-    states = np.asarray(cell.h)  # (B, T, H)
-    w = model.cells[layer][direction]
-    H = w.hidden_size
-    # each solver step costs about count·H³: fewer starts and steps for large layers
-    count, iterations = (160, 200) if H <= 32 else (48, 100) if H <= 64 else (16, 50)
-    points = dy.slow_points(w, np.array(xbar), states.reshape(-1, H), count=count,
-                            iterations=iterations)
-    return states, points, count
+                _subject: Subject, _x: np.ndarray):
+    """``portrait.slow_point_search``, cached; ``x_key`` is an exact hash of ``_x``."""
+    return portrait.slow_point_search(_subject.model, layer, direction, _x, np.array(xbar))
 
 
 def larger_view(subject: Subject) -> None:
@@ -209,7 +175,7 @@ def larger_view(subject: Subject) -> None:
     else:
         t_in = c[2].slider("x̄ = this layer's input at step", 0, len(x) - 1, len(x) - 1,
                            key="pp.t_in")
-        xbar = run(model, x).layers[layer][direction].x[t_in]
+        xbar = portrait.layer_input(model, x, layer, direction, t_in)
     states, points, starts = slow_search(subject.key, layer, direction, tuple(np.round(xbar, 12)),
                                  input_key(x, None), subject, x)
     H = model.hidden_size
@@ -229,14 +195,11 @@ def larger_view(subject: Subject) -> None:
         extent = 1.05
         note = f"a slice through the state at step {t}; the other units held there"
     else:
-        plane, var = dy.pca_plane(states.reshape(-1, H))
-        coords = plane.coords(states.reshape(-1, H))
-        extent = float(np.max(np.abs(coords))) * 1.15 + 1e-3
+        plane, var, extent = portrait.pca_view(states)
         note = (f"PC 1 and PC 2 explain {var[0]:.0%} and {var[1]:.0%} of the states' variance; "
                 "the field is the plane through their mean")
-    axis = np.linspace(-extent, extent, 41)
-    field = dy.vector_field(model.cells[layer][direction], xbar, plane, axis, axis)
-    fixed = sum(p.q <= 1e-20 for p in points)
+    field = portrait.square_field(model.cells[layer][direction], xbar, plane, extent, 41)
+    fixed = portrait.fixed_count(points)
     if not points:
         st.warning(f"No fixed or slow point (q ≤ 1e-6) was reached from {starts:d} starts on "
                    "the trajectories under this input; try another constant input.")
@@ -251,7 +214,9 @@ def larger_view(subject: Subject) -> None:
         "space. Arrows show the step projected onto the plane; states off the plane move "
         "differently.")
     reads = subject.head is not None and model.num_layers == 1 and not model.bidirectional
-    st.dataframe(points_table(points, plane, subject if reads else None), hide_index=True)
+    symbols = subject.vocabulary.symbols if subject.vocabulary is not None else None
+    st.dataframe(portrait.point_rows(points, plane, subject.head if reads else None, symbols),
+                 hide_index=True)
 
 
 frame("Phase portrait", "🌀")

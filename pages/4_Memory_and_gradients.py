@@ -67,10 +67,7 @@ def memory_view(cell, labels: list[str], nt) -> None:
     chart(written, key="mg.written")
     st.markdown(f"**Units** (click a column title to sort). The typical half-life assumes "
                 f"{markdown_text(keep)} stayed at its geometric mean over this input.")
-    table = memory.unit_table(cell)
-    if nt.key == "course":  # the same column in the course's terms
-        table = {("mean Γu" if k == "mean z" else k): (1 - v if k == "mean z" else v)
-                 for k, v in table.items()}
+    table = memory.unit_table(cell, nt)
     st.dataframe({k: np.round(v, 4) for k, v in table.items()}, hide_index=True,
                  key="mg.table")
     unit = st.selectbox("Unit for the step-by-step retention", range(cell.hidden_size),
@@ -145,7 +142,7 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
     shown = c[2].slider(md("held at {} =", nt.symbol(gate)), 0.0, 1.0,
                         0.0 if course_update else 1.0 if gate == "z" else 0.0, 0.05,
                         key=f"mg.a_value.{gate}.{nt.key}")
-    value = 1 - shown if course_update else shown
+    value = float(nt.values(gate, np.float64(shown)))  # the course shows Γu = 1 − z
     bidirectional = model.bidirectional
     start = 0 if bidirectional else c[3].slider("from step", 0, len(x) - 1, len(x) // 3,
                                                 key="mg.a_from")
@@ -174,17 +171,13 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
                    f"is {np.abs(result.d_output).max():.3f}.")
     if subject.head is not None:
         symbols = [repr(s)[1:-1] for s in symbol_names(subject)]
-        if subject.vocabulary is not None:  # a classifier over the symbols: compare softmaxes
-            base_p = ab.predictions(result.base, subject.head)
-            new_p = ab.predictions(result.clamped, subject.head)
-            flips = int((base_p.argmax(1) != new_p.argmax(1)).sum())
-            what, said = "probability", f"The top prediction changes at {flips} of {len(x)} steps."
-        else:  # e.g. the flip-flop's held signs: compare the outputs themselves
-            base_p = ab.head_outputs(result.base, subject.head)
-            new_p = ab.head_outputs(result.clamped, subject.head)
-            flips = int((np.sign(base_p) != np.sign(new_p)).sum())
-            what, said = "output", f"{flips} output values change sign."
-        chart(prediction_change(base_p, new_p, labels, symbols, what), key="mg.a_pred")
+        # a classifier over the symbols: softmaxes; else (e.g. the flip-flop's held signs) outputs
+        change = ab.head_change(result, subject.head, classifier=subject.vocabulary is not None)
+        what, said = (("probability", f"The top prediction changes at {change.changed} of "
+                                      f"{len(x)} steps.") if change.classifier else
+                      ("output", f"{change.changed} output values change sign."))
+        chart(prediction_change(change.base, change.clamped, labels, symbols, what),
+              key="mg.a_pred")
         st.caption(markdown_text(said))
 
 

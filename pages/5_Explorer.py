@@ -51,7 +51,10 @@ except GRUVizError as exc:
 
 c = st.columns(4)
 layer = c[0].selectbox("Layer", range(m.num_layers), key=f"ex.layer.{m.num_layers}")
-direction = c[1].selectbox("Direction", range(m.num_directions), key=f"ex.dir.{m.num_directions}",
+# keyed by the labels too: the widget remembers its choice by label, and a reverse-only layer's
+# single direction is labelled "reverse"
+direction = c[1].selectbox("Direction", range(m.num_directions),
+                           key=f"ex.dir.{m.num_directions}.{int(m.reads_backwards(layer, 0))}",
                            format_func=lambda d: "reverse" if m.reads_backwards(layer, d)
                            else "forward")
 with c[2]:

@@ -88,3 +88,17 @@ def test_predictions_are_distributions():
     np.testing.assert_allclose(p.sum(axis=1), 1)
     out = ab.head_outputs(run(m, x), head)  # softmax is monotone in each step's outputs
     np.testing.assert_array_equal(ab.predictions(run(m, x), head).argmax(1), out.argmax(1))
+
+
+def test_head_change_counts_top_symbol_changes_or_sign_changes():
+    m = GRUModel.random(2, 3, seed=4)
+    x = np.random.default_rng(4).normal(size=(6, 2))
+    result = ab.ablate(m, x, ab.Clamp(0, 1, "z", 0.0))
+    head = (np.random.default_rng(5).normal(size=(4, 3)), np.zeros(4))
+    cls = ab.head_change(result, head, classifier=True)
+    np.testing.assert_allclose(cls.base.sum(1), 1)
+    assert cls.changed == int((cls.base.argmax(1) != cls.clamped.argmax(1)).sum())
+    reg = ab.head_change(result, head, classifier=False)
+    np.testing.assert_array_equal(reg.base, ab.head_outputs(result.base, head))
+    assert reg.changed == int((np.sign(reg.base) != np.sign(reg.clamped)).sum())
+    assert not reg.classifier and cls.classifier

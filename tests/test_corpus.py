@@ -115,11 +115,12 @@ def check_against(stats, ref, H, exact_counts=True):
             np.testing.assert_allclose(a[name], want, rtol=1e-9, atol=1e-9, err_msg=name)
 
 
-@pytest.mark.parametrize("L, reset_after", [(1, True), (2, False)])
-def test_job_equals_full_traces(tmp_path, L, reset_after):
+@pytest.mark.parametrize("L, reset_after, recorder", [(1, True, "loop"), (2, False, "loop"),
+                                                     (2, True, "fused"), (1, False, "fused")])
+def test_job_equals_full_traces(tmp_path, L, reset_after, recorder):
     s = char_subject(L=L, reset_after=reset_after)
     folder = write_texts(tmp_path, TEXTS)
-    stats = corpus_stats(s, folder, **OPTS)
+    stats = corpus_stats(s, folder, recorder=recorder, **OPTS)
     docs = [VOCAB.encode(t) for t in TEXTS]  # files in sorted order doc0..doc3
     check_against(stats, reference(s, docs, Options(**{k: v for k, v in OPTS.items()
                                                        if k != "progress"})), 6)
@@ -150,14 +151,19 @@ def test_state_carries_across_lines(tmp_path):
     assert np.abs(whole.arrays["l0.h.sum"] - restarted["l0.h.sum"]).max() > 1e-3
 
 
-def test_engine_agrees_with_core_float32():
-    s = char_subject(H=16, L=2)
+@pytest.mark.parametrize("recorder", ["fused", "loop"])
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_engine_agrees_with_core_float32(recorder, reset_after):
+    """nn.GRU's states with every gate recomputed from h_{t−1} in whole-chunk products (fused),
+    and the recording loop, both equal the NumPy core within float32 rounding."""
+    s = char_subject(H=16, L=2, reset_after=reset_after)
     rng = np.random.default_rng(0)
     ids = rng.integers(0, len(VOCAB), (5, 40))
-    eng = ChunkEngine(s, "float32", "cpu")
+    eng = ChunkEngine(s, "float32", "cpu", recorder)
     import torch
 
-    layers, h_T = eng.run(eng.inputs(ids), torch.zeros(2, 5, 16))
+    layers, h_T = eng.run(eng.inputs(ids), torch.zeros(2, 5, 16),
+                          torch.from_numpy(ids.reshape(-1)))
     tr = run(s.model.astype(np.float32), s.embedding[ids].astype(np.float32), dtype=np.float32)
     for k in range(2):
         for f in FIELDS:
@@ -248,3 +254,40 @@ def test_dask_shards_equal_single_process(tmp_path):
             np.testing.assert_array_equal(b, a, err_msg=name)
         else:
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_top_k_ties_go_to_the_earliest_positions_in_any_order():
+    """Saturated values tie exactly (z = 1.0 in float32): whichever chunks they come in, the
+    index keeps the same positions, the earliest by (document, offset)."""
+    import torch
+
+    from gru_viz.analysis.corpus import Accumulator
+
+    s = Subject(GRUModel.random(2, 3, seed=0))
+    opts = Options(top_k=4, dtype="float32")
+    rng = np.random.default_rng(0)
+    v = rng.choice([0.0, 0.5, 1.0], size=(60, 3)).astype(np.float32)
+    doc, off = rng.integers(0, 5, 60), rng.permutation(60)
+    want = {u: sorted(zip(-v[:, u], doc, off))[:4] for u in range(3)}
+    for order in (np.arange(60), rng.permutation(60), np.arange(60)[::-1]):
+        acc = Accumulator(s, opts, ChunkEngine(s, "float32", "cpu"))
+        for part in np.array_split(order, 3):
+            acc._top("l0.z.top", torch.from_numpy(v[part]), 1.0, doc[part], off[part])
+        got = acc.top["l0.z.top"]
+        for u in range(3):
+            assert list(zip(-got["value"][u], got["doc"][u], got["offset"][u])) == want[u]
+            np.testing.assert_array_equal(got["rows"][u], v[[np.flatnonzero(
+                (doc == d) & (off == o))[0] for _, d, o in want[u]]])
+
+
+def test_no_index_with_top_k_0(tmp_path):
+    s = char_subject()
+    folder = write_texts(tmp_path, TEXTS[:2])
+    out = tmp_path / "s.gruviz-corpus.npz"
+    plain = corpus_stats(s, folder, out, top_k=0, **{k: v for k, v in OPTS.items()
+                                                     if k != "top_k"})
+    full = corpus_stats(s, folder, **OPTS)
+    assert not any(".top." in n for n in plain.arrays)
+    for name, a in plain.arrays.items():
+        np.testing.assert_array_equal(a, full.arrays[name], err_msg=name)
+    assert CorpusStats.load(out).meta["options"]["top_k"] == 0

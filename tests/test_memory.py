@@ -54,6 +54,11 @@ def test_half_life_of_a_constant_update_gate(c):
     np.testing.assert_allclose(table["half-life (steps)"], math.log(0.5) / math.log(c))
     np.testing.assert_allclose(table["kept from the first step to the end"], c ** (T - 1))
     assert all(len(v) == 2 for v in table.values())
+    from gru_viz.core.notation import COURSE
+
+    course = memory.unit_table(cell, COURSE)  # the update gate's column in the course's terms
+    np.testing.assert_allclose(course["mean Γu"], 1 - table["mean z"])
+    assert list(course)[1] == "mean Γu" and "mean z" not in course
 
 
 def test_split_reassembles_the_state():

@@ -120,3 +120,26 @@ def head_outputs(trace: Trace, head: Head) -> np.ndarray:
 def predictions(trace: Trace, head: Head) -> np.ndarray:
     """Softmax of the head's logits at every step: (T, V)."""
     return softmax(head_outputs(trace, head))
+
+
+@dataclass(frozen=True)
+class HeadChange:
+    """What a clamp changes in the head's outputs at every step.
+
+    classifier: the head scores the symbols (softmax probabilities compared, ``changed``
+    counts the steps whose top symbol changes), else its raw outputs (``changed`` counts the
+    outputs that change sign, as a regression head's held signs would)."""
+
+    classifier: bool
+    base: np.ndarray  # (T, V)
+    clamped: np.ndarray  # (T, V)
+    changed: int
+
+
+def head_change(result: Ablation, head: Head, classifier: bool) -> HeadChange:
+    """The head read out on the run with and without the clamp."""
+    if classifier:
+        base, new = predictions(result.base, head), predictions(result.clamped, head)
+        return HeadChange(True, base, new, int((base.argmax(1) != new.argmax(1)).sum()))
+    base, new = head_outputs(result.base, head), head_outputs(result.clamped, head)
+    return HeadChange(False, base, new, int((np.sign(base) != np.sign(new)).sum()))

@@ -67,6 +67,8 @@ GATES = ("z", "r")
 RANGES = {"z": (0.0, 1.0), "r": (0.0, 1.0), "n": (-1.0, 1.0), "h": (-1.0, 1.0)}
 SIGNS = {"top": 1.0, "bottom": -1.0}
 MODES = ("exact", "segments")
+RECORDERS = ("auto", "fused", "loop")
+BLOCK = 256  # rows per block when looking for the top-k index's candidates
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Options:
     top_k: int = 16
     context: int = 12
     dtype: str = "float32"
+    recorder: str = "auto"
     device: str = "auto"
     threads: int | None = None
     state_every: float = 60.0
@@ -95,9 +98,11 @@ class Options:
             raise InputError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}.")
         if self.dtype not in ("float32", "float64"):
             raise InputError(f"dtype must be float32 or float64; got {self.dtype!r}.")
-        for name in ("batch", "chunk", "bins", "top_k"):
+        for name in ("batch", "chunk", "bins"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1.")
+        if self.top_k < 0:
+            raise InputError("top_k must be ≥ 0 (0: no index of positions).")
         if self.warmup < 0 or self.context < 0 or (self.segment is not None and self.segment < 1):
             raise InputError("warmup and context must be ≥ 0, segment ≥ 1.")
         if not 0 <= self.left <= self.right <= 1:
@@ -359,7 +364,7 @@ class CorpusStats:
                 for f in FIELDS:
                     want |= {f"{p}.{f}.sum": (H,), f"{p}.{f}.sumsq": (H,),
                              f"{p}.{f}.hist": (H, bins)}
-                    for s in SIGNS:
+                    for s in SIGNS if k else ():
                         want |= {f"{p}.{f}.{s}.value": (H, k), f"{p}.{f}.{s}.doc": (H, k),
                                  f"{p}.{f}.{s}.offset": (H, k), f"{p}.{f}.{s}.rows": (H, k, H)}
                 for g in GATES:
@@ -414,12 +419,17 @@ def pick_device(device: str) -> str:
 class ChunkEngine:
     """Runs a chunk of B streams for T steps and gives every gate of every layer (torch)."""
 
-    def __init__(self, subject: Subject, dtype: str, device: str) -> None:
+    def __init__(self, subject: Subject, dtype: str, device: str, recorder: str = "auto"
+                 ) -> None:
         import torch
 
         self.torch, self.subject = torch, subject
         self.dtype = getattr(torch, dtype)
         self.device = torch.device(device)
+        if recorder not in RECORDERS:
+            raise InputError(f"recorder must be one of {', '.join(RECORDERS)}; got {recorder!r}.")
+        self.recorder = recorder if recorder != "auto" else (
+            "fused" if self.device.type == "cuda" else "loop")
         m = subject.model
         if m.bidirectional:
             raise InputError("Corpus statistics stream documents forward; bidirectional models "
@@ -453,6 +463,13 @@ class ChunkEngine:
         self.head_w = t(subject.head_weight) if subject.scores_symbols else None
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
+        if self.head_w is not None:
+            self.head_b_col = (self.head_b if self.head_b is not None else torch.zeros(
+                self.head_w.shape[0], dtype=self.dtype, device=self.device))[:, None]
+
+    def logits(self, h):
+        """The head's scores, transposed: (V, N) for states h (N, D·H)."""
+        return self.torch.addmm(self.head_b_col, self.head_w, h.T)
 
     def inputs(self, tokens: np.ndarray):
         """(B, T) ids or (B, T, I) vectors -> (B, T, I) on the device."""
@@ -485,37 +502,92 @@ class ChunkEngine:
     def run(self, x, h0, ids=None):
         """x (B, T, I), h0 (L, B, H) -> ([{z, r, n, h, h_prev} (B·T, H) per layer], h_T (L, B, H)).
 
-        States from the fused kernel; then all gates of the chunk at once from h_{t−1}:
-        a = x W_iᵀ + b_i (for symbols ``ids`` (B·T,), rows of a per-symbol table) and
-        h_{t−1} W_hᵀ + b_h as whole-chunk products.
+        The input side a = x W_iᵀ + b_i of all steps is one product (for symbols ``ids``
+        (B·T,), rows of a per-symbol table). Then either recorder:
+
+        - ``fused``: the states from ``nn.GRU``'s fused kernel, then every gate of the chunk at
+          once from h_{t−1} with whole-chunk products (parallel over time: fast on a GPU);
+        - ``loop``: a torch loop over the steps that writes every gate as it goes, each op into
+          the recorded arrays (on CPU about half the time of the fused states plus the
+          recomputation, ``benchmarks/bench_corpus.py``).
         """
         torch = self.torch
         B, T = x.shape[:2]
         H, out_layers, finals = self.H, [], []
         with torch.no_grad():
             for k, (gru, p, reset_after) in enumerate(self.layers):
-                out = self._states(gru, p, reset_after, x, h0[k])
-                hp = torch.cat([h0[k][:, None], out[:, :-1]], 1).reshape(B * T, H)
                 if k == 0 and ids is not None and self.table is not None:
                     gi = self.table[ids]
                 else:
                     gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
-                if reset_after:
-                    gh = torch.addmm(p["bias_hh"], hp, p["weight_hh"].T)
-                    rz = torch.sigmoid(gi[:, :2 * H].add_(gh[:, :2 * H]))
-                    r, z = rz[:, :H], rz[:, H:]
-                    n = torch.tanh(gi[:, 2 * H:].addcmul_(r, gh[:, 2 * H:]))
+                if self.recorder == "loop":
+                    rec, out = self._loop(p, reset_after, gi.view(B, T, 3 * H), h0[k])
                 else:
-                    gh = torch.addmm(p["bias_hh"][:2 * H], hp, p["weight_hh"][:2 * H].T)
-                    rz = torch.sigmoid(gi[:, :2 * H].add_(gh))
-                    r, z = rz[:, :H], rz[:, H:]
-                    hn = torch.addmm(p["bias_hh"][2 * H:], r * hp, p["weight_hh"][2 * H:].T)
-                    n = torch.tanh(gi[:, 2 * H:].add_(hn))
-                out_layers.append({"z": z, "r": r, "n": n, "h": out.reshape(B * T, H),
-                                   "h_prev": hp})
+                    rec, out = self._fused(gru, p, reset_after, x, gi, h0[k])
+                out_layers.append(rec)
                 finals.append(out[:, -1])
                 x = out
         return out_layers, torch.stack(finals)
+
+    def _fused(self, gru, p, reset_after, x, gi, h0):
+        torch, H = self.torch, self.H
+        B, T = x.shape[:2]
+        out = self._states(gru, p, reset_after, x, h0)
+        hp = torch.cat([h0[:, None], out[:, :-1]], 1).reshape(B * T, H)
+        if reset_after:
+            gh = torch.addmm(p["bias_hh"], hp, p["weight_hh"].T)
+            rz = torch.sigmoid(gi[:, :2 * H].add_(gh[:, :2 * H]))
+            r, z = rz[:, :H], rz[:, H:]
+            n = torch.tanh(gi[:, 2 * H:].addcmul_(r, gh[:, 2 * H:]))
+        else:
+            gh = torch.addmm(p["bias_hh"][:2 * H], hp, p["weight_hh"][:2 * H].T)
+            rz = torch.sigmoid(gi[:, :2 * H].add_(gh))
+            r, z = rz[:, :H], rz[:, H:]
+            hn = torch.addmm(p["bias_hh"][2 * H:], r * hp, p["weight_hh"][2 * H:].T)
+            n = torch.tanh(gi[:, 2 * H:].add_(hn))
+        return {"z": z.contiguous(), "r": r.contiguous(), "n": n, "h": out.reshape(B * T, H),
+                "h_prev": hp}, out
+
+    def _loop(self, p, reset_after, gi, h0):
+        """gi (B, T, 3H) -> the records, every op writing into them (batch-major views)."""
+        torch, H = self.torch, self.H
+        B, T = gi.shape[:2]
+        rz = gi.new_empty((B, T, 2 * H))
+        n = gi.new_empty((B, T, H))
+        hs = gi.new_empty((B, T + 1, H))
+        hs[:, 0] = h0
+        if reset_after:
+            W, b = p["weight_hh"].T.contiguous(), p["bias_hh"]
+            gh = gi.new_empty((B, 3 * H))
+        else:
+            W, b = p["weight_hh"][:2 * H].T.contiguous(), p["bias_hh"][:2 * H]
+            W_n, b_n = p["weight_hh"][2 * H:].T.contiguous(), p["bias_hh"][2 * H:]
+            gh, d = gi.new_empty((B, 2 * H)), gi.new_empty((B, H))
+        h = hs[:, 0].contiguous()
+        addmm, add, sub, addcmul = torch.addmm, torch.add, torch.sub, torch.addcmul
+        for t in range(T):
+            addmm(b, h, W, out=gh)
+            a = rz[:, t]
+            add(gi[:, t, :2 * H], gh[:, :2 * H], out=a)
+            a.sigmoid_()
+            nt = n[:, t]
+            if reset_after:  # n = tanh(a_n + r ⊙ (W_hn h + b_hn))
+                addcmul(gi[:, t, 2 * H:], a[:, :H], gh[:, 2 * H:], out=nt)
+            else:  # n = tanh(a_n + W_hn (r ⊙ h) + b_hn)
+                torch.mul(a[:, :H], h, out=d)
+                addmm(b_n, d, W_n, out=nt)
+                nt.add_(gi[:, t, 2 * H:])
+            nt.tanh_()
+            ht = hs[:, t + 1]
+            sub(h, nt, out=ht)  # h = n + z ⊙ (h_prev − n)
+            ht.mul_(a[:, H:]).add_(nt)
+            h = ht
+        rz, n = rz.view(B * T, 2 * H), n.view(B * T, H)
+        out = hs[:, 1:]
+        # contiguous fields: the statistics' reductions and gathers run several times faster
+        return {"z": rz[:, H:].contiguous(), "r": rz[:, :H].contiguous(), "n": n,
+                "h": out.reshape(B * T, H),
+                "h_prev": hs[:, :-1].reshape(B * T, H)}, out
 
 
 # --- accumulating ------------------------------------------------------------------------------
@@ -552,8 +624,8 @@ class Accumulator:
         self.acc = {n: torch.zeros(s, dtype=d, device=self.dev) for n, (s, d) in z.items()}
         self.top = {f"{cell_prefix(k, False)}.{f}.{s}":
                     empty_top(H, opts.top_k, self.np_dtype, None)
-                    for k in range(self.L) for f in FIELDS for s in SIGNS}
-        self.offsets = torch.arange(H, device=self.dev) * opts.bins
+                    for k in range(self.L) for f in FIELDS for s in SIGNS} if opts.top_k else {}
+        self.offsets2 = (torch.arange(H, device=self.dev) * opts.bins ** 2).to(torch.int32)
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
         for n in self.acc:
@@ -591,43 +663,53 @@ class Accumulator:
         for k, rec in enumerate(layers):
             p = cell_prefix(k, False)
             vals = {f: rec[f] if full else rec[f][sel] for f in (*FIELDS, "h_prev")}
+            bins = {}
             for f in FIELDS:
                 v = vals[f]
                 # float64 sums of each chunk's (float32: pairwise float32 sums, 1e-7 relative)
                 total = v.sum(0)
                 acc[f"{p}.{f}.sum"] += total.double()
                 acc[f"{p}.{f}.sumsq"] += (v * v).sum(0).double()
-                acc[f"{p}.{f}.hist"] += self._hist(v, f, not bool(torch.isfinite(total).all()))
-                if f in GATES:
-                    acc[f"{p}.{f}.below"] += torch.count_nonzero(v < o.left, dim=0)
-                    acc[f"{p}.{f}.above"] += torch.count_nonzero(v > o.right, dim=0)
-                for s, sign in SIGNS.items():
+                bins[f] = self._bins(v, f, not bool(torch.isfinite(total).all()))
+                if f in GATES:  # bool as uint8: the fast reduction
+                    acc[f"{p}.{f}.below"] += (v < o.left).view(torch.uint8).sum(
+                        0, dtype=torch.int32)
+                    acc[f"{p}.{f}.above"] += (v > o.right).view(torch.uint8).sum(
+                        0, dtype=torch.int32)
+                for s, sign in SIGNS.items() if self.top else ():
                     self._top(f"{p}.{f}.{s}", v, sign, doc, off)
+            for a, b in (("z", "r"), ("n", "h")):  # one count per pair: joint bins, then marginals
+                joint = torch.bincount(bins[a].mul_(o.bins).add_(bins[b]).add_(self.offsets2)
+                                       .reshape(-1), minlength=self.H * o.bins ** 2)
+                joint = joint.reshape(self.H, o.bins, o.bins)
+                acc[f"{p}.{a}.hist"] += joint.sum(2).reshape(-1)
+                acc[f"{p}.{b}.hist"] += joint.sum(1).reshape(-1)
             if tok is not None:
                 dh = vals["h"] - vals["h_prev"]
                 acc[f"{p}.dh.sum"] += torch.zeros((self.V, self.H), dtype=dh.dtype,
                                                   device=self.dev).index_add_(0, tok, dh).double()
         if "loss.sum" in acc and len(loss_rows):
             lr = torch.from_numpy(loss_rows).to(self.dev)
-            logits = logits_fn(layers[-1]["h_prev"][lr])
-            target = ids[lr]
-            nll = -torch.log_softmax(logits, -1).gather(1, target[:, None])[:, 0]
+            scores = logits_fn(layers[-1]["h_prev"][lr])  # (V, n): reductions over dim 0 are
+            target = ids[lr]  # the fast ones
+            mine = torch.take(scores, target * scores.shape[1] + torch.arange(
+                len(lr), device=self.dev))
+            nll = torch.logsumexp(scores, 0).sub_(mine)
             acc["loss.sum"] += torch.zeros(self.V, dtype=nll.dtype, device=self.dev
                                            ).index_add_(0, target, nll).double()
             acc["loss.count"] += torch.bincount(target, minlength=self.V)
-            right = target[logits.argmax(-1) == target]
+            right = target[mine >= scores.amax(0)]  # the top score (an exact tie counts)
             acc["loss.correct"] += torch.bincount(right, minlength=self.V)
 
-    def _hist(self, v, f: str, nan: bool):
-        """Bin b of [lo, hi] holds floor((v − lo) / (hi − lo) · bins) = b, clamped to the end
-        bins (ranges are powers of two wide, so the scaling is one exact multiplication)."""
+    def _bins(self, v, f: str, nan: bool):
+        """(N, H) int32 bins: b = floor((v − lo) / (hi − lo) · bins), clamped to the end bins
+        (ranges are powers of two wide, so the scaling is one exact multiplication)."""
         bins = self.opts.bins
         lo, hi = RANGES[f]
         x = v.mul(bins / (hi - lo)) if lo == 0 else (v - lo).mul_(bins / (hi - lo))
         if nan:
             x = torch_nan_to_num(self.torch, x)
-        idx = x.clamp_(0, bins - 1).long().add_(self.offsets)  # clamped first: trunc = floor
-        return self.torch.bincount(idx.reshape(-1), minlength=self.H * bins)
+        return x.clamp_(0, bins - 1).to(self.torch.int32)  # clamped first: trunc = floor
 
     def _top(self, p: str, v, sign: float, doc: np.ndarray, off: np.ndarray) -> None:
         """Merge this chunk's rows that can enter each unit's k best into the running list.
@@ -646,11 +728,38 @@ class Accumulator:
             chunk = torch.topk(torch_nan_to_num(torch, v * sign, -math.inf), kk, dim=0)[0][-1]
             thr = np.maximum(thr, chunk.cpu().numpy().astype(np.float64))
         t = torch.from_numpy(sign * thr).to(self.dev, v.dtype)
-        hit = (v >= t) if sign > 0 else (v <= t)
-        r, u = hit.nonzero().T
+        full = np.isfinite(cur["value"][:, -1]).all()
+        # Blocks of rows whose extreme reaches a unit's threshold: only those are compared
+        # (a full comparison and nonzero would cost more than all other statistics).
+        B = BLOCK
+        nb = N // B
+        ext = [] if nb == 0 else [(v[:nb * B].view(nb, B, H).amax(1) if sign > 0
+                                   else v[:nb * B].view(nb, B, H).amin(1))]
+        if nb * B < N:
+            ext.append((v[nb * B:].amax(0) if sign > 0 else v[nb * B:].amin(0))[None])
+        ext = torch.cat(ext)
+        blk, unit = ((ext >= t) if sign > 0 else (ext <= t)).nonzero().T
+        if not len(blk):
+            return
+        rows = (blk[:, None] * B + torch.arange(B, device=self.dev)).clamp_(max=N - 1)
+        v = v.contiguous()
+        sub, ts = torch.take(v, rows * H + unit[:, None]), t[unit][:, None]  # (P, B)
+        hit = (sub > ts) if sign > 0 else (sub < ts)
+        if full:  # a value equal to the k-th enters only at an earlier (document, offset)
+            key = torch.from_numpy(doc * 2**32 + off).to(self.dev)
+            kth = torch.from_numpy(cur["doc"][:, -1] * 2**32 + cur["offset"][:, -1]).to(
+                self.dev)
+            hit |= (sub == ts) & (torch.take(key, rows) < kth[unit][:, None])
+        else:
+            hit |= sub == ts
+        pair, j = hit.nonzero().T
+        r, u = torch.take(rows, pair * B + j), unit[pair]
+        if nb * B < N:  # the clamped tail repeats row N − 1: keep each (row, unit) once
+            keep = np.unique(np.stack([r.cpu().numpy(), u.cpu().numpy()]), axis=1)
+            r, u = (torch.from_numpy(a).to(self.dev) for a in keep)
         if not len(r):
             return
-        val = (v[r, u] * sign).cpu().numpy().astype(np.float64)
+        val = (torch.take(v, r * H + u) * sign).cpu().numpy().astype(np.float64)
         r_n, u_n = r.cpu().numpy(), u.cpu().numpy()
         order = np.lexsort((off[r_n], doc[r_n], -val, u_n))
         u_s = u_n[order]
@@ -658,12 +767,17 @@ class Accumulator:
         keep = order[np.arange(len(order)) - first < k]
         u_k = u_n[keep]
         slot = np.arange(len(keep)) - np.searchsorted(u_k, u_k)
-        new = empty_top(H, k, self.np_dtype, None)
+        units, u_k = np.unique(u_k, return_inverse=True)  # merge only the units with news
+        new = empty_top(len(units), k, self.np_dtype, None)
+        new["rows"] = np.zeros((len(units), k, H), self.np_dtype)
         new["value"][u_k, slot] = val[keep]
         new["doc"][u_k, slot] = doc[r_n[keep]]
         new["offset"][u_k, slot] = off[r_n[keep]]
-        new["rows"][u_k, slot] = v[torch.from_numpy(r_n[keep]).to(self.dev)].cpu().numpy()
-        self.top[p] = merge_top(cur, new, k)
+        new["rows"][u_k, slot] = v.index_select(0, torch.from_numpy(r_n[keep]).to(self.dev)
+                                                ).cpu().numpy()
+        merged = merge_top({n: a[units] for n, a in cur.items()}, new, k)
+        for n, a in merged.items():
+            cur[n][units] = a
 
 
 def torch_nan_to_num(torch, x, nan: float = 0.0):
@@ -813,7 +927,7 @@ def run_jobs(subject: Subject, corpus: Corpus, jobs: Jobs, opts: Options,
 
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    engine = ChunkEngine(subject, opts.dtype, pick_device(opts.device))
+    engine = ChunkEngine(subject, opts.dtype, pick_device(opts.device), opts.recorder)
     acc = Accumulator(subject, opts, engine)
     L, H, B, T = subject.model.num_layers, subject.model.hidden_size, opts.batch, opts.chunk
     slots = Slots(B, L, H, np.dtype(opts.dtype))
@@ -837,9 +951,7 @@ def run_jobs(subject: Subject, corpus: Corpus, jobs: Jobs, opts: Options,
     width = subject.model.input_size
     logits_fn = None
     if engine.head_w is not None:
-        def logits_fn(h):
-            out = h @ engine.head_w.T
-            return out + engine.head_b if engine.head_b is not None else out
+        logits_fn = engine.logits
 
     def save_state() -> None:
         if state_file is None:

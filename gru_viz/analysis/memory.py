@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gru_viz.core.notation import PYTORCH, Notation
 from gru_viz.core.trace import LayerTrace
 
 HALF = np.log(0.5)
@@ -75,8 +76,9 @@ def split(cell: LayerTrace) -> Split:
     return Split(kept=z * hp, added=(1 - z) * n, written=(1 - z) * (n - hp))
 
 
-def unit_table(cell: LayerTrace) -> dict[str, np.ndarray]:
-    """One row per unit (columns of equal length), for a sortable table.
+def unit_table(cell: LayerTrace, notation: Notation = PYTORCH) -> dict[str, np.ndarray]:
+    """One row per unit (columns of equal length), for a sortable table; the update gate's
+    column in ``notation`` (course: "mean Γu", the mean of 1 − z).
 
     The typical half-life assumes z stayed at its geometric mean: ln ½ / mean(ln z).
     """
@@ -87,7 +89,7 @@ def unit_table(cell: LayerTrace) -> dict[str, np.ndarray]:
     first = retention_to_end(cell)[-1 if cell.reverse else 0]
     return {
         "unit": np.arange(cell.hidden_size),
-        "mean z": cell.z.mean(axis=0),
+        f"mean {notation.update}": notation.update_values(cell.z).mean(axis=0),
         "half-life (steps)": typical,
         "kept from the first step to the end": first,
         "mean |written|": np.abs(s.written).mean(axis=0),

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gru_viz.analysis.dynamics import Field, Plane, Point
+from gru_viz.analysis.portrait import point_kind
 from gru_viz.core.notation import Notation, grouped
 from gru_viz.figures.traces import FONT, GATE_SCALE, UNIT_COLOURS, VALUE_SCALE, ticks
 
@@ -31,11 +32,6 @@ def _time_axis(labels: Sequence[str]) -> dict:
     """The x axis of a figure over the input's steps, about 20 of them labelled."""
     return {"title": {"text": "time step t (input)"},
             **ticks(list(labels), np.arange(len(labels)), 20)}
-
-
-def point_kind(p: Point, fixed_q: float = 1e-20) -> str:
-    """A point's legend group: its stability, or "slow" when it is not a fixed point."""
-    return p.kind if p.q <= fixed_q else "slow"
 
 
 def _arrows(field: Field, per_axis: int) -> list[go.Scatter]:

@@ -20,7 +20,7 @@ from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.loading import digest, load_cached
-from gru_viz.ui.opened import opened_file
+from gru_viz.ui.opened import handed_input, opened_file
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.uploads import upload
 
@@ -138,6 +138,7 @@ def model_picker() -> Loaded | None:
                                    args=(kept,), format_func=lambda n: n or "(top level)")
                 ckpt = _select(key, gru, ckpt)
             st.session_state[CURRENT] = Loaded(ckpt, name, f"{key}:{gru}")
+            handed_input(key, f"ex.input.{key}:{gru}")  # open_in_app(result): its input
             st.session_state.pop(ERROR, None)
         except GRUVizError as exc:
             st.session_state[ERROR] = str(exc)
