@@ -206,7 +206,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--left", type=float, default=0.1, help="left saturation below (0.1)")
     c.add_argument("--right", type=float, default=0.9, help="right saturation above (0.9)")
     c.add_argument("--top-k", type=int, default=16,
-                   help="positions kept per unit where it is highest and lowest (16)")
+                   help="positions kept per unit where it is highest and lowest (16; 0: no "
+                   "index, about twice as fast)")
     c.add_argument("--context", type=int, default=12, help="tokens kept each side of those")
     c.add_argument("--float64", action="store_true", help="compute in float64")
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")

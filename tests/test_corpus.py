@@ -278,3 +278,16 @@ def test_top_k_ties_go_to_the_earliest_positions_in_any_order():
             assert list(zip(-got["value"][u], got["doc"][u], got["offset"][u])) == want[u]
             np.testing.assert_array_equal(got["rows"][u], v[[np.flatnonzero(
                 (doc == d) & (off == o))[0] for _, d, o in want[u]]])
+
+
+def test_no_index_with_top_k_0(tmp_path):
+    s = char_subject()
+    folder = write_texts(tmp_path, TEXTS[:2])
+    out = tmp_path / "s.gruviz-corpus.npz"
+    plain = corpus_stats(s, folder, out, top_k=0, **{k: v for k, v in OPTS.items()
+                                                     if k != "top_k"})
+    full = corpus_stats(s, folder, **OPTS)
+    assert not any(".top." in n for n in plain.arrays)
+    for name, a in plain.arrays.items():
+        np.testing.assert_array_equal(a, full.arrays[name], err_msg=name)
+    assert CorpusStats.load(out).meta["options"]["top_k"] == 0

@@ -124,9 +124,13 @@ def test_nested_and_data_parallel():
 
 def test_training_mode_warns_and_mismatch_is_named():
     rnn = nn.GRU(2, 3, 2, dropout=0.5)
+    torch.manual_seed(8)
     with pytest.warns(UserWarning, match="training mode"):
-        rec = gru_viz.record(rnn, torch.randn(4, 1, 2))
+        rec = gru_viz.record(rnn, torch.randn(6, 3, 2))
     assert any("training mode" in w for w in rec.warnings)
+    # dropout between the layers ran in the module, not in our replay: named as a mismatch
+    assert not rec[0].matches
+    assert any(w.startswith("(the module): our h differs from the module's") for w in rec.warnings)
 
 
 def test_run_refuses_a_module_and_takes_time_major():
@@ -174,3 +178,36 @@ def test_the_cli_traces_a_captured_sequence(tmp_path, capsys):
     assert np.abs(np.array(out["output"]) - rec[0].output[1]).max() <= 1e-5
     assert main(["trace", str(path), "--captured", "7", "--out", str(tmp_path / "t.json")]) == 2
     assert "holds sequences 0..1" in capsys.readouterr().err
+
+
+def test_unbatched_inputs():
+    torch.manual_seed(7)
+    rnn = nn.GRU(2, 3).double().eval()
+    rec = gru_viz.record(rnn, torch.randn(5, 2, dtype=torch.float64))  # (T, I), no batch
+    assert rec[0].x.shape == (1, 5, 2) and rec[0].max_error < 1e-12
+    cell = nn.GRUCell(2, 3).double().eval()
+    rec = gru_viz.record(cell, torch.randn(2, dtype=torch.float64))  # (I,), one step
+    assert rec[0].x.shape == (1, 1, 2) and rec[0].max_error < 1e-12
+
+
+def test_malformed_captures_are_refused(tmp_path):
+    import io
+
+    from gru_viz.core.errors import CheckpointError
+    from gru_viz.io.formats import CAPTURE_KEY
+
+    def npz(**arrays):
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(npz(**{CAPTURE_KEY: np.array("{oops")}))
+    with pytest.raises(CheckpointError, match="lists no GRUs"):
+        load_checkpoint(npz(**{CAPTURE_KEY: np.array('{"format": "gru-viz capture"}')}))
+    rec = gru_viz.record(nn.GRU(2, 3).eval(), torch.randn(1, 4, 2))
+    with np.load(io.BytesIO(rec.to_bytes()), allow_pickle=False) as z:
+        arrays = dict(z)
+    arrays["gru0.x"] = np.zeros((1, 4, 7))  # does not fit the weights
+    with pytest.raises(CheckpointError, match="do not fit its weights"):
+        load_checkpoint(npz(**arrays))

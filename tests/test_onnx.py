@@ -134,3 +134,18 @@ def test_hostile_and_broken_onnx():
         [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)]))
     with pytest.raises(CheckpointError, match="no GRU node. It has LSTM"):
         load_checkpoint(lstm.SerializeToString(), name="m.onnx")
+
+
+def test_gather_embedding_in_front_is_found():
+    model = build()
+    table = numpy_helper.from_array(np.random.default_rng(3).normal(size=(10, I)), "table")
+    model.graph.initializer.append(table)
+    gather = helper.make_node("Gather", ["table", "ids"], ["X"], name="embed")
+    model.graph.node.insert(0, gather)
+    del model.graph.input[:]
+    model.graph.input.append(helper.make_tensor_value_info("ids", TensorProto.INT64, None))
+    ckpt = load_checkpoint(model.SerializeToString(), name="m.onnx")
+    assert ckpt.embedding.shape == (10, I)
+    ids = np.array([[1], [4], [9]])  # (T, B)
+    Y, _ = ReferenceEvaluator(model).run(None, {"ids": ids})
+    assert np.abs(run(ckpt.model, ckpt.embedding[ids[:, 0]]).output - Y[:, 0, 0]).max() < 1e-10

@@ -98,9 +98,11 @@ class Options:
             raise InputError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}.")
         if self.dtype not in ("float32", "float64"):
             raise InputError(f"dtype must be float32 or float64; got {self.dtype!r}.")
-        for name in ("batch", "chunk", "bins", "top_k"):
+        for name in ("batch", "chunk", "bins"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1.")
+        if self.top_k < 0:
+            raise InputError("top_k must be ≥ 0 (0: no index of positions).")
         if self.warmup < 0 or self.context < 0 or (self.segment is not None and self.segment < 1):
             raise InputError("warmup and context must be ≥ 0, segment ≥ 1.")
         if not 0 <= self.left <= self.right <= 1:
@@ -362,7 +364,7 @@ class CorpusStats:
                 for f in FIELDS:
                     want |= {f"{p}.{f}.sum": (H,), f"{p}.{f}.sumsq": (H,),
                              f"{p}.{f}.hist": (H, bins)}
-                    for s in SIGNS:
+                    for s in SIGNS if k else ():
                         want |= {f"{p}.{f}.{s}.value": (H, k), f"{p}.{f}.{s}.doc": (H, k),
                                  f"{p}.{f}.{s}.offset": (H, k), f"{p}.{f}.{s}.rows": (H, k, H)}
                 for g in GATES:
@@ -462,13 +464,12 @@ class ChunkEngine:
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
         if self.head_w is not None:
-            self.head_wT = self.head_w.T.contiguous()
-            self.head_bT = self.head_b if self.head_b is not None else torch.zeros(
-                self.head_wT.shape[1], dtype=self.dtype, device=self.device)
+            self.head_b_col = (self.head_b if self.head_b is not None else torch.zeros(
+                self.head_w.shape[0], dtype=self.dtype, device=self.device))[:, None]
 
     def logits(self, h):
-        """The head's scores (N, V) of states h (N, D·H)."""
-        return self.torch.addmm(self.head_bT, h, self.head_wT)
+        """The head's scores, transposed: (V, N) for states h (N, D·H)."""
+        return self.torch.addmm(self.head_b_col, self.head_w, h.T)
 
     def inputs(self, tokens: np.ndarray):
         """(B, T) ids or (B, T, I) vectors -> (B, T, I) on the device."""
@@ -544,7 +545,8 @@ class ChunkEngine:
             r, z = rz[:, :H], rz[:, H:]
             hn = torch.addmm(p["bias_hh"][2 * H:], r * hp, p["weight_hh"][2 * H:].T)
             n = torch.tanh(gi[:, 2 * H:].add_(hn))
-        return {"z": z, "r": r, "n": n, "h": out.reshape(B * T, H), "h_prev": hp}, out
+        return {"z": z.contiguous(), "r": r.contiguous(), "n": n, "h": out.reshape(B * T, H),
+                "h_prev": hp}, out
 
     def _loop(self, p, reset_after, gi, h0):
         """gi (B, T, 3H) -> the records, every op writing into them (batch-major views)."""
@@ -582,7 +584,9 @@ class ChunkEngine:
             h = ht
         rz, n = rz.view(B * T, 2 * H), n.view(B * T, H)
         out = hs[:, 1:]
-        return {"z": rz[:, H:], "r": rz[:, :H], "n": n, "h": out.reshape(B * T, H),
+        # contiguous fields: the statistics' reductions and gathers run several times faster
+        return {"z": rz[:, H:].contiguous(), "r": rz[:, :H].contiguous(), "n": n,
+                "h": out.reshape(B * T, H),
                 "h_prev": hs[:, :-1].reshape(B * T, H)}, out
 
 
@@ -620,7 +624,7 @@ class Accumulator:
         self.acc = {n: torch.zeros(s, dtype=d, device=self.dev) for n, (s, d) in z.items()}
         self.top = {f"{cell_prefix(k, False)}.{f}.{s}":
                     empty_top(H, opts.top_k, self.np_dtype, None)
-                    for k in range(self.L) for f in FIELDS for s in SIGNS}
+                    for k in range(self.L) for f in FIELDS for s in SIGNS} if opts.top_k else {}
         self.offsets2 = (torch.arange(H, device=self.dev) * opts.bins ** 2).to(torch.int32)
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -672,7 +676,7 @@ class Accumulator:
                         0, dtype=torch.int32)
                     acc[f"{p}.{f}.above"] += (v > o.right).view(torch.uint8).sum(
                         0, dtype=torch.int32)
-                for s, sign in SIGNS.items():
+                for s, sign in SIGNS.items() if self.top else ():
                     self._top(f"{p}.{f}.{s}", v, sign, doc, off)
             for a, b in (("z", "r"), ("n", "h")):  # one count per pair: joint bins, then marginals
                 joint = torch.bincount(bins[a].mul_(o.bins).add_(bins[b]).add_(self.offsets2)
@@ -686,14 +690,15 @@ class Accumulator:
                                                   device=self.dev).index_add_(0, tok, dh).double()
         if "loss.sum" in acc and len(loss_rows):
             lr = torch.from_numpy(loss_rows).to(self.dev)
-            logits = logits_fn(layers[-1]["h_prev"][lr])
-            target = ids[lr]
-            mine = logits.gather(1, target[:, None])[:, 0]
-            nll = torch.logsumexp(logits, -1).sub_(mine)
+            scores = logits_fn(layers[-1]["h_prev"][lr])  # (V, n): reductions over dim 0 are
+            target = ids[lr]  # the fast ones
+            mine = torch.take(scores, target * scores.shape[1] + torch.arange(
+                len(lr), device=self.dev))
+            nll = torch.logsumexp(scores, 0).sub_(mine)
             acc["loss.sum"] += torch.zeros(self.V, dtype=nll.dtype, device=self.dev
                                            ).index_add_(0, target, nll).double()
             acc["loss.count"] += torch.bincount(target, minlength=self.V)
-            right = target[mine >= logits.amax(-1)]  # the top score (an exact tie counts)
+            right = target[mine >= scores.amax(0)]  # the top score (an exact tie counts)
             acc["loss.correct"] += torch.bincount(right, minlength=self.V)
 
     def _bins(self, v, f: str, nan: bool):
@@ -737,23 +742,24 @@ class Accumulator:
         if not len(blk):
             return
         rows = (blk[:, None] * B + torch.arange(B, device=self.dev)).clamp_(max=N - 1)
-        sub, ts = v[rows, unit[:, None]], t[unit][:, None]  # (P, B)
+        v = v.contiguous()
+        sub, ts = torch.take(v, rows * H + unit[:, None]), t[unit][:, None]  # (P, B)
         hit = (sub > ts) if sign > 0 else (sub < ts)
         if full:  # a value equal to the k-th enters only at an earlier (document, offset)
             key = torch.from_numpy(doc * 2**32 + off).to(self.dev)
             kth = torch.from_numpy(cur["doc"][:, -1] * 2**32 + cur["offset"][:, -1]).to(
                 self.dev)
-            hit |= (sub == ts) & (key[rows] < kth[unit][:, None])
+            hit |= (sub == ts) & (torch.take(key, rows) < kth[unit][:, None])
         else:
             hit |= sub == ts
         pair, j = hit.nonzero().T
-        r, u = rows[pair, j], unit[pair]
+        r, u = torch.take(rows, pair * B + j), unit[pair]
         if nb * B < N:  # the clamped tail repeats row N − 1: keep each (row, unit) once
             keep = np.unique(np.stack([r.cpu().numpy(), u.cpu().numpy()]), axis=1)
             r, u = (torch.from_numpy(a).to(self.dev) for a in keep)
         if not len(r):
             return
-        val = (v[r, u] * sign).cpu().numpy().astype(np.float64)
+        val = (torch.take(v, r * H + u) * sign).cpu().numpy().astype(np.float64)
         r_n, u_n = r.cpu().numpy(), u.cpu().numpy()
         order = np.lexsort((off[r_n], doc[r_n], -val, u_n))
         u_s = u_n[order]
@@ -761,12 +767,17 @@ class Accumulator:
         keep = order[np.arange(len(order)) - first < k]
         u_k = u_n[keep]
         slot = np.arange(len(keep)) - np.searchsorted(u_k, u_k)
-        new = empty_top(H, k, self.np_dtype, None)
+        units, u_k = np.unique(u_k, return_inverse=True)  # merge only the units with news
+        new = empty_top(len(units), k, self.np_dtype, None)
+        new["rows"] = np.zeros((len(units), k, H), self.np_dtype)
         new["value"][u_k, slot] = val[keep]
         new["doc"][u_k, slot] = doc[r_n[keep]]
         new["offset"][u_k, slot] = off[r_n[keep]]
-        new["rows"][u_k, slot] = v[torch.from_numpy(r_n[keep]).to(self.dev)].cpu().numpy()
-        self.top[p] = merge_top(cur, new, k)
+        new["rows"][u_k, slot] = v.index_select(0, torch.from_numpy(r_n[keep]).to(self.dev)
+                                                ).cpu().numpy()
+        merged = merge_top({n: a[units] for n, a in cur.items()}, new, k)
+        for n, a in merged.items():
+            cur[n][units] = a
 
 
 def torch_nan_to_num(torch, x, nan: float = 0.0):

@@ -40,6 +40,7 @@ from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.trace import STEP_FIELDS, LayerTrace
 from gru_viz.core.untrusted import html_text
 from gru_viz.figures import explorer as ef
+from gru_viz.figures.safe import escaped
 from gru_viz.figures.textcolor import coloured_text, display_token
 from gru_viz.figures.traces import heatmap_spec, lines_spec
 
@@ -87,13 +88,13 @@ def one_sequence(cell: LayerTrace, sequence: int | None = None) -> tuple[LayerTr
 
 
 def step_tokens(tokens: Sequence[object] | None, steps: int) -> list[str] | None:
-    """Tick and hover labels from tokens: made visible (␣ ↵ ⇥) and escaped for Plotly."""
+    """Tick and hover labels from tokens, made visible (␣ ↵ ⇥); ``Figure`` escapes them."""
     if tokens is None:
         return None
     tokens = [str(t) for t in tokens]
     if len(tokens) != steps:
         raise InputError(f"{len(tokens)} tokens for {steps} steps: give one token per step.")
-    return [html_text(display_token(t)) for t in tokens]
+    return [display_token(t) for t in tokens]
 
 
 def _units(units: Iterable[int] | int, H: int) -> list[int]:
@@ -182,7 +183,9 @@ class Figure(go.Figure):
     ``.write_html()``, ``.update_layout()``, ...). ``png()`` gives the image's bytes."""
 
     def __init__(self, spec: dict | None = None, label: str = "gru-viz figure") -> None:
-        super().__init__(spec, _validate=False)  # the app's specs are checked in its tests
+        # Data strings (tokens, symbols) HTML-escaped as the app's charts are (figures.safe);
+        # not validated again: the app's specs are checked in its tests.
+        super().__init__(None if spec is None else escaped(spec), _validate=False)
         self._label = label
 
     def plotly_json(self) -> dict:
@@ -340,7 +343,7 @@ def text(cell: LayerTrace, tokens: Sequence[object], unit: int, field: str = "h"
 def predictions(probs: np.ndarray, symbols: Sequence[str], tokens: Sequence[str], *,
                 max_cols: int | None = MAX_COLS) -> Figure:
     """The Explorer's next-symbol probabilities (symbols × time, fixed [0, 1])."""
-    labels = [html_text(display_token(str(s))) for s in symbols]
+    labels = [display_token(str(s)) for s in symbols]
     spec = ef.prediction_heatmap(probs, labels, step_tokens(tokens, len(probs)),
                                  max_cols=max_cols)
     return Figure(spec, f"next-symbol probabilities over {len(probs)} steps")

@@ -139,6 +139,9 @@ def _context(stats: CorpusStats, loaded: Loaded, ctx: np.ndarray | None) -> tupl
 
 def _unit_positions(stats: CorpusStats, loaded: Loaded, nt: Notation, k: int, d: int) -> None:
     st.subheader("Where a unit is highest or lowest in the corpus")
+    if not stats.meta["options"]["top_k"]:
+        st.info("This file holds no index of positions (made with --top-k 0).")
+        return
     H = stats.meta["hidden_size"]
     c1, c2, c3 = st.columns(3)
     unit = c1.selectbox("Unit", list(range(H)), key=f"ex.cs_unit.{H}",
@@ -174,6 +177,9 @@ def _matches(stats: CorpusStats, loaded: Loaded, nt: Notation) -> None:
     if search is None or search["model"] != loaded.key or not len(search["units"]):
         st.info("Find units with the unit search first; their matches in the corpus are "
                 "listed here, from the positions where each of them is highest (or lowest).")
+        return
+    if not stats.meta["options"]["top_k"]:
+        st.info("This file holds no index of positions (made with --top-k 0).")
         return
     (k, d), units, field = search["cell"], np.asarray(search["units"]), search["field"]
     snt = NOTATIONS[search["notation"]]  # the threshold is in the notation it was made in

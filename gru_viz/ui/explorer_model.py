@@ -15,7 +15,7 @@ from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.model_picker import Loaded, Picker, choose
-from gru_viz.ui.opened import opened_file
+from gru_viz.ui.opened import handed_input, opened_file
 from gru_viz.ui.page import persistent, store
 
 UPLOAD = "upload a file"
@@ -90,7 +90,9 @@ PICKER = Picker(
 def model_picker() -> Loaded | None:
     """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
     files = [(p.name, p) for p in shipped()]
-    return choose(PICKER, files, opened=opened_file())[1]  # opened: ?open=... (open_in_app)
+    # opened: a model handed over by open_in_app (?open=...); its input fills the box once
+    return choose(PICKER, files, opened=opened_file(),
+                  on_load=lambda digest, key: handed_input(digest, f"ex.input.{key}"))[1]
 
 
 def detected(loaded: Loaded) -> None:

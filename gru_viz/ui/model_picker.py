@@ -11,7 +11,7 @@ their arrays read-only, and nothing here writes to them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,11 +57,13 @@ def _select(digest: str, gru: str, _ckpt: Checkpoint) -> Checkpoint:
 
 
 def choose(p: Picker, files: Sequence[tuple[str, Path]], extra: Sequence[str] = (),
-           opened: tuple[str, bytes, bool] | None = None) -> tuple[str, Loaded | None]:
+           opened: tuple[str, bytes, bool] | None = None,
+           on_load: Callable[[str, str], None] | None = None) -> tuple[str, Loaded | None]:
     """The Model selectbox over ``opened`` (a handed-over file), ``files`` (label, path),
     ``extra`` options (models the caller makes) and the upload option. Returns the choice
     and the checkpoint in use: the one chosen, or the previous one when it fails or when the
-    upload widget is empty (None before any loaded)."""
+    upload widget is empty (None before any loaded). ``on_load(file digest, Loaded.key)``
+    runs after each successful load."""
     options = ([opened[0]] if opened else []) + [label for label, _ in files] + list(extra) \
         + [p.upload_option]
     if opened and opened[2]:  # its link was just followed: preselect it
@@ -73,8 +75,8 @@ def choose(p: Picker, files: Sequence[tuple[str, Path]], extra: Sequence[str] = 
     if choice in extra:
         return choice, None
     source = _source(p, choice, files, opened)
-    if source is not None:
-        _load(p, *source)
+    if source is not None and _load(p, *source) and on_load is not None:
+        on_load(source[2], st.session_state[p.current].key)
     if p.error in st.session_state:
         current = st.session_state.get(p.current)
         st.error(markdown_text(st.session_state[p.error])
@@ -97,8 +99,8 @@ def _source(p: Picker, choice: str, files: Sequence[tuple[str, Path]],
     return path.name, data, digest(data)
 
 
-def _load(p: Picker, name: str, data: bytes, key: str) -> None:
-    """Make this file the model in use, or record why it cannot be."""
+def _load(p: Picker, name: str, data: bytes, key: str) -> bool:
+    """Make this file the model in use, or record why it cannot be; whether it loaded."""
     try:
         ckpt = load_cached(key, data, name)
         gru = ckpt.gru_name
@@ -110,5 +112,7 @@ def _load(p: Picker, name: str, data: bytes, key: str) -> None:
             ckpt = _select(key, gru, ckpt)
         st.session_state[p.current] = Loaded(ckpt, name, f"{key}:{gru}")
         st.session_state.pop(p.error, None)
+        return True
     except GRUVizError as exc:
         st.session_state[p.error] = str(exc)
+        return False
