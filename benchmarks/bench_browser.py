@@ -18,8 +18,15 @@ overview drawn with it (a page load always starts on a shipped example, so navig
 cannot show a large uploaded model). Each repetition types a new random text: nothing is
 served from the run cache. Prints medians of the repetitions and their ratio to the goal.
 
-    python benchmarks/bench_browser.py [repetitions] [playground|explorer]
-                                                (default 5 repetitions, both pages)
+Time in the browser (issue 16), mode ``time``: on Step through and the Playground, a step
+change (a key press) -> the step's equations, diagram, values and cursor drawn and painted
+(goal < 50 ms), with the websocket watched: no message may reach the server during it; the
+play rate reached at 30 steps/s requested on a 200-step run (goal ≥ 25); and the frames, sampled
+on every animation frame, in which a chart (or the time view) was blank or missing during 10
+weight changes and during 100 steps of play (goal 0).
+
+    python benchmarks/bench_browser.py [repetitions] [playground|explorer|time]
+                                                (default 5 repetitions, every mode)
 """
 
 from __future__ import annotations
@@ -156,7 +163,7 @@ def playground(browser, url: str, reps: int) -> None:
     report("  the same, browser cache warm", cached, 3000)
     app = AppPage(browser, f"{url}/Playground")
     try:
-        slide = partial(app.slide, "W_iz[0, 0]")
+        slide = partial(app.slide, "W_ux[0, 0]")
         report("playground 2x8: slider -> redrawn",
                [timed(app, slide, True) for _ in range(reps)], 300)
         rows = "; ".join(f"{np.sin(t / 5):.2f}" for t in range(100))
@@ -198,7 +205,136 @@ def explorer(browser, url: str, reps: int, sizes, tmp: pathlib.Path) -> None:
             app.close()
 
 
-def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer")) -> None:
+# --- time in the browser (issue 16) -----------------------------------------------------------
+
+STEP_ARM = """() => {
+  const tl = window.__gruviz_timeline, want = Math.min(tl.t + 1, tl.data.T - 1);
+  window.__t0 = null; window.__t1 = null;
+  document.addEventListener('keydown', () => { window.__t0 = performance.now(); },
+                            {capture: true, once: true});
+  const drawn = () => tl.root.dataset.t === String(want) && (!tl.diagram
+      || tl.diagram.textContent.includes('t = ' + want))
+      && Array.from(document.querySelectorAll('.gruviz-cursor'))
+             .every(l => l.dataset.t === String(want));
+  const tick = () => {
+    if (window.__t0 !== null && drawn()) {
+      requestAnimationFrame(() => { window.__t1 = performance.now(); });
+      return;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  return want;
+}"""
+
+# Every animation frame: is every chart drawn (heatmap images, line paths) and the time view
+# (diagram, equations, cursor layers) present? Counts the frames where something is not.
+SAMPLER = """(expectCharts) => {
+  const s = window.__blank = {frames: 0, blank: 0, first: null, stop: false};
+  const ok = () => {
+    const charts = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(gd =>
+        gd.querySelector('.main-svg') && gd.querySelectorAll(
+          '.hm image, .heatmaplayer image, .imagelayer image, .scatterlayer path.js-line')
+          .length > 0 && gd.getBoundingClientRect().height > 50
+        && getComputedStyle(gd.closest('[data-testid=stPlotlyChart]') || gd).visibility
+           !== 'hidden').length;
+    const tl = window.__gruviz_timeline;
+    const view = tl && tl.root.isConnected && tl.vals.childElementCount > 0
+        && (!tl.diagram || tl.diagram.querySelector('svg'));
+    return charts === expectCharts && view;
+  };
+  const tick = () => {
+    if (s.stop) return;
+    s.frames++;
+    if (!ok()) { s.blank++; if (s.first === null) s.first = performance.now(); }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+def step_changes(app: AppPage, reps: int) -> tuple[list[float], int]:
+    """(ms from an ArrowRight to the new step painted, messages sent to the server then)."""
+    times, sent = [], 0
+    app.page.evaluate("() => window.__gruviz_timeline.go(0)")
+    for _ in range(reps):
+        before = len(app.sent)
+        app.page.evaluate(STEP_ARM)
+        app.page.keyboard.press("ArrowRight")
+        app.page.wait_for_function("() => window.__t1 !== null", timeout=10_000, polling=10)
+        times.append(app.page.evaluate("() => window.__t1 - window.__t0"))
+        app.page.wait_for_timeout(30)
+        sent += len(app.sent) - before
+    return times, sent
+
+
+def play_rate(app: AppPage, seconds: float = 3.0) -> tuple[float, int]:
+    """Steps per second reached with 30 requested (from t = 0, over ``seconds``), and the
+    messages sent to the server meanwhile."""
+    app.page.evaluate("""() => { const tl = window.__gruviz_timeline; tl.pause();
+        tl.go(0); tl.speed = 30; tl.loop = false; }""")
+    before = len(app.sent)
+    t0 = app.page.evaluate("() => { const tl = window.__gruviz_timeline; window.__p0 = "
+                           "[performance.now(), tl.t]; tl.start(); return tl.t; }")
+    app.page.wait_for_timeout(seconds * 1000)
+    rate = app.page.evaluate("""() => { const tl = window.__gruviz_timeline;
+        const r = (tl.t - window.__p0[1]) / ((performance.now() - window.__p0[0]) / 1000);
+        tl.playing = false; return r; }""")
+    del t0
+    return rate, len(app.sent) - before
+
+
+def blank_frames(app: AppPage, action, charts: int) -> tuple[int, int]:
+    """(frames sampled, frames with a chart or the time view blank or missing) during
+    ``action``."""
+    app.page.evaluate(SAMPLER, charts)
+    action()
+    app.page.evaluate("() => { window.__blank.stop = true; }")
+    return app.page.evaluate("() => [window.__blank.frames, window.__blank.blank]")
+
+
+def time_in_browser(browser, url: str, reps: int) -> None:
+    reps = max(reps, 20)
+    rows = ";".join(f"{np.sin(t / 7):.2f}" for t in range(200))
+    for page, charts in (("Step_through", 0), ("Playground", 2)):
+        app = AppPage(browser, f"{url}/{page}?x={rows}")
+        app.page.set_viewport_size({"width": 1280, "height": 720})
+        try:
+            app.wait_idle()
+            app.page.wait_for_function("() => window.__gruviz_timeline !== undefined")
+            times, sent = step_changes(app, reps)
+            report(f"{page} 2x200: step change -> redrawn", times, 50)
+            print(f"    websocket messages sent during the {reps} step changes: {sent} "
+                  "(goal 0)", flush=True)
+            rate, sent = play_rate(app)
+            print(f"{page + ' 2x200: play at 30 steps/s':<46} reached {rate:5.1f} steps/s "
+                  f"(goal ≥ 25), messages sent while playing: {sent}", flush=True)
+
+            def play100(app=app):
+                app.page.evaluate("""() => { const tl = window.__gruviz_timeline; tl.pause();
+                    tl.go(0); tl.speed = 30; tl.start(); }""")
+                app.page.wait_for_function("() => window.__gruviz_timeline.t >= 100",
+                                           timeout=60_000, polling=50)
+                app.page.evaluate("() => window.__gruviz_timeline.pause()")
+            frames, blank = blank_frames(app, play100, charts)
+            print(f"{page + ': 100 steps of play':<46} {blank} blank of {frames} frames "
+                  "(goal 0)", flush=True)
+            if page == "Playground":
+                def weights10(app=app):
+                    for _ in range(10):
+                        with app.changing():
+                            app.slide("W_ux[0, 0]")
+                frames, blank = blank_frames(app, weights10, charts)
+                print(f"{'Playground: 10 weight changes':<46} {blank} blank of {frames} "
+                      "frames (goal 0)", flush=True)
+                report("Playground 2x200: slider -> redrawn",
+                       [timed(app, partial(app.slide, "W_ux[0, 0]"), True) for _ in range(5)],
+                       200)
+        finally:
+            app.close()
+
+
+def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "time")) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -217,8 +353,11 @@ def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer")) -> 
             playground(browser, url, reps)
         if "explorer" in pages:
             explorer(browser, url, reps, sizes, pathlib.Path(tmp))
+        if "time" in pages:
+            time_in_browser(browser, url, reps)
         browser.close()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if sys.argv[1:] else 5, tuple(sys.argv[2:]) or ("playground", "explorer"))
+    main(int(sys.argv[1]) if sys.argv[1:] else 5,
+         tuple(sys.argv[2:]) or ("playground", "explorer", "time"))

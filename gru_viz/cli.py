@@ -110,7 +110,8 @@ def _corpus(args: argparse.Namespace) -> int:
     opts = Options(batch=args.batch, chunk=args.chunk, mode=args.mode, warmup=args.warmup,
                    segment=args.segment, split=args.split, bins=args.bins, left=args.left,
                    right=args.right, top_k=args.top_k, context=args.context,
-                   dtype="float64" if args.float64 else "float32", device=args.device,
+                   dtype="float64" if args.float64 else "float32", recorder=args.recorder,
+                   device=args.device,
                    threads=args.threads, state_every=args.save_every)
     try:
         stats = corpus_stats(ckpt, args.corpus, out, options=opts, engine=args.engine,
@@ -121,6 +122,10 @@ def _corpus(args: argparse.Namespace) -> int:
               "run the same command again to continue.", file=sys.stderr)
         return 130
     m = stats.meta
+    if opts.mode == "exact" and m["documents"] < opts.batch:
+        print(f"note: exact mode runs one stream per document, so only {m['documents']} of "
+              f"--batch {opts.batch} ran at once; --mode segments runs them all (approximate "
+              "at the cuts).", file=sys.stderr)
     _out(f"{stats.tokens:,} tokens in {m['documents']:,} document(s), "
           f"{m['tokens_per_second']:,.0f} tokens/s; statistics written to "
           f"{terminal_text(str(out))}")
@@ -210,6 +215,10 @@ def parser() -> argparse.ArgumentParser:
                    "index, about twice as fast)")
     c.add_argument("--context", type=int, default=12, help="tokens kept each side of those")
     c.add_argument("--float64", action="store_true", help="compute in float64")
+    c.add_argument("--recorder", choices=("auto", "loop", "fused"), default="auto",
+                   help="loop: a torch loop writing every gate (the CPU default); fused: "
+                   "nn.GRU's kernel, then all gates recomputed in whole-chunk products (the "
+                   "GPU default)")
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
     c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     c.add_argument("--engine", choices=("local", "dask"), default="local",

@@ -1,44 +1,64 @@
-"""Playground: set every weight of a small GRU and watch its gates over a typed sequence."""
+"""Playground: set every weight of a small GRU and watch its gates over a typed sequence.
+
+The run goes to the browser once: the time bar under the heatmaps moves a cursor over every
+chart and shows that step's values there, without a rerun (``gru_viz.ui.timeline``).
+"""
 
 import streamlit as st
 
 from gru_viz.core.untrusted import markdown_text, md
-from gru_viz.figures.traces import heatmap_spec, lines_spec
+from gru_viz.figures.timeline import clock_payload
+from gru_viz.figures.traces import heatmap_spec, lines_spec, step_labels
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame, lab, notation
 from gru_viz.ui.charts import chart
 from gru_viz.ui.page import persistent, store
-from gru_viz.ui.teaching import equations_in_force, preset_card, preset_picker, variant_control
+from gru_viz.ui.teaching import (
+    compact_page,
+    equations_in_force,
+    follow_picker,
+    preset_card,
+    preset_picker,
+    variant_control,
+)
+from gru_viz.ui.timeline import timeline
 from gru_viz.ui.weights_editor import model_controls, weight_editors
 
 problems = lab.init()
 frame("Playground", "🎛️")
+compact_page()
 # Every control applies its change in its callback, before this run: the page can write the
 # plots first, so the browser gets and draws them before the ~40 other elements (and, on a
 # first visit, starts loading Plotly earlier). Containers keep the layout's order.
 head = st.container()
-controls, plots = st.columns([2, 3], gap="large")
+controls, plots = st.columns([2, 3], gap="medium")
 state = lab.current()
 nt = notation()
+H = state.model.hidden_size
 with plots:
-    intro = st.container()
-    # about 16 tick labels: what the narrow column holds legibly
-    chart(heatmap_spec(state.cell, nt, state.tokens, max_ticks=16), key="pg.heatmaps")
-    H = state.model.hidden_size
-    units = st.multiselect("Units to follow", list(range(H)), default=list(range(H)),
-                           key=f"pg.units.{H}", format_func=lambda j: f"unit {j}")
+    # about 12 tick labels (t over the input): what the narrow column holds legibly
+    chart(heatmap_spec(state.cell, nt, state.tokens, max_ticks=12, input_track=True,
+                       height=430 + 24 * max(0, min(H, 8) - 2)), key="pg.heatmaps")
+    time_bar = st.container()
+    units = follow_picker(H)
     chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
+    with time_bar:
+        timeline(clock_payload(state.cell, nt, step_labels(state.x, state.tokens), units,
+                               st.session_state[lab.STEP],
+                               [{"key": "pg.heatmaps", "style": "band"},
+                                {"key": "pg.lines", "style": "line"}]), key="pg.time")
+    preset_card(state)
+    equations_in_force(nt, state.model.reset_after)
     st.latex(equations_block(nt, state.model.reset_after))
     st.page_link("pages/2_Step_through.py", label="Step through this run, one equation at a time",
                  icon="👣")
-with intro:
-    preset_card(state)
-    equations_in_force(nt, state.model.reset_after)
 with head:
-    st.title("🎛️ Playground")
     for p in problems:
         st.warning(markdown_text(p))
-    preset_picker()
+    title, pick = st.columns([2, 3], vertical_alignment="bottom")
+    title.markdown("### 🎛️ Playground")
+    with pick:
+        preset_picker()
 with st.sidebar:
     variant_control()
     st.divider()
@@ -51,6 +71,5 @@ with controls:
         key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,), max_chars=lab.MAX_TEXT)
     if state.error:
         st.error(md("{} The plots show the last input that worked.", state.error))
-    st.subheader("Weights")
     weight_editors(nt)
 lab.sync_url()

@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -118,6 +119,9 @@ class AppPage:
         self.page.on("console", self._console)
         self.page.on("response", lambda r: r.status >= 400 and not _probe(r.url)
                      and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        self.sent: list[float] = []  # when the page sent the server a websocket message
+        self.page.on("websocket", lambda ws: ws.on(
+            "framesent", lambda _payload: self.sent.append(time.monotonic())))
         self.page.goto(url)
         self.wait_idle()
 

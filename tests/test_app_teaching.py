@@ -1,8 +1,12 @@
 """The teaching pages in Streamlit's AppTest: each opened by itself on a fresh session."""
 
+import json
+
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from gru_viz.figures.timeline import unframe
 from gru_viz.teaching.presets import COUNTER, LATCH, Preset, extra_presets
 from gru_viz.ui import lab
 from tests.app_helpers import (
@@ -64,6 +68,9 @@ def test_a_preset_loads_weights_and_input_together():
     assert at.text_input[0].value == COUNTER.text
     hm = charts(at)[0]
     assert hm["layout"]["xaxis"]["ticktext"] == list(COUNTER.text)
+    # and t under the input at every tick (annotations: the tick text is escaped data)
+    t_row = [a["text"] for a in hm["layout"]["annotations"] if a.get("name") == "t"]
+    assert t_row == [str(t) for t in range(len(COUNTER.text))]
     assert at.session_state[lab.WEIGHTS].equals(COUNTER.weights)
     assert len(at.slider) == 2 * (2 + 2 + 1)  # the open gate's W_ux, W_uc, b_u
 
@@ -103,26 +110,33 @@ def test_resize_and_randomize_switch_to_the_matrix_editor():
     assert np.abs(heatmap(at, 1) - 0.5).max() > 1e-3
 
 
+def timeline_data(at: AppTest) -> dict:
+    """The data the page sent its time component (``gru_viz.ui.timeline``)."""
+    (el,) = at.get("bidi_component")
+    return json.loads(el.proto.mixed.json or el.proto.json)
+
+
 def test_step_through_opened_alone():
     at = open_page(STEP)
-    assert len(at.latex) == 4  # the four equations with numbers
-    assert any(m.value.startswith("<svg") for m in at.markdown)
-    assert len(charts(at)) == 1
-    at.button[1].click().run()  # next
-    assert at.session_state[lab.STEP] == 1
-    assert "Step t = 1" in " ".join(m.value for m in at.markdown)
+    data = timeline_data(at)
+    assert data["kind"] == "stepper" and data["t0"] == 0
+    assert data["T"] == len(LATCH.text.split(";")) == len(data["equations"]["values"])
+    assert unframe(data["diagram"], 0).startswith("<svg")
+    assert unframe(data["equations"], 3).count('class="eq"') == 4  # with numbers
+    assert not at.get("plotly_chart")  # the time chart is the component's own
 
 
 def test_shared_link_restores_the_view():
-    at = open_page(STEP, p="counter", n="pytorch", r="after", t="3", x="abab")
+    at = open_page(STEP, p="counter", n="pytorch", r="after", t="3", x="abab", u="1")
     assert at.session_state[lab.STEP] == 3
     assert at.radio(key="notation.w").value == "pytorch"
     assert at.radio(key="lab.variant.w").value == "after"
-    text = " ".join(m.value for m in at.markdown)
-    assert "Step t = 3" in text and "input b" in text
-    assert r"z_t" in at.latex[0].value
+    assert at.radio(key="lab.unit.w").value == 1
+    data = timeline_data(at)
+    assert data["t0"] == 3 and data["labels"][3] == "b" and data["unit"] == 1
+    assert "z<sub>t</sub>" in unframe(data["equations"], 3)
     # the page writes the same state back: a reload gives the same view
-    assert at.query_params["t"] in ("3", ["3"])
+    assert at.query_params["t"] in ("3", ["3"]) and at.query_params["u"] in ("1", ["1"])
 
 
 def test_hostile_link_warns_and_shows_defaults():
@@ -138,7 +152,7 @@ def test_state_is_shared_between_pages():
     at.switch_page(STEP).run()
     assert not at.exception
     assert at.session_state[lab.PRESET] == "reset"
-    assert "input a" in " ".join(m.value for m in at.markdown)
+    assert timeline_data(at)["labels"][0] == "a"
 
 
 def test_a_trained_preset_pins_its_reset_placement():

@@ -75,7 +75,8 @@ def expected(params: dict[str, str]) -> dict[str, np.ndarray]:
 def heatmaps(app: AppPage) -> dict[str, np.ndarray]:
     """The playground's four heatmaps (the first chart), field -> (H, T)."""
     traces = app.figures()[0]["data"]
-    assert [t["type"] for t in traces] == ["heatmap"] * 4
+    assert [t["type"] for t in traces] == ["heatmap"] * 5  # and the input track
+    assert traces[4]["name"] == "input"
     return {f: t["z"] for f, t in zip(FIELDS, traces)}
 
 
@@ -179,26 +180,24 @@ def test_playground_weights_file_upload(opened, tmp_path):
 
 # --- Step through ----------------------------------------------------------------------------
 
-def step_marker(app: AppPage) -> int:
-    """The timestep the step-through's line chart marks (its dotted vertical lines)."""
-    shapes = app.figures()[0]["layout"]["shapes"]
-    assert len({s["x0"] for s in shapes}) == 1
-    return int(shapes[0]["x0"])
+def step_shown(app: AppPage) -> int:
+    """The timestep Step through's time component shows (it moves in the browser)."""
+    app.page.wait_for_function("() => window.__gruviz_timeline !== undefined", timeout=30_000)
+    return app.page.evaluate("() => window.__gruviz_timeline.t")
 
 
 def test_step_through_next_and_previous(opened):
     app = opened("Step_through")
-    T = len(parse_rows(all_presets()[DEFAULT].text, 1))
-    assert step_marker(app) == 0
+    assert step_shown(app) == 0
     app.page.get_by_text("Step t = 0").wait_for()
     app.shot("Step_through-1-default", tall=True)
-    for button, want in (("next ▶", 1), ("next ▶", 2), ("◀ previous", 1), ("◀ previous", 0),
-                         ("◀ previous", T - 1)):  # wraps round at the start
-        with app.changing():
-            app.page.get_by_role("button", name=button).click()
-        assert step_marker(app) == want
+    for button, want in (("next ▶", 1), ("next ▶", 2), ("◀ previous", 1), ("◀ previous", 0)):
+        app.page.locator(".gv button", has_text=button).click()
+        assert step_shown(app) == want
         app.page.get_by_text(f"Step t = {want},").wait_for()
         assert params_of(app.page.url)["t"] == str(want)
+    # at the start "previous" is off: time does not wrap round
+    assert app.page.locator(".gv button", has_text="◀ previous").is_disabled()
     app.shot("Step_through-2-after-next-and-previous", tall=True)
 
 
@@ -355,9 +354,9 @@ def test_a_shared_link_opens_the_exact_view(opened):
 
     step = opened(f"Step_through?{link}")
     assert params_of(step.page.url) == params
-    assert step_marker(step) == 3
+    assert step_shown(step) == 3
     step.page.get_by_text("Step t = 3,").wait_for()
-    lines = step.figures()[0]["data"]
-    for f, trace in zip(FIELDS, lines):  # unit 0's four fields
-        np.testing.assert_allclose(trace["y"], want[f][0], atol=2e-6)
+    series = step.page.evaluate("() => window.__gruviz_timeline.data.series")
+    for f, line in zip(FIELDS, series):  # unit 0's four fields
+        np.testing.assert_allclose(line["y"], want[f][0], atol=2e-5)
     step.shot("Step_through-3-shared-link", tall=True)

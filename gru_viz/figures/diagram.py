@@ -15,6 +15,7 @@ from html import escape
 import numpy as np
 
 from gru_viz.core.notation import COURSE, Notation
+from gru_viz.teaching.stepmath import number
 
 KEPT, WRITTEN, RESET, INPUT = "#0072B2", "#E69F00", "#CC79A7", "#888888"
 STOPS = ((-1.0, (33, 102, 172)), (-0.5, (146, 197, 222)), (0.0, (247, 247, 247)),
@@ -47,11 +48,11 @@ def _box(x: float, y: float, label: str, value: float | None, w: float = 120) ->
     fill = diverging(value) if value is not None else "#e8e8e8"
     ink = "#ffffff" if value is not None and abs(value) > 0.6 else \
         "#222222"
-    num = "" if value is None else f'<tspan x="{x}" dy="25">{value:+.2f}</tspan>'
+    num = "" if value is None else f'<tspan x="{x}" dy="25">{number(value, sign=True)}</tspan>'
     return (f'<rect x="{x - w / 2}" y="{y - 30}" width="{w}" height="60" rx="10" fill="{fill}" '
             f'stroke="currentColor" stroke-width="2"/>'
             f'<text x="{x}" y="{y - (5 if value is not None else -8)}" fill="{ink}" '
-            f'text-anchor="middle" font-size="22">{escape(label)}{num}</text>')
+            f'text-anchor="middle" font-size="26">{escape(label)}{num}</text>')
 
 
 def _valve(x: float, y: float, opening: float, along: str, colour: str, label: str,
@@ -62,7 +63,7 @@ def _valve(x: float, y: float, opening: float, along: str, colour: str, label: s
     return (f'<circle cx="{x}" cy="{y}" r="20" fill="none" stroke="{colour}" stroke-width="3"/>'
             f'<line x1="{x - 17}" y1="{y}" x2="{x + 17}" y2="{y}" stroke="currentColor" '
             f'stroke-width="5" stroke-linecap="round" transform="rotate({angle:.1f} {x} {y})"/>'
-            f'<text x="{tx}" y="{ty}" font-size="22" fill="currentColor" '
+            f'<text x="{tx}" y="{ty}" font-size="25" fill="currentColor" '
             f'text-anchor="{anchor}">{escape(label)}</text>')
 
 
@@ -83,9 +84,9 @@ def cell_svg(notation: Notation, step: UnitStep | None = None, reset_after: bool
     keep, write = s.z, 1 - s.z
     names = ({"hp": "c⟨t−1⟩", "h": "c⟨t⟩", "n": "c̃⟨t⟩", "x": "x⟨t⟩"} if course
              else {"hp": "h(t−1)", "h": "h(t)", "n": "n(t)", "x": "x(t)"})
-    rst = f"{notation.reset} = {s.r:.2f}" if show else notation.reset
-    keep_label = notation.kept() + (f" = {keep:.2f}" if show else "")
-    write_label = notation.written() + (f" = {write:.2f}" if show else "")
+    rst = f"{notation.reset} = {number(s.r)}" if show else notation.reset
+    keep_label = notation.kept() + (f" = {number(keep)}" if show else "")
+    write_label = notation.written() + (f" = {number(write)}" if show else "")
     reset_where = "after W·h" if reset_after else "before W·h"  # where it acts
     parts = [
         # kept old state along the top, written candidate up from the candidate box
@@ -99,13 +100,14 @@ def cell_svg(notation: Notation, step: UnitStep | None = None, reset_after: bool
         _box(70, 70, names["hp"], s.h_prev if show else None),
         _box(610, 70, names["h"], s.h if show else None),
         _box(300, 250, f"tanh → {names['n']}", s.n if show else None, w=170),
-        f'<text x="20" y="380" font-size="22" fill="currentColor">{escape(names["x"])}'
+        f'<text x="20" y="385" font-size="25" fill="currentColor">{escape(names["x"])}'
         f'{": " + escape(s.x) if show else ""}</text>',
-        f'<text x="660" y="305" font-size="19" fill="currentColor" text-anchor="end">'
-        f'<tspan x="660" fill="{KEPT}">■ old state kept</tspan>'
-        f'<tspan x="660" dy="23" fill="{WRITTEN}">■ candidate written</tspan>'
-        f'<tspan x="660" dy="23" fill="{RESET}">■ old state into the candidate</tspan></text>',
-        f'<text x="20" y="24" font-size="22" font-weight="bold" fill="currentColor">'
+        f'<text x="670" y="300" font-size="23" fill="currentColor" text-anchor="end">'
+        f'<tspan x="670" fill="{KEPT}">■ old state kept</tspan>'
+        f'<tspan x="670" dy="26" fill="{WRITTEN}">■ candidate written</tspan>'
+        f'<tspan x="670" dy="26" fill="{RESET}">■ old state into</tspan>'
+        f'<tspan x="670" dy="26" fill="{RESET}">the candidate</tspan></text>',
+        f'<text x="20" y="26" font-size="25" font-weight="bold" fill="currentColor">'
         f'{escape(title)}</text>',
     ]
     bg = f'<rect width="680" height="395" rx="14" fill="{background}"/>' if background else ""

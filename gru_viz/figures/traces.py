@@ -80,10 +80,13 @@ def _bottom(ticktext: list[str], below: int) -> int:
 
 def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | None = None,
                  window: tuple[int, int] | None = None, max_cols: int | None = None,
-                 height: int | None = None, max_ticks: int = 40) -> dict:
+                 height: int | None = None, max_ticks: int = 40,
+                 input_track: bool = False) -> dict:
     """The figure of ``gate_heatmaps`` as a plain dict (st.plotly_chart takes it directly;
     building it without Plotly's per-call validation keeps a rerun fast). ``max_ticks``: about
-    how many time steps get a tick label (fewer for a narrow figure)."""
+    how many time steps get a tick label (fewer for a narrow figure). ``input_track``: the
+    input as a fifth, thin panel under the four, ticks reading "t" over the input, and titles
+    left-aligned over the whole width (a narrow column keeps them whole)."""
     T, H = cell.steps, cell.hidden_size
     labels = step_labels(cell.x, tokens)
     cols = columns(T, window, max_cols)
@@ -94,6 +97,12 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
     stride = int(cols[1] - cols[0]) if len(cols) > 1 else 1
     data, layout = [], {}
     domains = stacked_domains(4, 0.07)
+    track = 0.0
+    if input_track:  # the four panels above, the input below them
+        I = np.asarray(cell.x).reshape(T, -1).shape[1]
+        track = min(0.2, 0.05 + 0.025 * I)
+        domains = [(track + 0.06 + a * (0.94 - track), track + 0.06 + b * (0.94 - track))
+                   for a, b in stacked_domains(4, 0.1)]
     for k, (f, dom) in enumerate(zip(FIELDS, domains)):
         ax = "" if k == 0 else str(k + 1)
         sym = notation.symbol(f)
@@ -112,16 +121,45 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                        **TICKS,
                        "title": {"text": "time step t (input)"
                                  + (f", every {stride}th step" if stride > 1 else "")}}
+    titles = [_title(notation.label(f), 0.5, dom[1]) for f, dom in zip(FIELDS, domains)]
+    bottom = _bottom(layout["xaxis"]["ticktext"], 60)
+    if input_track:
+        xs = np.asarray(cell.x, dtype=np.float32).reshape(T, -1)[cols].T
+        rows = list(tokens_vocab(tokens, xs.shape[0]))
+        data.append({"type": "heatmap", "xaxis": "x", "yaxis": "y5", "name": "input",
+                     "z": np.ascontiguousarray(xs), "x": cols, "y": np.arange(xs.shape[0]),
+                     "colorscale": "Greys", "zmin": -float(np.abs(xs).max() or 1),
+                     "zmax": float(np.abs(xs).max() or 1), "showscale": False,
+                     "hovertemplate": "t = %{x}<br>input %{y} = %{z:.3g}<extra></extra>"})
+        layout["yaxis5"] = {"domain": [0, track], "anchor": "x", **TICKS, "autorange": "reversed",
+                            "tickvals": list(range(len(rows))), "ticktext": rows}
+        layout["xaxis"] |= {"anchor": "y5", "title": {"text": ""}}
+        titles = [_title(notation.label(f), 0, dom[1]) | {"xanchor": "left", "xshift": -70,
+                                                           "font": {"size": 17}}
+                  for f, dom in zip(FIELDS, domains)]
+        titles.append(_title("input x⟨t⟩ (on the axis: the input, then t)", 0, track)
+                      | {"xanchor": "left", "xshift": -70, "font": {"size": 16}})
+        # t under each tick's input: annotations, since tick text is escaped data
+        titles += [{"text": str(t), "name": "t", "x": t, "xref": "x", "y": 0, "yref": "paper",
+                    "yanchor": "top", "yshift": -28, "showarrow": False,
+                    "font": {"size": 16, "color": "#777"}}
+                   for t in layout["xaxis"]["tickvals"]]
+        bottom = 58
     layout |= {
         "height": height or max(560, 4 * (60 + 22 * min(H, 16))), "font": FONT,
-        "margin": {**HEATMAP_MARGIN, "b": _bottom(layout["xaxis"]["ticktext"], 60)},
-        "annotations": [_title(notation.label(f), 0.5, dom[1]) for f, dom in zip(FIELDS, domains)],
+        "margin": {**HEATMAP_MARGIN, "b": min(200, bottom)},
+        "annotations": titles,
         "coloraxis": {"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1,
                       "colorbar": {"title": {"text": "gates"}, "y": 0.77, "len": 0.45, **TICKS}},
         "coloraxis2": {"colorscale": VALUE_SCALE, "cmin": -1, "cmax": 1, "cmid": 0,
                        "colorbar": {"title": {"text": "values"}, "y": 0.23, "len": 0.45,
                                     **TICKS}}}
     return {"data": data, "layout": layout}
+
+
+def tokens_vocab(tokens: Sequence[str] | None, rows: int) -> list[str]:
+    """Row labels of the input track: x[0], x[1], … (numbers) or the input index (symbols)."""
+    return [f"x[{i}]" for i in range(rows)]
 
 
 def gate_heatmaps(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | None = None,

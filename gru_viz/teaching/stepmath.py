@@ -8,6 +8,8 @@ redo; tests check that the results equal the recorded trace.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 
 import numpy as np
 
@@ -166,11 +168,23 @@ def from_trace(w: GRUWeights, cell: LayerTrace, t: int, notation: Notation) -> S
 
 # --- TeX with numbers ---------------------------------------------------------------------
 
+def number(v: float, digits: int = 2, sign: bool = False) -> str:
+    """The one rounding rule of the teaching pages: to 6 decimals first, then half away from
+    zero to ``digits``. Two values that agree to 1e-6 (c̃ = 0.9950000 and c = 0.9949999, the
+    same 0.995 computed two ways) print alike ("1.00"); no "-0.00"."""
+    v = float(v)
+    if not np.isfinite(v):
+        return "nan"
+    q = Decimal(f"{v:.6f}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = abs(q)
+    return f"{q:+f}" if sign else f"{q:f}"
+
+
 def _num(v: float, digits: int) -> str:
     if not np.isfinite(v):
         return r"\text{nan}"
-    s = f"{v:.{digits}f}"
-    return s.lstrip("-") if float(s) == 0 else s  # no "-0.00"
+    return number(v, digits)
 
 
 def _mat(a: np.ndarray, digits: int) -> str:
@@ -237,3 +251,112 @@ def explain(eq: Equation, unit: int) -> str:
     rest = eq.pre[unit] - top.value[unit]
     return (f"Unit {unit}: the {top.role} term ${top.sym}$ dominates ({top.value[unit]:+.2f}; "
             f"the other terms add {rest:+.2f}).")
+
+
+# --- HTML with numbers (the step-through page's browser view) -------------------------------
+
+_TEX_SYMBOLS = {"Gamma": "Γ", "sigma": "σ", "tanh": "tanh", "odot": "⊙", "langle": "⟨",
+                "rangle": "⟩", "quad": " ", " ": " ", ",": " ", "cdot": "·", "left": "",
+                "right": ""}
+
+
+def _group(s: str, i: int) -> tuple[str, int]:
+    """The TeX argument at s[i]: a braced group (without its braces) or one character."""
+    if i < len(s) and s[i] == "{":
+        depth, j = 1, i + 1
+        while j < len(s) and depth:
+            depth += {"{": 1, "}": -1}.get(s[j], 0)
+            j += 1
+        return s[i + 1:j - 1], j
+    return s[i:i + 1], i + 1
+
+
+def tex_html(tex: str) -> str:
+    """HTML for the small TeX vocabulary of our equations (symbols, sub/superscripts, σ, ⊙,
+    \\tilde, \\left/\\right, \\text): what the browser shows without a TeX engine."""
+    out, i = [], 0
+    while i < len(tex):
+        c = tex[i]
+        if c == "\\":
+            j = i + 1
+            while j < len(tex) and tex[j].isalpha():
+                j += 1
+            name = tex[i + 1:j] or tex[i + 1:i + 2]
+            i = max(j, i + 2) if not tex[i + 1:j] else j
+            if name == "tilde":
+                arg, i = _group(tex, i)
+                out.append(tex_html(arg) + "\u0303")
+            elif name == "text":
+                arg, i = _group(tex, i)
+                out.append(escape(arg))
+            else:
+                out.append(_TEX_SYMBOLS.get(name, escape(name)))
+        elif c in "_^":
+            arg, i = _group(tex, i + 1)
+            tag = "sub" if c == "_" else "sup"
+            out.append(f"<{tag}>{tex_html(arg)}</{tag}>")
+        elif c == "{":
+            arg, i = _group(tex, i)
+            out.append(tex_html(arg))
+        else:
+            out.append("−" if c == "-" else escape(c))
+            i += 1
+    return "".join(out).replace("⟨ ", "⟨").replace(" ⟩", "⟩")
+
+
+def _mat_html(a: np.ndarray, digits: int) -> str:
+    a = np.atleast_2d(a) if a.ndim == 2 else a[:, None]
+    cells = "".join(f"<span>{number(v, digits)}</span>" for v in a.ravel())
+    return f'<span class="mx" style="--c:{a.shape[1]}">{cells}</span>'
+
+
+def term_html(term: Term, unit: int | None = None, digits: int = 2) -> str:
+    """``term_tex`` in HTML: the unit's number over its term's symbol, or whole matrices."""
+    if unit is not None:
+        return (f'<span class="ub"><span class="n">{number(term.value[unit], digits)}</span>'
+                f'<span class="s">{tex_html(term.sym)}</span></span>')
+    if term.matrix is None and term.vector is None:
+        return _mat_html(term.bias, digits)
+    vec = _mat_html(term.vector, digits)
+    if term.gate_inside:
+        return f"{_mat_html(term.matrix, digits)} ({_mat_html(term.gate, digits)} ⊙ {vec})"
+    inner = vec if term.matrix is None else f"{_mat_html(term.matrix, digits)} {vec}"
+    if term.bias is not None:
+        inner = f"{inner} + {_mat_html(term.bias, digits)}"
+    if term.gate is None:
+        return inner
+    if term.bias is not None:
+        inner = f"({inner})"
+    return f"{_mat_html(term.gate, digits)} ⊙ {inner}"
+
+
+def _sum_html(eq: Equation, unit: int | None, digits: int) -> str:
+    """The terms joined by + (or −, for a unit's negative number: "0.50 − 0.20")."""
+    out = []
+    for k, term in enumerate(eq.terms):
+        part = term_html(term, unit, digits)
+        if k and unit is not None and number(term.value[unit], digits).startswith("-"):
+            out.append(" − " + part.replace('class="n">-', 'class="n">', 1))
+        else:
+            out.append((" + " if k else "") + part)
+    return "".join(out)
+
+
+def equation_html(eq: Equation, unit: int | None = None, digits: int = 2) -> str:
+    """``equation_tex`` in HTML: the symbols, then the numbers substituted, then the result."""
+    def pick(v: np.ndarray) -> str:
+        return number(v[unit], digits) if unit is not None else _mat_html(v, digits)
+
+    lhs = tex_html(eq.lhs) + (f"[{unit}]" if unit is not None else "")
+    fn = tex_html(eq.fn)
+    body = _sum_html(eq, unit, digits)
+    numbers = (f"{body} = {pick(eq.value)}" if not eq.fn else
+               f"{fn}({body}) = {fn}({pick(eq.pre)}) = <b>{pick(eq.value)}</b>")
+    return (f'<div class="eq"><div class="sym">{lhs} = {tex_html(eq.symbolic)}</div>'
+            f'<div class="num">= {numbers}</div></div>')
+
+
+def explain_html(eq: Equation, unit: int) -> str:
+    """``explain`` in HTML (its inline TeX turned into HTML)."""
+    parts = explain(eq, unit).split("$")
+    return "".join(tex_html(p) if k % 2 else escape(p) for k, p in enumerate(parts))

@@ -28,6 +28,9 @@ TEXT, VARIANT, STEP = "lab.text", "lab.variant", "lab.step"
 VERSION = "lab.version"  # bumped when weights are replaced wholesale (editors re-read them)
 LAST_GOOD = "lab.last_good"  # the last input that parsed: (text, vocab, I, x, tokens)
 URL_SEEN = "lab.url"
+UNIT = "lab.unit"  # the unit Step through follows (link: u)
+FOLLOW = "lab.follow"  # the units the Playground's lines follow, None for all (link: f)
+GATE = "pg.gate"  # the Playground's open weights tab: "z", "r" or "n" (link: g)
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,8 +127,57 @@ def init() -> list[str]:
         return []
     view, problems = from_query(params, _view())
     _apply(view)
+    problems += _apply_extras(params)
     st.session_state[URL_SEEN] = params
     return problems
+
+
+def _units(s: str) -> tuple[int, ...] | None:
+    parts = s.split(",") if s else []
+    if not all(p.isascii() and p.isdigit() and len(p) < 3 for p in parts):
+        return None
+    return tuple(sorted({int(p) for p in parts}))
+
+
+def _apply_extras(params: dict[str, str]) -> list[str]:
+    """The view's parts that are not the model: Step through's unit (u), the Playground's
+    units to follow (f) and open weights tab (g). Bad values are reported and ignored."""
+    problems = []
+    H = st.session_state[WEIGHTS].hidden_size
+    u = params.get("u")
+    if u is not None:
+        if u.isascii() and u.isdigit() and int(u) < H:
+            st.session_state[UNIT] = int(u)
+        else:
+            problems.append(f"The link's unit {u[:20]!r} is not a unit of this model "
+                            f"(0 to {H - 1}).")
+    f = params.get("f")
+    if f is not None:
+        units = _units(f)
+        if units is not None and all(j < H for j in units):
+            st.session_state[FOLLOW] = units
+        else:
+            problems.append(f"The link's units to follow {f[:40]!r} are not units 0 to {H - 1}.")
+    g = params.get("g")
+    if g is not None:
+        if g in ("z", "r", "n"):
+            st.session_state[GATE] = g
+        else:
+            problems.append(f"The link's weights tab {g[:20]!r} is not z, r or n.")
+    return problems
+
+
+def _extras() -> dict[str, str]:
+    """``_apply_extras``'s parameters, written only where they differ from the defaults."""
+    out = {}
+    if st.session_state.get(UNIT, 0):
+        out["u"] = str(st.session_state[UNIT])
+    follow = st.session_state.get(FOLLOW)
+    if follow is not None and list(follow) != list(range(st.session_state[WEIGHTS].hidden_size)):
+        out["f"] = ",".join(map(str, follow))
+    if st.session_state.get(GATE, "z") != "z":
+        out["g"] = st.session_state[GATE]
+    return out
 
 
 def sync_url() -> None:
@@ -138,7 +190,7 @@ def sync_url() -> None:
     if good is not None and good[0] != view.text and good[1:3] == (view.vocabulary,
                                                                     view.weights.input_size):
         view = replace(view, text=good[0])
-    params = to_query(view)
+    params = to_query(view) | _extras()
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
     st.session_state[URL_SEEN] = params

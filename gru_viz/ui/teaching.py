@@ -65,3 +65,45 @@ def preset_card(state: lab.Lab, compact: bool = False) -> None:
 def _matches(p: Preset, state: lab.Lab) -> bool:
     w = state.weights
     return all((getattr(w, n) == getattr(p.weights, n)).all() for n in MATRICES + BIASES)
+
+
+def unit_picker(hidden: int) -> int:
+    """The unit whose numbers Step through shows (kept in the link as ``u``)."""
+    st.session_state[lab.UNIT] = min(st.session_state.get(lab.UNIT, 0), hidden - 1)
+    if hidden == 1:
+        return 0
+    return st.radio("unit to follow", range(hidden), key=persistent(lab.UNIT, 0),
+                    on_change=store, args=(lab.UNIT,), horizontal=True,
+                    format_func=lambda j: f"unit {j:d}")
+
+
+# Page-level CSS of the teaching pages: less empty space above the first element, so that
+# the main view fits a 1280×720 projector without scrolling.
+_COMPACT = """<style>
+[data-testid="stMainBlockContainer"] { padding: 2.2rem 1.5rem 2rem; }
+[data-testid="stMainBlockContainer"] h3 { padding: 0.1rem 0 0.2rem; }
+</style>"""
+
+
+def compact_page() -> None:
+    st.html(_COMPACT)
+
+
+def _follow(hidden: int) -> None:
+    chosen = sorted(st.session_state["pg.units.w"])
+    st.session_state[lab.FOLLOW] = None if chosen == list(range(hidden)) else tuple(chosen)
+
+
+def follow_picker(hidden: int) -> list[int]:
+    """The Playground's units to follow (kept in the link as ``f``). None chosen draws all:
+    the line panels never stand empty."""
+    every = list(range(hidden))
+    follow = st.session_state.get(lab.FOLLOW)
+    if follow is None or any(j >= hidden for j in follow):
+        follow = every
+    st.session_state["pg.units.w"] = list(follow)
+    units = st.multiselect("Units to follow", every, key="pg.units.w", on_change=_follow,
+                           args=(hidden,), format_func=lambda j: f"unit {j:d}")
+    if not units:
+        st.caption("No unit chosen: the lines show every unit.")
+    return units or every
