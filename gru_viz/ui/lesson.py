@@ -103,7 +103,7 @@ def lesson_view() -> None:
                 st.markdown(authored(step.text("todo", nt)))
         else:
             st.markdown(authored(step.text("todo", nt)))
-        choice = st.radio(authored(f"**Predict:** {step.text('prompt', nt)}"), step.options,
+        choice = st.radio(f"**Predict:** {authored(step.text('prompt', nt))}", step.options,
                           index=None, key=pick_key)
         answer = step.answer(nt)
         if choice is None:
@@ -112,10 +112,9 @@ def lesson_view() -> None:
         else:
             said = (f"**Right:** {answer.choice}." if choice == answer.choice else
                     f"**Not quite:** {answer.choice}.")
-            # the lesson's own words and numbers computed from its own shipped models
             text = f"{said} **Why, from this model's numbers:** {answer.why}"
             if choice == answer.choice:
-                st.success(authored(text), icon="✅")
+                st.success(authored(text), icon="✅")  # the lesson's own text and numbers
             else:
                 st.warning(authored(text), icon="🔁")
             st.button("Hide and ask again", key=f"lesson.again.{step.key}",
