@@ -75,7 +75,7 @@ def overrides(loaded: Loaded) -> Loaded:
     return Loaded(chosen, loaded.name, f"{key}|{emb}|{head}|{vocabulary}")
 
 
-def shipped() -> list[Path]:
+def shipped_files() -> list[Path]:
     return sorted(p for p in ASSETS.glob("*") if p.suffix in EXTENSIONS)
 
 
@@ -89,7 +89,7 @@ PICKER = Picker(
 
 def model_picker() -> Loaded | None:
     """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
-    files = [(p.name, p) for p in shipped()]
+    files = [(p.name, p) for p in shipped_files()]
     # opened: a model handed over by open_in_app (?open=...); its input fills the box once
     return choose(PICKER, files, opened=opened_file(),
                   on_load=lambda digest, key: handed_input(digest, f"ex.input.{key}"))[1]
