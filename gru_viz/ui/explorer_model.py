@@ -1,4 +1,4 @@
-"""The explorer's model choice (``ui.model_picker``, shared with the dynamics pages, over the
+"""The explorer's model choice (``ui.model_choice``, shared with the dynamics pages, over the
 shipped files and a model handed over by ``open_in_app``), detection overrides, and what the
 loader found.
 """
@@ -14,7 +14,7 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
-from gru_viz.ui.model_picker import Loaded, Picker, choose
+from gru_viz.ui.model_choice import Loaded, Picker, choose
 from gru_viz.ui.opened import handed_input, opened_file
 from gru_viz.ui.page import persistent, store
 
