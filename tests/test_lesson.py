@@ -174,3 +174,35 @@ def test_the_lesson_speaks_the_notation_chosen():
     assert "r do?" in q.label and "Γr" not in q.label
     q.set_value(STEP["reset"].answer(PYTORCH).choice).run()
     assert STEP["reset"].answer(PYTORCH).why in at.success[0].value
+
+
+# --- the frame's lecture switch and theme -----------------------------------------------------
+
+def test_lecture_switch_is_kept_in_the_link_and_by_pages_that_write_theirs():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lecture"] = "1"
+    at.switch_page("pages/1_Playground.py")
+    at.run()
+    assert not at.exception
+    assert at.toggle(key="lecture.w").value is True
+    assert any("font-size:20px" in m.value for m in at.sidebar.markdown)
+    assert at.query_params["lecture"] in ("1", ["1"])  # the Playground's own link keeps it
+    assert at.query_params["p"] in ("latch", ["latch"])
+    weights = at.session_state["lab.version"]
+    at.run()
+    assert at.session_state["lab.version"] == weights  # the frame's key is not a new view
+    at.toggle(key="lecture.w").set_value(False).run()
+    assert "lecture" not in at.query_params
+    assert not any("font-size:20px" in m.value for m in at.sidebar.markdown)
+    at.switch_page("pages/0_Lesson.py").run()
+    at.toggle(key="lecture.w").set_value(True).run()
+    assert at.query_params["lecture"] in ("1", ["1"]) and "step" in at.query_params
+
+
+def test_no_custom_theme_in_the_config_so_light_and_dark_can_switch():
+    """A [theme] section makes a custom theme, which overrides the light/dark choice."""
+    import tomllib
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert "theme" not in config
+    at = open_lesson()
+    assert any("font-size:17px" in m.value for m in at.sidebar.markdown)  # its font size

@@ -77,8 +77,12 @@ def symbol_inputs(ids: np.ndarray, width: int, embedding: np.ndarray | None = No
 def read_typed(text: str, input_size: int, vocabulary: Vocabulary | None = None,
                embedding: np.ndarray | None = None) -> tuple[np.ndarray, list[str] | None]:
     """Typed text -> the GRU's input (T, I) and the symbols read. Through ``vocabulary`` when
-    there is one (embedding rows, else one-hot rows of the vocabulary's size), else numbers,
+    there is one (embedding rows, else one-hot rows of the vocabulary's size); with an
+    embedding but no vocabulary, token ids ("3 1 4", symbols their numbers); else numbers,
     one step per row (symbols None)."""
+    if vocabulary is None and embedding is not None:
+        ids = parse_ids(text, len(embedding))
+        return symbol_inputs(ids, len(embedding), embedding), [str(i) for i in ids]
     if vocabulary is None:
         return parse_rows(text, input_size), None
     ids = vocabulary.encode(text)
