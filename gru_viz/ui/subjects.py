@@ -23,7 +23,7 @@ from gru_viz.core.weights import BIASES, MATRICES
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import Vocabulary, format_rows, read_typed
 from gru_viz.io.shipped import ASSETS
-from gru_viz.ui.model_picker import Picker, choose
+from gru_viz.ui.model_choice import Picker, choose
 from gru_viz.ui.page import persistent, store
 
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
@@ -118,7 +118,7 @@ def _random(prefix: str) -> Subject:
 
 
 def picker(prefix: str) -> Subject | None:
-    """Widgets choosing the model (the Explorer's picker, ``ui.model_picker``, with the
+    """Widgets choosing the model (the Explorer's picker, ``ui.model_choice``, with the
     2-unit presets and a random GRU added); None when nothing usable is chosen yet."""
     presets = [PRESET + k for k in PRESETS]
     playground = _playground()
