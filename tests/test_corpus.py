@@ -291,3 +291,27 @@ def test_no_index_with_top_k_0(tmp_path):
     for name, a in plain.arrays.items():
         np.testing.assert_array_equal(a, full.arrays[name], err_msg=name)
     assert CorpusStats.load(out).meta["options"]["top_k"] == 0
+
+
+def test_ctrl_c_keeps_the_state_and_the_same_call_continues(tmp_path):
+    s = char_subject()
+    folder = write_texts(tmp_path, TEXTS)
+    out = tmp_path / "s.gruviz-corpus.npz"
+    opts = {k: v for k, v in OPTS.items() if k != "progress"} | {"batch": 2, "chunk": 5}
+    seen = []
+
+    def interrupt(done):
+        seen.append(done)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        corpus_stats(s, folder, out, progress=interrupt, **opts)
+    assert (tmp_path / "s.gruviz-corpus.npz.partial.npz").exists() and not out.exists()
+    first = []
+    resumed = corpus_stats(s, folder, out, progress=first.append, **opts)
+    assert first[0] > seen[3]  # it went on from where it stopped
+    assert not (tmp_path / "s.gruviz-corpus.npz.partial.npz").exists()
+    whole = corpus_stats(s, folder, progress=False, **opts)
+    for name, a in whole.arrays.items():
+        np.testing.assert_array_equal(resumed.arrays[name], a, err_msg=name)
