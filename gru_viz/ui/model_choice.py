@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from gru_viz.core.errors import GRUVizError
-from gru_viz.core.untrusted import markdown_text, md
+from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui.loading import digest, load_cached
 from gru_viz.ui.page import persistent, store
@@ -71,7 +71,8 @@ def choose(p: Picker, files: Sequence[tuple[str, Path]], extra: Sequence[str] = 
     if st.session_state.get(p.source) not in options:  # e.g. an example removed since
         st.session_state[p.source] = options[0]
     choice = st.selectbox("Model", options, key=persistent(p.source, options[0]),
-                          on_change=store, args=(p.source,), help=p.help)
+                          on_change=store, args=(p.source,),
+                          help=authored(p.help) if p.help else None)  # the caller's own
     if choice in extra:
         return choice, None
     source = _source(p, choice, files, opened)
