@@ -40,6 +40,32 @@ def _inspect(args: argparse.Namespace) -> None:
     _out(f"{len(ckpt.tensors)} tensor(s) in {desc['file']} ({desc['container']})")
 
 
+def _input_rows(name: str):
+    """--input: numbers from a .csv (one step per row) or a .npy (T, I) file."""
+    from gru_viz.io.inputs import read_csv, read_npy
+
+    path = Path(name)
+    if not path.is_file():
+        raise GRUVizError(f"--input {str(path)!r} is not a file.")
+    return (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
+
+
+def _captured(args: argparse.Namespace):
+    """--captured B: the capture file's checkpoint, its sequence B and that sequence's h0."""
+    from gru_viz.io.checkpoint import load_checkpoint
+
+    source = load_checkpoint(args.file, gru=args.gru)
+    cap = source.capture
+    if cap is None:
+        raise GRUVizError(f"--captured needs a capture file (recording.save(...)); "
+                          f"{Path(args.file).name} is {source.description['container']}.")
+    if not 0 <= args.captured < len(cap["lengths"]):
+        raise GRUVizError(f"--captured {args.captured}: the capture holds sequences "
+                          f"0..{len(cap['lengths']) - 1}.")
+    rows = cap["x"][args.captured, :int(cap["lengths"][args.captured])]
+    return source, rows, cap["h0"][:, args.captured]
+
+
 def _trace(args: argparse.Namespace) -> None:
     from gru_viz.api import trace_checkpoint
     from gru_viz.core.limits import server_limits
@@ -50,28 +76,10 @@ def _trace(args: argparse.Namespace) -> None:
         raise GRUVizError(f"--out must end in one of {', '.join(FORMATS)}; got {out.name!r}.")
     # the range is checked against the checkpoint's embedding by trace_checkpoint
     ids = None if args.ids is None else parse_ids(args.ids, sys.maxsize)
-    rows = args.rows
-    if args.input is not None:
-        from gru_viz.io.inputs import read_csv, read_npy
-
-        path = Path(args.input)
-        if not path.is_file():
-            raise GRUVizError(f"--input {str(path)!r} is not a file.")
-        rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
+    rows = args.rows if args.input is None else _input_rows(args.input)
     source, h0 = args.file, None
     if args.captured is not None:
-        from gru_viz.io.checkpoint import load_checkpoint
-
-        source = load_checkpoint(args.file, gru=args.gru)
-        cap = source.capture
-        if cap is None:
-            raise GRUVizError(f"--captured needs a capture file (recording.save(...)); "
-                              f"{Path(args.file).name} is {source.description['container']}.")
-        if not 0 <= args.captured < len(cap["lengths"]):
-            raise GRUVizError(f"--captured {args.captured}: the capture holds sequences "
-                              f"0..{len(cap['lengths']) - 1}.")
-        rows = cap["x"][args.captured, :int(cap["lengths"][args.captured])]
-        h0 = cap["h0"][:, args.captured]
+        source, rows, h0 = _captured(args)
     res = trace_checkpoint(source, text=args.text, rows=rows, ids=ids, gru=args.gru, h0=h0,
                            dtype="float64" if args.float64 else None, limits=server_limits())
     for w in res.checkpoint.warnings:

@@ -221,6 +221,11 @@ def read_npy(data: bytes, width: int | None = None) -> np.ndarray:
     except Exception as exc:  # truncated or corrupt
         raise InputError(f"This is not a readable .npy file ({type(exc).__name__}: {exc}).") \
             from None
+    return _npy_rows(x, width)
+
+
+def _npy_rows(x, width: int | None) -> np.ndarray:
+    """A loaded .npy array as float64 rows (T, I), checked."""
     if not isinstance(x, np.ndarray):
         raise InputError("Expected a single array in the .npy file.")
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)

@@ -1,4 +1,4 @@
-"""The explorer's model choice (``ui.model_picker``, shared with the dynamics pages, over the
+"""The explorer's model choice (``ui.model_choice``, shared with the dynamics pages, over the
 shipped files and a model handed over by ``open_in_app``), detection overrides, and what the
 loader found.
 """
@@ -14,7 +14,7 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
-from gru_viz.ui.model_picker import Loaded, Picker, choose
+from gru_viz.ui.model_choice import Loaded, Picker, choose
 from gru_viz.ui.opened import handed_input, opened_file
 from gru_viz.ui.page import persistent, store
 
@@ -75,7 +75,7 @@ def overrides(loaded: Loaded) -> Loaded:
     return Loaded(chosen, loaded.name, f"{key}|{emb}|{head}|{vocabulary}")
 
 
-def shipped() -> list[Path]:
+def shipped_files() -> list[Path]:
     return sorted(p for p in ASSETS.glob("*") if p.suffix in EXTENSIONS)
 
 
@@ -89,7 +89,7 @@ PICKER = Picker(
 
 def model_picker() -> Loaded | None:
     """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
-    files = [(p.name, p) for p in shipped()]
+    files = [(p.name, p) for p in shipped_files()]
     # opened: a model handed over by open_in_app (?open=...); its input fills the box once
     return choose(PICKER, files, opened=opened_file(),
                   on_load=lambda digest, key: handed_input(digest, f"ex.input.{key}"))[1]
