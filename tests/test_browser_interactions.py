@@ -229,7 +229,7 @@ def test_phase_portrait_recurrent_weight_slider(opened):
     same_points(before, library_points(first.W_hn[0][0]))
     app.shot("Phase_portrait-1-default", tall=True)
     with app.changing():
-        app.slide("W_hn[0,0]", "End")  # unit 0's self-excitation to 3: one point becomes three
+        app.slide("W_cc[0,0]", "End")  # course name of W_hn[0,0]; unit 0's self-excitation to 3: one point becomes three
     after = drawn_points(app.figures()[0])
     same_points(after, library_points(3.0))
     assert len(after) == len(before) + 2
