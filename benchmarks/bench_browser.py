@@ -25,7 +25,10 @@ play rate reached at 30 steps/s requested on a 200-step run (goal ≥ 25); and t
 on every animation frame, in which a chart (or the time view) was blank or missing during 10
 weight changes and during 100 steps of play (goal 0).
 
-    python benchmarks/bench_browser.py [repetitions] [playground|explorer|time]
+Mode ``navigation``: a first visit to Home (its links shown), then its Playground link clicked
+-> the first heatmap drawn (goal ≤ 2 s on a warm server).
+
+    python benchmarks/bench_browser.py [repetitions] [playground|explorer|time|navigation]
                                                 (default 5 repetitions, every mode)
 """
 
@@ -293,6 +296,35 @@ def blank_frames(app: AppPage, action, charts: int) -> tuple[int, int]:
     return app.page.evaluate("() => [window.__blank.frames, window.__blank.blank]")
 
 
+HEATMAP_DRAWN = """() => Array.from(document.querySelectorAll(
+    '.st-key-pg-heatmaps .js-plotly-plot')).some(gd => gd.querySelector(
+    '.hm image, .heatmaplayer image, .imagelayer image'))"""
+
+
+def home_then_playground(browser, url: str, reps: int) -> tuple[list[float], list[float]]:
+    """A first visit (new browser profile) to Home, then a click on its Playground link:
+    (ms from navigation start to Home's links shown, ms from the click to the Playground's
+    first heatmap drawn)."""
+    links, firsts = [], []
+    for _ in range(reps):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        try:
+            page.goto(url)
+            page.locator("[data-testid='stMain'] [data-testid='stPageLink']").first.wait_for(
+                timeout=60_000)
+            links.append(page.evaluate("() => performance.now()"))
+            AppPage.wait_idle(type("P", (), {"page": page})())
+            page.wait_for_timeout(500)
+            t0 = page.evaluate("() => performance.now()")
+            page.locator("[data-testid='stSidebar'] a", has_text="Playground").first.click()
+            page.wait_for_function(HEATMAP_DRAWN, timeout=60_000, polling="raf")
+            firsts.append(page.evaluate("() => performance.now()") - t0)
+        finally:
+            context.close()
+    return links, firsts
+
+
 def time_in_browser(browser, url: str, reps: int) -> None:
     reps = max(reps, 20)
     rows = ";".join(f"{np.sin(t / 7):.2f}" for t in range(200))
@@ -334,7 +366,14 @@ def time_in_browser(browser, url: str, reps: int) -> None:
             app.close()
 
 
-def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "time")) -> None:
+def navigation(browser, url: str, reps: int) -> None:
+    links, firsts = home_then_playground(browser, url, reps)
+    report("home (first visit): navigation -> links shown", links, None)
+    report("home -> playground link: click -> first chart", firsts, 2000)
+
+
+def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "time",
+                                                  "navigation")) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -355,9 +394,11 @@ def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "tim
             explorer(browser, url, reps, sizes, pathlib.Path(tmp))
         if "time" in pages:
             time_in_browser(browser, url, reps)
+        if "navigation" in pages:
+            navigation(browser, url, reps)
         browser.close()
 
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if sys.argv[1:] else 5,
-         tuple(sys.argv[2:]) or ("playground", "explorer", "time"))
+         tuple(sys.argv[2:]) or ("playground", "explorer", "time", "navigation"))

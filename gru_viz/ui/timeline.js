@@ -120,6 +120,9 @@ class Timeline {
       const left = el("div", "left", this.body);
       this.heading = el("div", "heading", left);
       this.eqs = el("div", "eqs", left);
+      const whys = el("details", "whys", left);
+      this.whySummary = el("summary", "", whys);
+      this.why = el("div", "", whys);
       const right = el("div", "right", this.body);
       this.diagram = el("div", "diagram", right);
       this.chart = el("div", "chart", right);
@@ -170,12 +173,15 @@ class Timeline {
       last = now;
       const period = 1000 / this.speed;
       if (due >= period) {
-        due = Math.min(due - period, period); // never bursts after a stall
+        // keep the chosen speed when frames are slow (a busy machine): up to 3 steps per
+        // frame, only the last drawn; after a longer stall, no burst
+        const n = Math.min(3, Math.floor(due / period));
+        due = Math.min(due - n * period, period);
         if (this.t >= this.data.T - 1) {
           if (this.loop) this.go(0);
           else { this.pause(true); return; }
         } else {
-          this.go(this.t + 1);
+          this.go(Math.min(this.t + n, this.data.T - 1));
         }
       }
       this.raf = requestAnimationFrame(tick);
@@ -243,6 +249,8 @@ class Timeline {
       this.heading.appendChild(document.createTextNode(
         `, input ${d.labels[t]}` + (d.full ? "" : `; numbers for unit ${d.unit}`)));
       this.eqs.innerHTML = frame(d.equations, t);
+      this.whySummary.textContent = `What decided unit ${d.unit}'s numbers`;
+      this.why.innerHTML = frame(d.why, t);
       // grow only: a longer sentence at some step never makes the page below jump back
       const h = this.eqs.offsetHeight;
       if (h > (this.eqMin || 0)) { this.eqMin = h; this.eqs.style.minHeight = `${h}px`; }
