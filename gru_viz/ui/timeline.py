@@ -55,3 +55,23 @@ def stepper(w: GRUWeights, cell: LayerTrace, notation: Notation, labels: Sequenc
         h.update(np.ascontiguousarray(a, np.float64).tobytes())
     key = h.hexdigest() + run_id(cell, notation.key, unit, w.reset_after, tuple(labels))
     return _stepper(key, w, cell, notation.key, tuple(labels), unit) | {"t0": int(step)}
+
+
+# One rerun, once the page is painted and the browser idle: what is drawn then (Home's small
+# chart) never delays what the page shows first.
+_AFTER_PAINT_JS = """export default function ({ data, setStateValue }) {
+  if (data && data.done) return;
+  const go = () => setStateValue("painted", true);
+  if (window.requestIdleCallback) window.requestIdleCallback(go, { timeout: 1500 });
+  else setTimeout(go, 300);
+}"""
+_after_paint = st.components.v2.component("gruviz_after_paint", js=_AFTER_PAINT_JS)
+
+
+def after_paint(key: str) -> bool:
+    """False on a session's first run of the page; True once the browser has painted it and
+    gone idle (one more run)."""
+    done = bool((st.session_state.get(key) or {}).get("painted"))
+    _after_paint(key=key, data={"done": done}, default={"painted": False},
+                 on_painted_change=lambda: None, height=0)
+    return bool((st.session_state.get(key) or {}).get("painted"))
