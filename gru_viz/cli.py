@@ -40,6 +40,32 @@ def _inspect(args: argparse.Namespace) -> None:
     _out(f"{len(ckpt.tensors)} tensor(s) in {desc['file']} ({desc['container']})")
 
 
+def _input_rows(name: str):
+    """--input: numbers from a .csv (one step per row) or a .npy (T, I) file."""
+    from gru_viz.io.inputs import read_csv, read_npy
+
+    path = Path(name)
+    if not path.is_file():
+        raise GRUVizError(f"--input {str(path)!r} is not a file.")
+    return (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
+
+
+def _captured(args: argparse.Namespace):
+    """--captured B: the capture file's checkpoint, its sequence B and that sequence's h0."""
+    from gru_viz.io.checkpoint import load_checkpoint
+
+    source = load_checkpoint(args.file, gru=args.gru)
+    cap = source.capture
+    if cap is None:
+        raise GRUVizError(f"--captured needs a capture file (recording.save(...)); "
+                          f"{Path(args.file).name} is {source.description['container']}.")
+    if not 0 <= args.captured < len(cap["lengths"]):
+        raise GRUVizError(f"--captured {args.captured}: the capture holds sequences "
+                          f"0..{len(cap['lengths']) - 1}.")
+    rows = cap["x"][args.captured, :int(cap["lengths"][args.captured])]
+    return source, rows, cap["h0"][:, args.captured]
+
+
 def _trace(args: argparse.Namespace) -> None:
     from gru_viz.api import trace_checkpoint
     from gru_viz.core.limits import server_limits
@@ -50,28 +76,10 @@ def _trace(args: argparse.Namespace) -> None:
         raise GRUVizError(f"--out must end in one of {', '.join(FORMATS)}; got {out.name!r}.")
     # the range is checked against the checkpoint's embedding by trace_checkpoint
     ids = None if args.ids is None else parse_ids(args.ids, sys.maxsize)
-    rows = args.rows
-    if args.input is not None:
-        from gru_viz.io.inputs import read_csv, read_npy
-
-        path = Path(args.input)
-        if not path.is_file():
-            raise GRUVizError(f"--input {str(path)!r} is not a file.")
-        rows = (read_npy if path.suffix == ".npy" else read_csv)(path.read_bytes())
+    rows = args.rows if args.input is None else _input_rows(args.input)
     source, h0 = args.file, None
     if args.captured is not None:
-        from gru_viz.io.checkpoint import load_checkpoint
-
-        source = load_checkpoint(args.file, gru=args.gru)
-        cap = source.capture
-        if cap is None:
-            raise GRUVizError(f"--captured needs a capture file (recording.save(...)); "
-                              f"{Path(args.file).name} is {source.description['container']}.")
-        if not 0 <= args.captured < len(cap["lengths"]):
-            raise GRUVizError(f"--captured {args.captured}: the capture holds sequences "
-                              f"0..{len(cap['lengths']) - 1}.")
-        rows = cap["x"][args.captured, :int(cap["lengths"][args.captured])]
-        h0 = cap["h0"][:, args.captured]
+        source, rows, h0 = _captured(args)
     res = trace_checkpoint(source, text=args.text, rows=rows, ids=ids, gru=args.gru, h0=h0,
                            dtype="float64" if args.float64 else None, limits=server_limits())
     for w in res.checkpoint.warnings:
@@ -110,7 +118,8 @@ def _corpus(args: argparse.Namespace) -> int:
     opts = Options(batch=args.batch, chunk=args.chunk, mode=args.mode, warmup=args.warmup,
                    segment=args.segment, split=args.split, bins=args.bins, left=args.left,
                    right=args.right, top_k=args.top_k, context=args.context,
-                   dtype="float64" if args.float64 else "float32", device=args.device,
+                   dtype="float64" if args.float64 else "float32", recorder=args.recorder,
+                   device=args.device,
                    threads=args.threads, state_every=args.save_every)
     try:
         stats = corpus_stats(ckpt, args.corpus, out, options=opts, engine=args.engine,
@@ -121,6 +130,10 @@ def _corpus(args: argparse.Namespace) -> int:
               "run the same command again to continue.", file=sys.stderr)
         return 130
     m = stats.meta
+    if opts.mode == "exact" and m["documents"] < opts.batch:
+        print(f"note: exact mode runs one stream per document, so only {m['documents']} of "
+              f"--batch {opts.batch} ran at once; --mode segments runs them all (approximate "
+              "at the cuts).", file=sys.stderr)
     _out(f"{stats.tokens:,} tokens in {m['documents']:,} document(s), "
           f"{m['tokens_per_second']:,.0f} tokens/s; statistics written to "
           f"{terminal_text(str(out))}")
@@ -210,6 +223,10 @@ def parser() -> argparse.ArgumentParser:
                    "index, about twice as fast)")
     c.add_argument("--context", type=int, default=12, help="tokens kept each side of those")
     c.add_argument("--float64", action="store_true", help="compute in float64")
+    c.add_argument("--recorder", choices=("auto", "loop", "fused"), default="auto",
+                   help="loop: a torch loop writing every gate (the CPU default); fused: "
+                   "nn.GRU's kernel, then all gates recomputed in whole-chunk products (the "
+                   "GPU default)")
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
     c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     c.add_argument("--engine", choices=("local", "dask"), default="local",

@@ -61,11 +61,21 @@ def _label(obj: Any) -> str:
     return Path(str(name)).name.split(".")[0] or type(obj).__name__.lower()
 
 
+def _result_text(res: Any) -> str | None:
+    """A Result's input as the Explorer's text box takes it: the text of a vocabulary of
+    characters, else None (the Explorer then offers its default input)."""
+    vocab = res.checkpoint.vocabulary
+    if res.tokens is None or vocab is None or not all(len(s) == 1 for s in vocab.symbols):
+        return None
+    return "".join(res.tokens)
+
+
 def write_handover(obj: Any, folder: Path, label: str | None = None) -> tuple[str, Path]:
     """Write ``obj`` into ``folder`` under a fresh random name: (token, path).
 
     A path is copied (it must be a file the app reads); a ``Checkpoint``, a ``Result`` (its
-    checkpoint) or a ``GRUModel`` is saved in gru-viz's own checkpoint format; anything with a
+    checkpoint, and its text input beside it) or a ``GRUModel`` is saved in gru-viz's own
+    checkpoint format; anything with a
     ``save(path)`` method (a ``Recording``) saves itself as a capture (``.gruviz.npz``).
     """
     from gru_viz.api import Result
@@ -74,7 +84,9 @@ def write_handover(obj: Any, folder: Path, label: str | None = None) -> tuple[st
     from gru_viz.io.checkpoint import Checkpoint
 
     folder = opened.prepare(folder)
+    text = None
     if isinstance(obj, Result):
+        text = _result_text(obj)
         obj = obj.checkpoint
     if isinstance(obj, (str, os.PathLike)):
         src = Path(obj).expanduser()
@@ -107,6 +119,10 @@ def write_handover(obj: Any, folder: Path, label: str | None = None) -> tuple[st
         raise GRUVizError(f"Cannot open a {type(obj).__name__} in the app: give a Recording, "
                           "Result, Checkpoint, GRUModel or a checkpoint file's path.")
     os.chmod(folder / name, 0o600)
+    if text is not None:  # the Explorer starts with the Result's own input
+        side = folder / f"{token}{opened.INPUT}"
+        side.write_text(text, encoding="utf-8")
+        os.chmod(side, 0o600)
     return token, folder / name
 
 

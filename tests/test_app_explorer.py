@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from gru_viz.api import run_checkpoint
 from gru_viz.io.checkpoint import load_checkpoint
 from gru_viz.ui.explorer_input import Run
-from gru_viz.ui.explorer_model import Loaded, shipped
+from gru_viz.ui.explorer_model import Loaded, shipped_files
 from gru_viz.ui.explorer_more import trace_file
 from tests.app_helpers import page, showing, upload
 from tests.helpers import VOCAB, gru, own_format, planted_model, saved
@@ -62,7 +62,7 @@ def assert_ok(at: AppTest) -> None:
 
 
 
-@pytest.mark.parametrize("path", shipped(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", shipped_files(), ids=lambda p: p.name)
 def test_each_shipped_model_loads_and_renders_every_view(path):
     at = page()
     at.sidebar.selectbox(key="ex.source.w").select(path.name).run()

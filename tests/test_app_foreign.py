@@ -62,3 +62,23 @@ def test_recording_matches_what_the_app_runs():
 
     tr = run(ckpt.model, cap["x"][1], cap["h0"][:, 1])
     assert np.abs(tr.output - rec[0].output[1]).max() <= 1e-5
+
+
+def test_phase_portrait_and_memory_pages_open_a_capture_and_a_keras_file():
+    from tests.test_app_dynamics import MEMORY, PORTRAIT
+    from tests.test_app_dynamics import page as page_at
+
+    for path, prefix in ((PORTRAIT, "pp"), (MEMORY, "mg")):
+        for name, data in (("run.gruviz.npz", capture_bytes()), ("m.keras", keras_bytes())):
+            at = page_at(path)
+            if prefix == "pp":
+                at.radio(key="pp.source.w").set_value("a larger model").run()
+            at.selectbox(key=f"{prefix}.model.w").set_value("upload a checkpoint").run()
+            at.get("file_uploader")[0].set_value((name, data, "application/octet-stream")).run()
+            assert_ok(at)
+            assert at.get("plotly_chart"), (path, name)
+            if name.startswith("run"):  # the input box starts with the recorded sequence
+                rec = recording()
+                first = at.text_area[0].value.replace(";", "\n").split("\n")[0]
+                assert np.allclose([float(v) for v in first.split(",")], rec[0].x[0, 0],
+                                   atol=1e-6)

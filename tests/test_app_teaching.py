@@ -112,7 +112,8 @@ def test_resize_and_randomize_switch_to_the_matrix_editor():
 
 def timeline_data(at: AppTest) -> dict:
     """The data the page sent its time component (``gru_viz.ui.timeline``)."""
-    (el,) = at.get("bidi_component")
+    (el,) = [e for e in at.get("bidi_component")  # not the frame's theme switch
+             if e.proto.component_name.endswith("timeline")]
     return json.loads(el.proto.mixed.json or el.proto.json)
 
 

@@ -64,3 +64,83 @@ def test_matrix_numbers_typed_fast_as_text_all_count(server, browser):
         assert app.exceptions() == []
     finally:
         app.close()
+
+
+def _box(app: AppPage, selector: str) -> dict:
+    el = app.page.locator(selector).first
+    el.wait_for()
+    return el.bounding_box()
+
+
+def _inside(box: dict, width: int, height: int) -> bool:
+    return (box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1
+            and box["y"] + box["height"] <= height + 1)
+
+
+def _clipped(app: AppPage) -> list[str]:
+    """Texts of buttons, headings and the step bar wider than their box (cut by ellipsis)."""
+    return app.page.evaluate("""() => Array.from(document.querySelectorAll(
+        '[data-testid="stMain"] button p, [data-testid="stMain"] h3,'
+        + ' [data-testid="stMain"] [data-testid="stPageLink"] p')).filter(
+        e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("step", ["reset", "portrait"])
+def test_lesson_fits_a_1280x720_projector(server, browser, step):
+    """Question first, then the figure and the answer: all inside the first viewport,
+    nothing clipped."""
+    app = AppPage(browser, f"{server}/Lesson?step={step}")
+    try:
+        app.page.set_viewport_size({"width": 1280, "height": 720})
+        app.wait_idle()
+        main = "[data-testid='stMain']"
+        radio = f"{main} [data-testid='stRadio']"
+        assert _inside(_box(app, radio), 1280, 720)
+        assert app.page.locator(f"{main} .js-plotly-plot").count() == 0  # hidden before
+        with app.changing():
+            app.page.locator(f"{radio} label").nth(1).click()
+        app.wait_idle()
+        app.shot(f"Lesson-{step}-1280x720")
+        for sel in (f"{main} .js-plotly-plot", f"{main} [data-testid='stAlert']", radio,
+                    f"{main} h3"):
+            assert _inside(_box(app, sel), 1280, 720), sel
+        assert _clipped(app) == []
+        assert app.exceptions() == [] and app.errors == []
+    finally:
+        app.close()
+
+
+def _luminance(rgb: str) -> float:
+    r, g, b = (int(v) for v in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.browser
+def test_theme_switch_reloads_the_link_in_dark_and_light_with_a_readable_diagram(server,
+                                                                                browser):
+    app = AppPage(browser, f"{server}/?n=course")
+    try:
+        def colours() -> tuple[float, float]:
+            """(page background, the diagram's text colour) as luminance."""
+            bg = app.page.evaluate("() => getComputedStyle(document.querySelector("
+                                   "'[data-testid=stApp]')).backgroundColor")
+            ink = app.page.evaluate("() => getComputedStyle(document.querySelector("
+                                    "'[data-testid=stMain] svg[aria-label]')).color")
+            return _luminance(bg), _luminance(ink)
+
+        bg, ink = colours()
+        assert bg > 200 and ink < 100  # light page, dark text
+        app.page.get_by_text("🌙 dark").click()
+        app.page.wait_for_url("**embed_options=dark_theme**")
+        app.wait_idle()
+        bg, ink = colours()
+        assert bg < 60 and ink > 150  # dark page, light text: the diagram follows it
+        app.shot("Home-dark")
+        app.page.get_by_text("☀ light").click()
+        app.page.wait_for_url("**embed_options=light_theme**")
+        app.wait_idle()
+        assert colours()[0] > 200
+        assert app.exceptions() == []
+    finally:
+        app.close()

@@ -174,3 +174,63 @@ def test_the_lesson_speaks_the_notation_chosen():
     assert "r do?" in q.label and "Γr" not in q.label
     q.set_value(STEP["reset"].answer(PYTORCH).choice).run()
     assert STEP["reset"].answer(PYTORCH).why in at.success[0].value
+
+
+# --- the frame's lecture switch and theme -----------------------------------------------------
+
+def test_lecture_switch_is_kept_in_the_link_and_by_pages_that_write_theirs():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lecture"] = "1"
+    at.switch_page("pages/1_Playground.py")
+    at.run()
+    assert not at.exception
+    assert at.toggle(key="lecture.w").value is True
+    assert any("font-size:20px" in m.value for m in at.sidebar.markdown)
+    assert at.query_params["lecture"] in ("1", ["1"])  # the Playground's own link keeps it
+    assert at.query_params["p"] in ("latch", ["latch"])
+    weights = at.session_state["lab.version"]
+    at.run()
+    assert at.session_state["lab.version"] == weights  # the frame's key is not a new view
+    at.toggle(key="lecture.w").set_value(False).run()
+    assert "lecture" not in at.query_params
+    assert not any("font-size:20px" in m.value for m in at.sidebar.markdown)
+    at.switch_page("pages/0_Lesson.py").run()
+    at.toggle(key="lecture.w").set_value(True).run()
+    assert at.query_params["lecture"] in ("1", ["1"]) and "step" in at.query_params
+
+
+def test_no_custom_theme_in_the_config_so_light_and_dark_can_switch():
+    """A [theme] section makes a custom theme, which overrides the light/dark choice."""
+    import tomllib
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert "theme" not in config
+    at = open_lesson()
+    assert any("font-size:17px" in m.value for m in at.sidebar.markdown)  # its font size
+
+
+# --- one model across the teaching pages ----------------------------------------------------
+
+@pytest.mark.parametrize("page,prefix", [("pages/4_Memory_and_gradients.py", "mg"),
+                                         ("pages/3_Phase_portrait.py", "pp")])
+def test_the_playgrounds_model_and_input_open_on_the_dynamics_pages(page, prefix):
+    from gru_viz.ui import lab
+    from gru_viz.ui.subjects import PLAYGROUND
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/1_Playground.py").run()
+    at.selectbox(key="teach.preset").set_value("counter").run()  # edited, then typed
+    at.text_input(key="lab.text.w").set_value("abba").run()
+    w = at.session_state[lab.WEIGHTS]
+    at.switch_page(page).run()
+    if prefix == "pp":
+        at.radio(key="pp.source.w").set_value("a larger model").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key=f"{prefix}.model.w").value == PLAYGROUND
+    box = next(t for t in at.text_area if t.key.startswith(f"{prefix}.text.playground-"))
+    assert box.value == "abba"
+    assert "The Playground's cell (preset 'counter')" in " ".join(c.value for c in at.caption)
+    # a later change on the Playground shows here too: a new model key, its new text
+    at.switch_page("pages/1_Playground.py").run()
+    at.text_input(key="lab.text.w").set_value("aab").run()
+    at.switch_page(page).run()
+    box = next(t for t in at.text_area if t.key.startswith(f"{prefix}.text.playground-"))
+    assert box.value == "aab" and at.session_state[lab.WEIGHTS].equals(w)

@@ -13,7 +13,7 @@ def params(at) -> dict[str, str]:
 
 def test_edited_weights_survive_bad_input_page_switch_reload_and_download():
     at = open_page(PLAYGROUND)
-    weight_slider(at, "W_in.0.0").set_value(1.5).run()
+    weight_slider(at, "W_cx.0.0").set_value(1.5).run()  # course notation: W_cx is W_in
     at.text_input[0].set_value("0.3; -0.7; 0.9").run()
     edited, shown = at.session_state[lab.WEIGHTS], heatmap(at, 3)
     assert edited.W_in[0, 0] == np.float32(1.5)

@@ -148,3 +148,19 @@ def test_a_recording_is_handed_over_as_its_capture(folder):
     at = _explorer(link.url.rsplit("=", 1)[1])
     assert not at.exception
     assert at.sidebar.selectbox[0].value.startswith("from the notebook: recording")
+
+
+def test_a_result_opens_with_its_own_input(folder):
+    res = gru_viz.trace_checkpoint(BRACKETS, text="(([[]]))[")
+    link = gru_viz.open_in_app(res, launch=False)
+    token = link.url.rsplit("=", 1)[1]
+    assert opened.find_input(token) == "(([[]]))["
+    for bad in ("../x", token.upper(), None):
+        assert opened.find_input(bad) is None
+    at = _explorer(token)
+    assert not at.exception
+    assert at.text_area[0].value == "(([[]]))["
+    at.text_area[0].set_value("()").run()  # the user's edit is kept, not overwritten
+    at.run()
+    assert at.text_area[0].value == "()"
+    assert not at.exception

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import replace
 from functools import reduce
 from pathlib import Path
@@ -31,8 +32,9 @@ def run_shard(job: CorpusJob, part: Jobs) -> CorpusStats:
                       None if job.subject.vocabulary is None else job.subject.vocabulary.symbols,
                       job.subject.model.input_size])
     opened = _OPENED.setdefault(key, job)
+    # one torch thread per Dask worker thread unless told otherwise: workers run in parallel
     stats = run_jobs(job.subject, opened.corpus(), part,
-                     replace(job.opts, state_every=float("inf")))
+                     replace(job.opts, state_every=float("inf"), threads=job.opts.threads or 1))
     assert stats is not None
     return stats
 
@@ -47,8 +49,8 @@ def run_on_dask(job: CorpusJob, jobs: Jobs, scheduler: str | None, shards: int |
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                               dashboard_address=None)
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                               dashboard_address=None)  # a process per core of this machine
         client = Client(cluster)
     try:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)

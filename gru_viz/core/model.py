@@ -39,22 +39,27 @@ class GRUModel:
         if any(f and len(layer) != 1 for f, layer in zip(flags, cells)):
             raise WeightsError("reverse_only marks one-direction layers only.")
         object.__setattr__(self, "reverse_only", flags if any(flags) else ())
-        D, H = len(cells[0]), cells[0][0].hidden_size
+        D = len(cells[0])
         if D not in (1, 2):
             raise WeightsError(f"A layer has 1 or 2 directions, got {D}.")
         for k, layer in enumerate(cells):
             for d, w in enumerate(layer):
-                where = f"layer {k}" + (" reverse" if d else "")
-                expected_in = self.input_size if k == 0 else D * H
-                if len(layer) != D:
-                    raise WeightsError(f"Layer {k} has {len(layer)} directions, layer 0 has {D}.")
-                if w.hidden_size != H:
-                    raise WeightsError(f"{where}: hidden size {w.hidden_size}, expected {H}.")
-                if w.input_size != expected_in:
-                    raise WeightsError(
-                        f"{where}: input size {w.input_size}, expected {expected_in}.")
-                if w.reset_after != cells[0][0].reset_after:
-                    raise WeightsError(f"{where}: reset placement differs from layer 0.")
+                self._check_cell(k, d, len(layer), w)
+
+    def _check_cell(self, k: int, d: int, directions: int, w: GRUWeights) -> None:
+        """Cell (k, d) fits layer 0: its directions, sizes and reset placement."""
+        first = self.cells[0][0]
+        D, H = len(self.cells[0]), first.hidden_size
+        where = f"layer {k}" + (" reverse" if d else "")
+        expected_in = self.input_size if k == 0 else D * H
+        if directions != D:
+            raise WeightsError(f"Layer {k} has {directions} directions, layer 0 has {D}.")
+        if w.hidden_size != H:
+            raise WeightsError(f"{where}: hidden size {w.hidden_size}, expected {H}.")
+        if w.input_size != expected_in:
+            raise WeightsError(f"{where}: input size {w.input_size}, expected {expected_in}.")
+        if w.reset_after != first.reset_after:
+            raise WeightsError(f"{where}: reset placement differs from layer 0.")
 
     @property
     def input_size(self) -> int:

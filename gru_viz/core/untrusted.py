@@ -14,13 +14,15 @@ import unicodedata
 
 # Marks that start a Markdown construct anywhere: links and images ([), HTML and autolinks
 # (<), emphasis, code, strike-through, maths ($, which Streamlit renders with KaTeX), headings,
-# tables, entities (&#x202E; would smuggle a bidi control) and e-mail autolinks (@). Marks that
-# matter only in some places are escaped there: "_" at a word's edge (intraword "_" is never
-# emphasis, so file names stay readable), ":" before "/" (bare http:// autolinks), "." after
-# "www", and a list or quote marker at the start.
-_ALWAYS = re.compile(r"([\\`*~\[\]<>$#|@&])")
+# tables and entities (&#x202E; would smuggle a bidi control). Marks that matter only in some
+# places are escaped there: "_" at a word's edge (intraword "_" is never emphasis, so file
+# names stay readable) and a list or quote marker at the start. GFM's bare autolinks
+# (http://…, www.…, name@host) are found after escapes are resolved, so a backslash cannot
+# stop them: a word joiner (U+2060, invisible) breaks "://", "www." and "@" instead.
+_ALWAYS = re.compile(r"([\\`*~\[\]<>$#|&])")
 _EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
-_AUTOLINK = re.compile(r"(?i):(?=/)|(?<=www)\.")
+_AUTOLINK = re.compile(r"(?i)(?=://)|(?<=www)(?=\.)|(?<=@)")
+WORD_JOINER = "\u2060"
 _LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))([.)]?)")
 
 
@@ -42,7 +44,7 @@ def markdown_text(s: object) -> str:
     """``s`` shown literally by Streamlit's Markdown (one line): every mark that could start
     a construct backslash-escaped, control and bidi characters shown as <U+XXXX>."""
     t = _ALWAYS.sub(r"\\\1", _visible(str(s)).replace("\n", " ").strip())  # 4 spaces: code
-    t = _AUTOLINK.sub(lambda m: "\\" + m.group(0), _EDGE_UNDERSCORE.sub(r"\\_", t))
+    t = _AUTOLINK.sub(WORD_JOINER, _EDGE_UNDERSCORE.sub(r"\\_", t))
     return _LEADING.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if not m.group(3) else
                                                 f"{m.group(2)}\\{m.group(3)}"), t, count=1)
 

@@ -77,8 +77,12 @@ def symbol_inputs(ids: np.ndarray, width: int, embedding: np.ndarray | None = No
 def read_typed(text: str, input_size: int, vocabulary: Vocabulary | None = None,
                embedding: np.ndarray | None = None) -> tuple[np.ndarray, list[str] | None]:
     """Typed text -> the GRU's input (T, I) and the symbols read. Through ``vocabulary`` when
-    there is one (embedding rows, else one-hot rows of the vocabulary's size), else numbers,
+    there is one (embedding rows, else one-hot rows of the vocabulary's size); with an
+    embedding but no vocabulary, token ids ("3 1 4", symbols their numbers); else numbers,
     one step per row (symbols None)."""
+    if vocabulary is None and embedding is not None:
+        ids = parse_ids(text, len(embedding))
+        return symbol_inputs(ids, len(embedding), embedding), [str(i) for i in ids]
     if vocabulary is None:
         return parse_rows(text, input_size), None
     ids = vocabulary.encode(text)
@@ -217,6 +221,11 @@ def read_npy(data: bytes, width: int | None = None) -> np.ndarray:
     except Exception as exc:  # truncated or corrupt
         raise InputError(f"This is not a readable .npy file ({type(exc).__name__}: {exc}).") \
             from None
+    return _npy_rows(x, width)
+
+
+def _npy_rows(x, width: int | None) -> np.ndarray:
+    """A loaded .npy array as float64 rows (T, I), checked."""
     if not isinstance(x, np.ndarray):
         raise InputError("Expected a single array in the .npy file.")
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)

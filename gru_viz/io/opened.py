@@ -31,6 +31,8 @@ PARAM = "open"  # the Explorer's query parameter
 TOKEN = re.compile(r"[0-9a-f]{32}")
 ACCEPTED = (".pt", ".pth", ".ckpt", ".bin", ".safetensors", ".npz", ".keras", ".h5", ".onnx")
 MAX_AGE = 7 * 24 * 3600  # seconds a hand-over file is kept
+INPUT = ".input.txt"  # beside a model: the text to start the Explorer with (<token>.input.txt)
+MAX_INPUT = 1_000_000  # bytes of such a text
 _LABEL = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -64,7 +66,7 @@ def prepare(folder: Path) -> Path:
     now = time.time()
     for p in folder.iterdir():
         with contextlib.suppress(OSError):
-            if (TOKEN.fullmatch(p.name[:32]) and p.name[32:33] == "_" and p.is_file()
+            if (TOKEN.fullmatch(p.name[:32]) and p.name[32:33] in ("_", ".") and p.is_file()
                     and now - p.stat().st_mtime > MAX_AGE):
                 p.unlink()
     return folder
@@ -93,3 +95,19 @@ def find(token: object, folder: Path | None = None) -> tuple[str, bytes] | None:
     except OSError:
         return None
     return _LABEL.sub("_", path.name[len(token) + 1:]), data  # only what new_name writes
+
+
+def find_input(token: object, folder: Path | None = None) -> str | None:
+    """The input text handed over with the token's model (``<token>.input.txt``), else None."""
+    folder = server_folder() if folder is None else Path(folder).resolve()
+    if folder is None or not isinstance(token, str) or not TOKEN.fullmatch(token):
+        return None
+    path = folder / f"{token}{INPUT}"
+    try:
+        if path.is_symlink() or not path.is_file() or path.resolve().parent != folder:
+            return None
+        if path.stat().st_size > MAX_INPUT:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None

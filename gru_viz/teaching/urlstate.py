@@ -95,7 +95,14 @@ def from_query(params: Mapping[str, str], default: ViewState) -> tuple[ViewState
     Returns the state and the problems found, one sentence each, for the page to show.
     """
     problems: list[str] = []
-    state = default
+    state = _weights_from_query(params, default, problems)
+    state = _view_from_query(params, state, problems)
+    return state, problems
+
+
+def _weights_from_query(params: Mapping[str, str], state: ViewState,
+                        problems: list[str]) -> ViewState:
+    """The preset (``p``) and weights (``w``) a link names, over ``state``."""
     presets = all_presets()
     p = params.get("p")
     if p is not None:
@@ -120,6 +127,12 @@ def from_query(params: Mapping[str, str], default: ViewState) -> tuple[ViewState
             fits = state.vocabulary is None or len(state.vocabulary) == weights.input_size
             state = replace(state, weights=weights, vocabulary=state.vocabulary if fits else None,
                             preset=state.preset if fits else None)
+    return state
+
+
+def _view_from_query(params: Mapping[str, str], state: ViewState,
+                     problems: list[str]) -> ViewState:
+    """The input (``x``), notation (``n``), reset placement (``r``) and step (``t``)."""
     x = params.get("x")
     if x is not None:
         if len(x) > MAX_TEXT:
@@ -144,7 +157,7 @@ def from_query(params: Mapping[str, str], default: ViewState) -> tuple[ViewState
             state = replace(state, step=int(t))
         else:
             problems.append(f"The link's timestep {t[:20]!r} is not a whole number ≥ 0.")
-    return state, problems
+    return state
 
 
 def weights_to_json(w: GRUWeights, vocabulary: tuple[str, ...] | None = None) -> str:
@@ -169,17 +182,8 @@ def weights_from_json(data: bytes) -> tuple[GRUWeights, tuple[str, ...] | None]:
     if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT:
         raise WeightsError(f"Expected a JSON object with \"format\": \"{JSON_FORMAT}\", "
                            "as the download button writes.")
-    arrays = {}
-    for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        if key not in doc:
-            raise WeightsError(f"The weights file lacks {key!r}.")
-        try:
-            a = np.array(doc[key], dtype=np.float64)
-        except (TypeError, ValueError, RecursionError):
-            raise WeightsError(f"{key} must hold numbers in a rectangular list.") from None
-        if not np.isfinite(a).all():
-            raise WeightsError(f"{key} holds NaN or infinity; every weight must be finite.")
-        arrays[key] = a
+    arrays = {key: _json_array(doc, key)
+              for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
     reset_after = doc.get("reset_after", False)
     if not isinstance(reset_after, bool):
         raise WeightsError(f"\"reset_after\" must be true or false, not {reset_after!r}.")
@@ -188,10 +192,26 @@ def weights_from_json(data: bytes) -> tuple[GRUWeights, tuple[str, ...] | None]:
         raise WeightsError(f"These weights have hidden size {w.hidden_size} and input size "
                            f"{w.input_size}; the playground takes 1 to {MAX_HIDDEN} and "
                            f"1 to {MAX_INPUT}.")
+    return w, _json_vocabulary(doc, w.input_size)
+
+
+def _json_array(doc: dict, key: str) -> np.ndarray:
+    if key not in doc:
+        raise WeightsError(f"The weights file lacks {key!r}.")
+    try:
+        a = np.array(doc[key], dtype=np.float64)
+    except (TypeError, ValueError, RecursionError):
+        raise WeightsError(f"{key} must hold numbers in a rectangular list.") from None
+    if not np.isfinite(a).all():
+        raise WeightsError(f"{key} holds NaN or infinity; every weight must be finite.")
+    return a
+
+
+def _json_vocabulary(doc: dict, input_size: int) -> tuple[str, ...] | None:
     vocab = doc.get("vocabulary")
-    if vocab is not None:
-        if not (isinstance(vocab, list) and all(isinstance(s, str) for s in vocab)
-                and len(vocab) == w.input_size and len(set(vocab)) == len(vocab)):
-            raise WeightsError("\"vocabulary\" must list input_size distinct strings.")
-        vocab = tuple(vocab)
-    return w, vocab
+    if vocab is None:
+        return None
+    if not (isinstance(vocab, list) and all(isinstance(s, str) for s in vocab)
+            and len(vocab) == input_size and len(set(vocab)) == len(vocab)):
+        raise WeightsError("\"vocabulary\" must list input_size distinct strings.")
+    return tuple(vocab)

@@ -1,15 +1,10 @@
-"""The explorer's model choice: a shipped example or an uploaded checkpoint, cached by content.
-
-A file that fails to load shows its message while the model loaded before stays in use. The
-choice and the model in use are kept in permanent session keys, so both survive a visit to
-another page; an uploaded file stays in use though Streamlit empties the upload widget then.
-Checkpoints are shared by every session through ``st.cache_resource``: they are frozen and their
-arrays read-only, and nothing here writes to them.
+"""The explorer's model choice (``ui.model_choice``, shared with the dynamics pages, over the
+shipped files and a model handed over by ``open_in_app``), detection overrides, and what the
+loader found.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,27 +14,14 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
-from gru_viz.ui.loading import digest, load_cached
-from gru_viz.ui.opened import opened_file
+from gru_viz.ui.model_choice import Loaded, Picker, choose
+from gru_viz.ui.opened import handed_input, opened_file
 from gru_viz.ui.page import persistent, store
-from gru_viz.ui.uploads import upload
 
 UPLOAD = "upload a file"
-CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
-ERROR = "ex.load_error"  # (file digest, message) of the last failure
 SOURCE = "ex.source"  # the Model selectbox's choice (permanent; the widget binds to SOURCE.w)
-
-
-@dataclass(frozen=True, eq=False)
-class Loaded:
-    ckpt: Checkpoint
-    name: str  # file name shown to the user
-    key: str  # content hash + chosen GRU: identifies the model exactly, for caches
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _select(digest: str, gru: str, _ckpt: Checkpoint) -> Checkpoint:
-    return _ckpt.select(gru)
+CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
+ERROR = "ex.load_error"  # the message of the last failure
 
 
 AUTO, NONE = "(as detected)", "(none)"
@@ -93,59 +75,24 @@ def overrides(loaded: Loaded) -> Loaded:
     return Loaded(chosen, loaded.name, f"{key}|{emb}|{head}|{vocabulary}")
 
 
-def shipped() -> list[Path]:
+def shipped_files() -> list[Path]:
     return sorted(p for p in ASSETS.glob("*") if p.suffix in EXTENSIONS)
 
 
-def _source() -> tuple[str, bytes, str] | None:
-    """(name, bytes, sha256) of the file the widgets choose, or None when none is given yet."""
-    files = shipped()
-    opened = opened_file()  # a model handed over by gru_viz.open_in_app (?open=...)
-    options = ([opened[0]] if opened else []) + [p.name for p in files] + [UPLOAD]
-    if opened and opened[2]:  # its link was just followed: preselect it
-        st.session_state[SOURCE] = opened[0]
-    if st.session_state.get(SOURCE) not in options:  # e.g. an example removed since
-        st.session_state[SOURCE] = options[0]
-    choice = st.selectbox("Model", options, key=persistent(SOURCE, options[0]), on_change=store,
-                          args=(SOURCE,),
-                          help="Examples are trained by `python -m gru_viz train NAME`.")
-    if choice == UPLOAD:
-        up = upload("Model file", type=[e.lstrip(".") for e in EXTENSIONS],
-                    key="ex.upload", help="A torch state dict or Lightning checkpoint, "
-                    ".safetensors, a Keras .keras or .h5 model, an .onnx model, a NumPy .npz "
-                    "of GRU weights, or a capture saved by gru_viz.record(...).save(...).")
-        # After a page switch the widget is empty again: the model in use (CURRENT) stays.
-        return None if up is None else (up.name, up.data, up.digest)
-    if opened and choice == opened[0]:
-        return opened[0], opened[1], digest(opened[1])
-    path = files[options.index(choice) - bool(opened)]
-    data = path.read_bytes()
-    return path.name, data, digest(data)
+PICKER = Picker(
+    SOURCE, "ex.upload", UPLOAD, "Model file",
+    upload_help="A torch state dict or Lightning checkpoint, .safetensors, a Keras .keras or "
+    ".h5 model, an .onnx model, a NumPy .npz of GRU weights, or a capture saved by "
+    "gru_viz.record(...).save(...).", upload_types=tuple(e.lstrip(".") for e in EXTENSIONS),
+    help="Examples are trained by `python -m gru_viz train NAME`.", current=CURRENT, error=ERROR)
 
 
 def model_picker() -> Loaded | None:
     """Widgets choosing the model; the model in use (the previous one if the new one fails)."""
-    source = _source()
-    if source is not None:
-        name, data, key = source
-        try:
-            ckpt = load_cached(key, data, name)
-            gru = ckpt.gru_name
-            if len(ckpt.gru_names) > 1:
-                kept = f"ex.gru.{key}"
-                gru = st.selectbox("GRU in this file", ckpt.gru_names,
-                                   key=persistent(kept, ckpt.gru_names[0]), on_change=store,
-                                   args=(kept,), format_func=lambda n: n or "(top level)")
-                ckpt = _select(key, gru, ckpt)
-            st.session_state[CURRENT] = Loaded(ckpt, name, f"{key}:{gru}")
-            st.session_state.pop(ERROR, None)
-        except GRUVizError as exc:
-            st.session_state[ERROR] = str(exc)
-    if ERROR in st.session_state:
-        current = st.session_state.get(CURRENT)
-        st.error(markdown_text(st.session_state[ERROR])
-                 + (md(" Still showing {}.", current.name) if current else ""))
-    return st.session_state.get(CURRENT)
+    files = [(p.name, p) for p in shipped_files()]
+    # opened: a model handed over by open_in_app (?open=...); its input fills the box once
+    return choose(PICKER, files, opened=opened_file(),
+                  on_load=lambda digest, key: handed_input(digest, f"ex.input.{key}"))[1]
 
 
 def detected(loaded: Loaded) -> None:

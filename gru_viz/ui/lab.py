@@ -21,7 +21,7 @@ from gru_viz.core.weights import GRUWeights
 from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows, read_typed
 from gru_viz.teaching.presets import DEFAULT, Preset, all_presets
 from gru_viz.teaching.urlstate import MAX_TEXT, ViewState, from_query, to_query
-from gru_viz.ui.page import NOTATION
+from gru_viz.ui.page import NOTATION, frame_params, page_params
 
 WEIGHTS, PRESET, VOCAB = "lab.weights", "lab.preset", "lab.vocab"
 TEXT, VARIANT, STEP = "lab.text", "lab.variant", "lab.step"
@@ -122,7 +122,7 @@ def init() -> list[str]:
     """
     if WEIGHTS not in st.session_state:
         _apply(preset_view(DEFAULT))
-    params = st.query_params.to_dict()
+    params = page_params()  # without the frame's (?lecture=1)
     if not params or params == st.session_state.get(URL_SEEN):
         return []
     view, problems = from_query(params, _view())
@@ -191,8 +191,8 @@ def sync_url() -> None:
                                                                     view.weights.input_size):
         view = replace(view, text=good[0])
     params = to_query(view) | _extras()
-    if params != st.query_params.to_dict():
-        st.query_params.from_dict(params)
+    if params | frame_params() != st.query_params.to_dict():  # the frame's (?lecture=1) kept
+        st.query_params.from_dict(params | frame_params())
     st.session_state[URL_SEEN] = params
 
 

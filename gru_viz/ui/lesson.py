@@ -9,7 +9,7 @@ import streamlit as st
 
 from gru_viz.analysis import dynamics as dy
 from gru_viz.analysis import memory
-from gru_viz.core.untrusted import markdown_text
+from gru_viz.core.untrusted import authored, markdown_text
 from gru_viz.figures.dynamics import phase_portrait, retention_heatmap
 from gru_viz.figures.traces import heatmap_spec, lines_spec
 from gru_viz.teaching import lesson
@@ -65,11 +65,11 @@ def _figure(step: lesson.Step, r: lesson.Run, nt) -> None:
         fig = phase_portrait(plane, field, lesson.fixed_points_at_zero(r.preset), states,
                              hover, title="One step under input 0; the example's trajectory")
         fig.update_layout(height=FIGURE_HEIGHT + 60)
-        st.plotly_chart(fig, key=f"lesson.fig.{step.key}")
+        chart(fig, key=f"lesson.fig.{step.key}")
     else:  # retention
         fig = retention_heatmap(memory.retention_to_end(r.cell), r.labels, nt)
         fig.update_layout(height=320)
-        st.plotly_chart(fig, key=f"lesson.fig.{step.key}")
+        chart(fig, key=f"lesson.fig.{step.key}")
 
 
 def lesson_view() -> None:
@@ -84,7 +84,7 @@ def lesson_view() -> None:
                          label_visibility="collapsed",
                          format_func=lambda s: f"{SHORT.index(s) + 1} {s}")
     head = st.columns([6, 1, 1], vertical_alignment="center")
-    head[0].subheader(step.title, anchor=False)
+    head[0].subheader(authored(step.title), anchor=False)
     head[1].button("◀ Back", on_click=_go, args=(i - 1,), disabled=i == 0, width="stretch",
                    key="lesson.prev")
     head[2].button("Next ▶", on_click=_go, args=(i + 1,), disabled=i == len(lesson.STEPS) - 1,
@@ -100,11 +100,11 @@ def lesson_view() -> None:
         answered = st.session_state.get(pick_key) is not None
         if answered:  # folded away, so that the answer fits the screen
             with st.expander("What to do"):
-                st.markdown(step.text("todo", nt))
+                st.markdown(authored(step.text("todo", nt)))
         else:
-            st.markdown(step.text("todo", nt))
-        choice = st.radio(f"**Predict:** {step.text('prompt', nt)}", step.options, index=None,
-                          key=pick_key)
+            st.markdown(authored(step.text("todo", nt)))
+        choice = st.radio(f"**Predict:** {authored(step.text('prompt', nt))}", step.options,
+                          index=None, key=pick_key)
         answer = step.answer(nt)
         if choice is None:
             st.caption("Answer first: the plot and the model's numbers appear once you have "
@@ -114,9 +114,9 @@ def lesson_view() -> None:
                     f"**Not quite:** {answer.choice}.")
             text = f"{said} **Why, from this model's numbers:** {answer.why}"
             if choice == answer.choice:
-                st.success(text, icon="✅")
+                st.success(authored(text), icon="✅")  # the lesson's own text and numbers
             else:
-                st.warning(text, icon="🔁")
+                st.warning(authored(text), icon="🔁")
             st.button("Hide and ask again", key=f"lesson.again.{step.key}",
                       on_click=lambda: st.session_state.pop(pick_key, None))
         p = r.preset

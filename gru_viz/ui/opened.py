@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz.io.opened import PARAM, find, server_folder
+from gru_viz.io.opened import PARAM, find, find_input, server_folder
 
 KEY = "ex.opened"  # (label, bytes) of the file handed over
 SEEN = "ex.opened.token"  # the token last read, so that a rerun does not read it again
+INPUT = "ex.opened.input"  # (sha256 of the model, text) to start its input box with, once
 
 
 def opened_file() -> tuple[str, bytes, bool] | None:
@@ -29,6 +30,20 @@ def opened_file() -> tuple[str, bytes, bool] | None:
         else:
             name, data = found
             st.session_state[KEY] = (f"from the notebook: {name}", data)
+            text = find_input(token)
+            if text is not None:
+                from gru_viz.ui.loading import digest
+
+                st.session_state[INPUT] = (digest(data), text)
             return st.session_state[KEY] + (True,)
     kept = st.session_state.get(KEY)
     return None if kept is None else kept + (False,)
+
+
+def handed_input(model_digest: str, input_key: str) -> None:
+    """Once, when the handed-over model is loaded: fill its input box (session key
+    ``input_key``) with the text handed over beside it."""
+    pending = st.session_state.get(INPUT)
+    if pending is not None and pending[0] == model_digest:
+        st.session_state[input_key] = pending[1]
+        del st.session_state[INPUT]

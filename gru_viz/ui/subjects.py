@@ -7,6 +7,7 @@ when a page without them runs)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,16 +18,17 @@ from gru_viz.analysis.dynamics import PRESETS
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.limits import check_input, server_limits
 from gru_viz.core.model import GRUModel
-from gru_viz.core.untrusted import markdown_text, md
+from gru_viz.core.untrusted import md
+from gru_viz.core.weights import BIASES, MATRICES
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import Vocabulary, format_rows, read_typed
 from gru_viz.io.shipped import ASSETS
-from gru_viz.ui.loading import digest, load_cached
+from gru_viz.ui.model_choice import Picker, choose
 from gru_viz.ui.page import persistent, store
-from gru_viz.ui.uploads import upload
 
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
 PRESET = "2-unit preset: "
+PLAYGROUND = "the Playground's model and input"  # issue 15: one model across the pages
 SAMPLE_TEXT = ("(([])[()])([[]]((", "def f(x):\n    return x\n")
 
 
@@ -41,8 +43,11 @@ class Subject:
     head: tuple[np.ndarray, np.ndarray] | None = None  # (V', D·H), (V',)
     weight_scale: float = 1.0  # × PyTorch's default range, for random baselines to match
     captured: str | None = None  # a capture file's first recorded sequence, as rows
+    given_text: str | None = None  # the input that came with the model (the Playground's)
 
     def default_text(self) -> str:
+        if self.given_text is not None:
+            return self.given_text
         if self.captured is not None:
             return self.captured
         if self.name.startswith(PRESET):
@@ -51,6 +56,8 @@ class Subject:
             known = set(self.vocabulary.symbols)
             return next((s for s in SAMPLE_TEXT if set(s) <= known),
                         "".join(self.vocabulary.symbols[:12]))
+        if self.embedding is not None:  # token ids, as the Explorer reads such a model
+            return " ".join(str(i % len(self.embedding)) for i in range(12))
         return pulses(self.model.input_size)
 
     def read(self, text: str) -> tuple[np.ndarray, list[str] | None]:
@@ -96,63 +103,78 @@ def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
                    head, captured=captured)
 
 
+def _random(prefix: str) -> Subject:
+    c = st.columns(4)
+    H = c[0].number_input("hidden size", 2, 128, 16, key=f"{prefix}.H")
+    L = c[1].number_input("layers", 1, 3, 1, key=f"{prefix}.L")
+    scale = c[2].number_input("weight scale", 0.1, 10.0, 3.0, step=0.5, key=f"{prefix}.scale",
+                              help="× PyTorch's default range ±1/√H")
+    seed = c[3].number_input("seed", 0, 10**6, 0, key=f"{prefix}.seed")
+    m = GRUModel.random(3, int(H), int(L), seed=int(seed)).map(
+        lambda w: w.replace(**{n: getattr(w, n) * scale for n in
+                               ("W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn")}))
+    return Subject(m, RANDOM, f"random-{H}-{L}-{scale}-{seed}",
+                   f"Random GRU: {m.describe()}, weights ×{scale:g}.", weight_scale=float(scale))
+
+
 def picker(prefix: str) -> Subject | None:
-    """Widgets choosing the model; None when nothing usable is chosen (a message is shown)."""
-    files = examples()
-    options = [p.stem for p in files] + [PRESET + k for k in PRESETS] + [RANDOM, UPLOAD]
-    kept = f"{prefix}.model"
-    if st.session_state.get(kept) not in options:  # e.g. an example removed since
-        st.session_state[kept] = options[0]
-    choice = st.selectbox("Model", options, key=persistent(kept, options[0]), on_change=store,
-                          args=(kept,),
-                          help="Example checkpoints are trained by `python -m gru_viz train`.")
-    try:
-        if choice == RANDOM:
-            c = st.columns(4)
-            H = c[0].number_input("hidden size", 2, 128, 16, key=f"{prefix}.H")
-            L = c[1].number_input("layers", 1, 3, 1, key=f"{prefix}.L")
-            scale = c[2].number_input("weight scale", 0.1, 10.0, 3.0, step=0.5,
-                                      key=f"{prefix}.scale",
-                                      help="× PyTorch's default range ±1/√H")
-            seed = c[3].number_input("seed", 0, 10**6, 0, key=f"{prefix}.seed")
-            m = GRUModel.random(3, int(H), int(L), seed=int(seed)).map(
-                lambda w: w.replace(**{n: getattr(w, n) * scale for n in
-                                       ("W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn")}))
-            return Subject(m, RANDOM, f"random-{H}-{L}-{scale}-{seed}",
-                           f"Random GRU: {m.describe()}, weights ×{scale:g}.",
-                           weight_scale=float(scale))
-        if choice.startswith(PRESET):
-            p = PRESETS[choice[len(PRESET):]]
-            return Subject(GRUModel(((p.weights(),),)), choice, choice,
-                           f"{p.description} Input: 2 channels, channel i drives unit i.")
+    """Widgets choosing the model (the Explorer's picker, ``ui.model_choice``, with the
+    2-unit presets and a random GRU added); None when nothing usable is chosen yet."""
+    presets = [PRESET + k for k in PRESETS]
+    playground = _playground()
+    if playground is not None and f"{prefix}.model" not in st.session_state:
+        st.session_state[f"{prefix}.model"] = PLAYGROUND  # first visit after the Playground
+    p = Picker(f"{prefix}.model", f"{prefix}.upload", UPLOAD,
+               "Model file (torch, safetensors, Keras, ONNX, .npz, or a capture)",
+               help="Example checkpoints are trained by `python -m gru_viz train`.")
+    choice, loaded = choose(p, [(f.stem, f) for f in examples()],
+                            ([PLAYGROUND] if playground is not None else []) + presets + [RANDOM])
+    if choice == PLAYGROUND:
+        return playground
+    if choice == RANDOM:
+        return _random(prefix)
+    if choice in presets:
+        preset = PRESETS[choice[len(PRESET):]]
+        return Subject(GRUModel(((preset.weights(),),)), choice, choice,
+                       f"{preset.description} Input: 2 channels, channel i drives unit i.")
+    if loaded is None:
         if choice == UPLOAD:
-            up = upload("Model file (torch, safetensors, Keras, ONNX, .npz, or a capture)",
-                        key=f"{prefix}.upload")
-            uploaded = f"{prefix}.uploaded"  # the Subject last loaded from an upload
-            if up is None:  # nothing given yet, or the widget emptied by a page switch
-                if uploaded in st.session_state:
-                    return st.session_state[uploaded]
-                st.info("Upload a checkpoint holding a GRU to study it here.")
-                return None
-            data, key = up.data, up.digest
-            previous = st.session_state.get(uploaded)
-            if previous is None or previous.key != key:
-                st.session_state[uploaded] = _from_checkpoint(
-                    load_cached(key, data, up.name), up.name, key)
-            return st.session_state[uploaded]
-        path = files[[p.stem for p in files].index(choice)]
-        data = path.read_bytes()
-        key = digest(data)
-        return _from_checkpoint(load_cached(key, data, path.name), choice, key)
-    except GRUVizError as exc:
-        st.error(markdown_text(exc))
+            st.info("Upload a checkpoint holding a GRU to study it here.")
         return None
+    kept = f"{prefix}.subject"  # converted once per model, not on every rerun
+    subject = st.session_state.get(kept)
+    if subject is None or subject.key != loaded.key:
+        subject = st.session_state[kept] = _from_checkpoint(loaded.ckpt, loaded.name, loaded.key)
+    return subject
+
+
+def _playground() -> Subject | None:
+    """The model in force on the Playground and Step through (weights, reset placement,
+    vocabulary), with their typed input as its text; None before either ran this session."""
+    from gru_viz.ui import lab
+
+    if lab.WEIGHTS not in st.session_state:
+        return None
+    w = lab.weights_in_force()
+    vocab = st.session_state.get(lab.VOCAB)
+    text = st.session_state.get(lab.TEXT) or ""
+    h = hashlib.sha256(repr((vocab, text, w.reset_after)).encode())
+    for name in MATRICES + BIASES:
+        h.update(np.ascontiguousarray(getattr(w, name), dtype=np.float64).tobytes())
+    preset = st.session_state.get(lab.PRESET)
+    about = f"preset {preset!r}" if preset else "your own weights"
+    return Subject(GRUModel(((w,),)), PLAYGROUND, f"playground-{h.hexdigest()[:16]}",
+                   f"The Playground's cell ({about}): {GRUModel(((w,),)).describe()}; its "
+                   "input as typed there.",
+                   vocabulary=Vocabulary(tuple(vocab)) if vocab else None, given_text=text)
 
 
 def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | None] | None:
     """A text box for the input; the parsed input, or None after showing the error."""
     key = f"{prefix}.text.{subject.key}"  # each model keeps its own text
     hint = (f"text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
+            else f"token ids 0..{len(subject.embedding) - 1}, split by spaces"
+            if subject.embedding is not None
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
     text = st.text_area(md("Input sequence ({})", hint),

@@ -1,0 +1,119 @@
+"""One model picker for every page that studies a checkpoint (the Explorer, the phase
+portrait, memory and gradients): a shipped example, a handed-over or uploaded file, cached by
+content, the GRU to use when a file holds several.
+
+A file that fails to load shows its message while the model loaded before stays in use. The
+choice and the model in use are kept in permanent session keys, so both survive a visit to
+another page; an uploaded file stays in use though Streamlit empties the upload widget then.
+Checkpoints are shared by every session through ``st.cache_resource``: they are frozen and
+their arrays read-only, and nothing here writes to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from gru_viz.core.errors import GRUVizError
+from gru_viz.core.untrusted import authored, markdown_text, md
+from gru_viz.io.checkpoint import Checkpoint
+from gru_viz.ui.loading import digest, load_cached
+from gru_viz.ui.page import persistent, store
+from gru_viz.ui.uploads import upload
+
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    ckpt: Checkpoint
+    name: str  # file name shown to the user
+    key: str  # content hash + chosen GRU: identifies the model exactly, for caches
+
+
+@dataclass(frozen=True)
+class Picker:
+    """One picker's session keys and wording."""
+
+    source: str  # the Model selectbox's choice (permanent; the widget binds to source + ".w")
+    upload_key: str  # the file uploader widget
+    upload_option: str  # the option that shows the uploader
+    upload_label: str
+    upload_help: str | None = None
+    upload_types: tuple[str, ...] | None = None  # file endings the uploader offers
+    help: str | None = None
+    current: str = ""  # the Loaded in use, kept when a new file fails (default source.current)
+    error: str = ""  # the message of the last failure (default source.load_error)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "current", self.current or f"{self.source}.current")
+        object.__setattr__(self, "error", self.error or f"{self.source}.load_error")
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _select(digest: str, gru: str, _ckpt: Checkpoint) -> Checkpoint:
+    return _ckpt.select(gru)
+
+
+def choose(p: Picker, files: Sequence[tuple[str, Path]], extra: Sequence[str] = (),
+           opened: tuple[str, bytes, bool] | None = None,
+           on_load: Callable[[str, str], None] | None = None) -> tuple[str, Loaded | None]:
+    """The Model selectbox over ``opened`` (a handed-over file), ``files`` (label, path),
+    ``extra`` options (models the caller makes) and the upload option. Returns the choice
+    and the checkpoint in use: the one chosen, or the previous one when it fails or when the
+    upload widget is empty (None before any loaded). ``on_load(file digest, Loaded.key)``
+    runs after each successful load."""
+    options = ([opened[0]] if opened else []) + [label for label, _ in files] + list(extra) \
+        + [p.upload_option]
+    if opened and opened[2]:  # its link was just followed: preselect it
+        st.session_state[p.source] = opened[0]
+    if st.session_state.get(p.source) not in options:  # e.g. an example removed since
+        st.session_state[p.source] = options[0]
+    choice = st.selectbox("Model", options, key=persistent(p.source, options[0]),
+                          on_change=store, args=(p.source,),
+                          help=authored(p.help) if p.help else None)  # the caller's own
+    if choice in extra:
+        return choice, None
+    source = _source(p, choice, files, opened)
+    if source is not None and _load(p, *source) and on_load is not None:
+        on_load(source[2], st.session_state[p.current].key)
+    if p.error in st.session_state:
+        current = st.session_state.get(p.current)
+        st.error(markdown_text(st.session_state[p.error])
+                 + (md(" Still showing {}.", current.name) if current else ""))
+    return choice, st.session_state.get(p.current)
+
+
+def _source(p: Picker, choice: str, files: Sequence[tuple[str, Path]],
+            opened: tuple[str, bytes, bool] | None) -> tuple[str, bytes, str] | None:
+    """(name, bytes, sha256) of the file chosen, or None while the upload widget is empty."""
+    if choice == p.upload_option:
+        up = upload(p.upload_label, key=p.upload_key, help=p.upload_help,
+                    type=list(p.upload_types) if p.upload_types else None)
+        # After a page switch the widget is empty again: the model in use stays.
+        return None if up is None else (up.name, up.data, up.digest)
+    if opened and choice == opened[0]:
+        return opened[0], opened[1], digest(opened[1])
+    path = dict(files)[choice]
+    data = path.read_bytes()
+    return path.name, data, digest(data)
+
+
+def _load(p: Picker, name: str, data: bytes, key: str) -> bool:
+    """Make this file the model in use, or record why it cannot be; whether it loaded."""
+    try:
+        ckpt = load_cached(key, data, name)
+        gru = ckpt.gru_name
+        if len(ckpt.gru_names) > 1:
+            kept = f"{p.source}.gru.{key}"
+            gru = st.selectbox("GRU in this file", ckpt.gru_names,
+                               key=persistent(kept, ckpt.gru_names[0]), on_change=store,
+                               args=(kept,), format_func=lambda n: n or "(top level)")
+            ckpt = _select(key, gru, ckpt)
+        st.session_state[p.current] = Loaded(ckpt, name, f"{key}:{gru}")
+        st.session_state.pop(p.error, None)
+        return True
+    except GRUVizError as exc:
+        st.session_state[p.error] = str(exc)
+        return False
