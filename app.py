@@ -23,7 +23,7 @@ st.markdown(
 
 nt = notation()
 course = nt.key == COURSE.key
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("The equations")
     blocks = {
@@ -51,11 +51,14 @@ with left:
         st.caption(authored(note))
 with right:
     st.subheader("One unit of the cell")
-    # drawn for the notation in force (st.html drops inline SVG; Markdown with HTML keeps it)
-    st.markdown(authored(cell_svg(nt, reset_after=not course, title=f"{nt.name} notation")),
-                unsafe_allow_html=True)
     st.caption("Blue: old state kept. Orange: candidate written. Purple: old state let into "
                "the candidate by the reset gate. Each valve opens with its gate's value.")
+# drawn for the notation in force (st.html drops inline SVG; Markdown with HTML keeps it),
+# under both columns: at 1280 px wide a column draws its 22-unit text at about 13 px, the
+# page's width at about 22 px (a projector needs 16 or more)
+svg = cell_svg(nt, reset_after=not course, title=f"{nt.name} notation")
+st.markdown(authored(svg.replace("<svg ", '<svg style="max-width:760px;display:block;'
+                                 'margin:0 auto" ', 1)), unsafe_allow_html=True)
 
 st.subheader("Where next")
 # Every page in pages/, so pages added later are listed too; ours say what they offer.
