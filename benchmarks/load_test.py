@@ -135,9 +135,10 @@ ATTACKS = [
     ("Playground", "p=latch&x=" + "1%3B" * 1000 + "&t=999999", []),  # the longest link
     ("Explorer", "", [("Input", "(" * 15_000_000)]),  # 15 MB of text for a text model
     ("Memory_and_gradients", "", [("Input sequence", "1, 0; " * 20_000)]),
-    ("Memory_and_gradients", "", [("Input sequence", "1, 0; " * 20_000), ("Show", 1)]),
-    ("Phase_portrait", "", [("Study", 1)]),
-    ("Explorer", "", [("Input", "([])" * 5_000), ("View", 6)]),  # Compare, long inputs
+    ("Memory_and_gradients", "", [("Input sequence", "1, 0; " * 20_000),
+                                  ("Show", "Gradients through time")]),  # radios: by label
+    ("Phase_portrait", "", [("Study", "a larger model")]),
+    ("Explorer", "", [("Input", "([])" * 5_000), ("View", "Compare")]),  # long inputs
 ]
 
 
