@@ -27,7 +27,7 @@ with st.sidebar:
     st.page_link("pages/1_Playground.py", label="Edit the weights and the input", icon="🎛️")
 
 nt = notation()
-head, pick, who = st.columns([2, 3, 3], vertical_alignment="bottom")
+head, pick, who = st.columns([2.6, 3, 2.4], vertical_alignment="bottom")
 head.markdown("### 👣 Step through")
 with pick:
     preset_picker()

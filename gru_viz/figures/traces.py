@@ -141,10 +141,10 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                       | {"xanchor": "left", "xshift": -70, "font": {"size": 16}})
         # t under each tick's input: annotations, since tick text is escaped data
         titles += [{"text": str(t), "name": "t", "x": t, "xref": "x", "y": 0, "yref": "paper",
-                    "yanchor": "top", "yshift": -28, "showarrow": False,
+                    "yanchor": "top", "yshift": -44, "showarrow": False,
                     "font": {"size": 16, "color": "#777"}}
                    for t in layout["xaxis"]["tickvals"]]
-        bottom = 58
+        bottom = 66
     layout |= {
         "height": height or max(560, 4 * (60 + 22 * min(H, 16))), "font": FONT,
         "margin": {**HEATMAP_MARGIN, "b": min(200, bottom)},

@@ -70,6 +70,8 @@ class Timeline {
       if (this.kind === "stepper" && this.chart && Math.abs(this.chart.clientWidth - this.chartW) > 4) {
         this.buildChart();
         this.moveChartCursor();
+        this.eqMin = 0; // a new width: the equations wrap anew, their reserved height too
+        this.eqs.style.minHeight = "";
       }
       this.drawOverlays();
     };
