@@ -7,9 +7,12 @@ import streamlit as st
 from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.figures.diagram import cell_svg
+from gru_viz.figures.traces import squash_spec
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame, notation
+from gru_viz.ui.charts import chart
 from gru_viz.ui.page import pages
+from gru_viz.ui.timeline import after_paint
 
 frame("Home")
 st.title("🔁 gru-viz: see inside a GRU")
@@ -23,7 +26,7 @@ st.markdown(
 
 nt = notation()
 course = nt.key == COURSE.key
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("The equations")
     blocks = {
@@ -51,11 +54,14 @@ with left:
         st.caption(authored(note))
 with right:
     st.subheader("One unit of the cell")
-    # drawn for the notation in force (st.html drops inline SVG; Markdown with HTML keeps it)
-    st.markdown(authored(cell_svg(nt, reset_after=not course, title=f"{nt.name} notation")),
-                unsafe_allow_html=True)
     st.caption("Blue: old state kept. Orange: candidate written. Purple: old state let into "
                "the candidate by the reset gate. Each valve opens with its gate's value.")
+# drawn for the notation in force (st.html drops inline SVG; Markdown with HTML keeps it),
+# under both columns: at 1280 px wide a column draws its 22-unit text at about 13 px, the
+# page's width at about 22 px (a projector needs 16 or more)
+svg = cell_svg(nt, reset_after=not course, title=f"{nt.name} notation")
+st.markdown(authored(svg.replace("<svg ", '<svg style="max-width:760px;display:block;'
+                                 'margin:0 auto" ', 1)), unsafe_allow_html=True)
 
 st.subheader("Where next")
 # Every page in pages/, so pages added later are listed too; ours say what they offer.
@@ -65,3 +71,12 @@ for path, name in pages():
     about = ABOUT.get(pathlib.Path(path).stem)
     st.page_link(path, label=f"**{markdown_text(name)}**"
                  + (f": {markdown_text(about)}" if about else ""))
+
+# Plotly's code (4.7 MB) is evaluated on a session's first chart, one ~1.4 s task of the
+# browser's main thread that also holds back the rest of the page. A small chart drawn once
+# Home is painted has it done while the reader reads, so the teaching pages' first charts
+# come at once (DESIGN.md §9).
+if after_paint("home.painted"):
+    st.caption("σ squashes a gate's sum into (0, 1); tanh squashes the candidate's into "
+               "(−1, 1).")
+    chart(squash_spec(), key="home.squash")

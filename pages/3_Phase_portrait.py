@@ -5,6 +5,7 @@ import streamlit as st
 
 from gru_viz.analysis import dynamics as dy
 from gru_viz.analysis import portrait
+from gru_viz.core import budget
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.reference import sigmoid
 from gru_viz.core.untrusted import authored, markdown_text, md
@@ -141,8 +142,10 @@ def hand_set_view() -> None:
 @st.cache_data(max_entries=16, show_spinner="Searching for fixed and slow points…")
 def slow_search(key: str, layer: int, direction: int, xbar: tuple, x_key: str,
                 _subject: Subject, _x: np.ndarray):
-    """``portrait.slow_point_search``, cached; ``x_key`` is an exact hash of ``_x``."""
-    return portrait.slow_point_search(_subject.model, layer, direction, _x, np.array(xbar))
+    """``portrait.slow_point_search``, cached; ``x_key`` is an exact hash of ``_x``. Heavy:
+    waits for one of the process's slots (gru_viz.core.budget)."""
+    with budget.heavy():
+        return portrait.slow_point_search(_subject.model, layer, direction, _x, np.array(xbar))
 
 
 def larger_view(subject: Subject) -> None:
@@ -176,8 +179,13 @@ def larger_view(subject: Subject) -> None:
         t_in = c[2].slider("x̄ = this layer's input at step", 0, len(x) - 1, len(x) - 1,
                            key="pp.t_in")
         xbar = portrait.layer_input(model, x, layer, direction, t_in)
-    states, points, starts = slow_search(subject.key, layer, direction, tuple(np.round(xbar, 12)),
-                                 input_key(x, None), subject, x)
+    try:
+        states, points, starts = slow_search(subject.key, layer, direction,
+                                             tuple(np.round(xbar, 12)), input_key(x, None),
+                                             subject, x)
+    except GRUVizError as exc:
+        st.error(markdown_text(exc))
+        return
     H = model.hidden_size
     plane_kind = st.radio("Plane", ["top-2 principal components", "two units"],
                           index=1 if H == 2 else 0, key=f"pp.plane.{H == 2}", horizontal=True,

@@ -7,6 +7,7 @@ import streamlit as st
 from gru_viz.analysis import ablation as ab
 from gru_viz.analysis import gradients as gr
 from gru_viz.analysis import memory
+from gru_viz.core import budget
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import markdown_text, md
@@ -31,9 +32,11 @@ VIEWS = ("Memory", "Gradients through time", "Ablation")
 
 @st.cache_data(max_entries=16, show_spinner="Computing gradients…")
 def comparison(key: str, x_key: str, target: gr.Target, _subject: Subject, _x: np.ndarray):
-    """``x_key`` is an exact hash of ``_x`` (its rounded step labels are not)."""
-    return gr.compare(_subject.model, _x, target, head=_subject.head, timing=False,
-                      weight_scale=_subject.weight_scale)
+    """``x_key`` is an exact hash of ``_x`` (its rounded step labels are not). Heavy: waits
+    for one of the process's slots (gru_viz.core.budget)."""
+    with budget.heavy():
+        return gr.compare(_subject.model, _x, target, head=_subject.head, timing=False,
+                          weight_scale=_subject.weight_scale)
 
 
 @st.cache_data(max_entries=16, show_spinner="Timing each model (oneDNN's first run compiles "
@@ -72,8 +75,14 @@ def memory_view(cell, labels: list[str], nt) -> None:
                  key="mg.table")
     unit = st.selectbox("Unit for the step-by-step retention", range(cell.hidden_size),
                         key="mg.mem_unit")
-    chart(retention_matrix_figure(memory.retention_matrix(cell, unit), labels, unit,
-                                            nt), key="mg.matrix")
+    T, most = cell.steps, memory.MATRIX_STEPS
+    start = 0 if most >= T else st.slider(
+        f"Window start (the matrix grows as T²: {most:d} steps at once)", 0, T - most, T - most,
+        key=f"mg.mat_start.{T}")
+    stop = min(T, start + most)
+    shown = labels if most >= T else [f"{t}: {labels[t]}" for t in range(start, stop)]
+    chart(retention_matrix_figure(memory.retention_matrix(cell, unit, (start, stop)), shown,
+                                  unit, nt), key="mg.matrix")
 
 
 def gradients_view(subject: Subject, x: np.ndarray, labels: list[str]) -> None:

@@ -24,9 +24,9 @@ from gru_viz.io.inputs import Vocabulary
 VOCAB = Vocabulary(tuple("ab()\n x"))
 
 
-def char_subject(H=6, L=1, reset_after=True, seed=0, head=True):
+def char_subject(H=6, L=1, reset_after=True, seed=0, head=True, bi=False):
     rng = np.random.default_rng(seed)
-    model = GRUModel.random(4, H, L, reset_after=reset_after, seed=seed).map(
+    model = GRUModel.random(4, H, L, bi, reset_after=reset_after, seed=seed).map(
         lambda w: w.replace(**{n: getattr(w, n) * 3 for n in ("W_hr", "W_hz", "W_hn", "W_iz")}))
     V = len(VOCAB)
     return Subject(model, rng.normal(size=(V, 4)), rng.normal(size=(V, H)) if head else None,
@@ -58,14 +58,16 @@ def reference(subject, docs, opts):
         out["tokens"] += len(ids)
         out["symbol.count"] += np.bincount(ids, minlength=V)
         for k, layer in enumerate(tr.layers):
-            cell = layer[0]
-            p = f"l{k}"
-            for f in FIELDS:
-                v = getattr(cell, f)
-                values.setdefault((p, f), []).append((d, v))
-            dh = cell.h - cell.h_prev
-            s = out.setdefault(f"{p}.dh.sum", np.zeros((V, H)))
-            np.add.at(s, ids, dh)
+            for cell in layer:
+                p = f"l{k}" + ("_reverse" if cell.reverse else "")
+                for f in FIELDS:
+                    v = getattr(cell, f)
+                    values.setdefault((p, f), []).append((d, v))
+                dh = cell.h - cell.h_prev
+                s = out.setdefault(f"{p}.dh.sum", np.zeros((V, H)))
+                np.add.at(s, ids, dh)
+        if subject.head_weight is None or m.bidirectional:
+            continue
         logits = tr.output @ subject.head_weight.T + subject.head_bias
         lp = logits[:-1] - np.log(np.exp(logits[:-1]).sum(1, keepdims=True))
         tgt = ids[1:]
@@ -73,7 +75,8 @@ def reference(subject, docs, opts):
         np.add.at(loss_n, tgt, 1)
         ok = logits[:-1].argmax(1) == tgt
         np.add.at(right, tgt[ok], 1)
-    out |= {"loss.sum": loss, "loss.count": loss_n, "loss.correct": right}
+    if subject.head_weight is not None and not m.bidirectional:
+        out |= {"loss.sum": loss, "loss.count": loss_n, "loss.correct": right}
     for (p, f), parts in values.items():
         v = np.concatenate([x for _, x in parts])
         out[f"{p}.{f}.sum"] = v.sum(0)
@@ -291,3 +294,40 @@ def test_no_index_with_top_k_0(tmp_path):
     for name, a in plain.arrays.items():
         np.testing.assert_array_equal(a, full.arrays[name], err_msg=name)
     assert CorpusStats.load(out).meta["options"]["top_k"] == 0
+
+
+def test_ctrl_c_keeps_the_state_and_the_same_call_continues(tmp_path):
+    s = char_subject()
+    folder = write_texts(tmp_path, TEXTS)
+    out = tmp_path / "s.gruviz-corpus.npz"
+    opts = {k: v for k, v in OPTS.items() if k != "progress"} | {"batch": 2, "chunk": 5}
+    seen = []
+
+    def interrupt(done):
+        seen.append(done)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        corpus_stats(s, folder, out, progress=interrupt, **opts)
+    assert (tmp_path / "s.gruviz-corpus.npz.partial.npz").exists() and not out.exists()
+    first = []
+    resumed = corpus_stats(s, folder, out, progress=first.append, **opts)
+    assert first[0] > seen[3]  # it went on from where it stopped
+    assert not (tmp_path / "s.gruviz-corpus.npz.partial.npz").exists()
+    whole = corpus_stats(s, folder, progress=False, **opts)
+    for name, a in whole.arrays.items():
+        np.testing.assert_array_equal(resumed.arrays[name], a, err_msg=name)
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_bidirectional_documents_run_whole_and_equal_full_traces(tmp_path, reset_after):
+    s = char_subject(L=2, reset_after=reset_after, bi=True)
+    folder = write_texts(tmp_path, TEXTS)
+    stats = corpus_stats(s, folder, **OPTS)
+    docs = [VOCAB.encode(t) for t in TEXTS]
+    assert stats.meta["directions"] == 2 and stats.loss() is None
+    check_against(stats, reference(s, docs, Options(**{k: v for k, v in OPTS.items()
+                                                       if k != "progress"})), 6)
+    with pytest.raises(Exception, match="exact"):
+        corpus_stats(s, folder, mode="segments", **OPTS)

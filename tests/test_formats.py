@@ -87,6 +87,12 @@ def test_unsupported_formats_say_what_they_are(name):
     assert "corrupt" not in text and "truncated" not in text
 
 
+def test_a_pickle_of_numpy_arrays_is_pointed_to_npz():
+    text = message(pickle.dumps({"w": np.zeros(3)}), "arrays.pkl")
+    assert "pickle of NumPy arrays" in text and "np.savez" in text
+    assert "not a model's weights" not in text
+
+
 def test_a_savedmodel_folder(tmp_path):
     (tmp_path / "saved_model.pb").write_bytes(b"\x08\x01")
     assert "SavedModel" in message(tmp_path)

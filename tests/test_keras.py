@@ -69,6 +69,7 @@ def test_matches_keras_float32(case, ext, tmp_path):
     ckpt = load_checkpoint(saved(model, tmp_path, ext))
     assert len(ckpt.gru_names) == 1, ckpt.gru_names
     assert ckpt.model.num_layers == len(model.layers)
+    assert ckpt.has_bias == (case != "no_bias")
     got = run(ckpt.model, x.astype(np.float64), dtype=np.float64).output
     if case in REVERSED_OUTPUT:
         got = got[:, ::-1]

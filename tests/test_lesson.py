@@ -206,3 +206,31 @@ def test_no_custom_theme_in_the_config_so_light_and_dark_can_switch():
     assert "theme" not in config
     at = open_lesson()
     assert any("font-size:17px" in m.value for m in at.sidebar.markdown)  # its font size
+
+
+# --- one model across the teaching pages ----------------------------------------------------
+
+@pytest.mark.parametrize("page,prefix", [("pages/4_Memory_and_gradients.py", "mg"),
+                                         ("pages/3_Phase_portrait.py", "pp")])
+def test_the_playgrounds_model_and_input_open_on_the_dynamics_pages(page, prefix):
+    from gru_viz.ui import lab
+    from gru_viz.ui.subjects import PLAYGROUND
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/1_Playground.py").run()
+    at.selectbox(key="teach.preset").set_value("counter").run()  # edited, then typed
+    at.text_input(key="lab.text.w").set_value("abba").run()
+    w = at.session_state[lab.WEIGHTS]
+    at.switch_page(page).run()
+    if prefix == "pp":
+        at.radio(key="pp.source.w").set_value("a larger model").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key=f"{prefix}.model.w").value == PLAYGROUND
+    box = next(t for t in at.text_area if t.key.startswith(f"{prefix}.text.playground-"))
+    assert box.value == "abba"
+    assert "The Playground's cell (preset 'counter')" in " ".join(c.value for c in at.caption)
+    # a later change on the Playground shows here too: a new model key, its new text
+    at.switch_page("pages/1_Playground.py").run()
+    at.text_input(key="lab.text.w").set_value("aab").run()
+    at.switch_page(page).run()
+    box = next(t for t in at.text_area if t.key.startswith(f"{prefix}.text.playground-"))
+    assert box.value == "aab" and at.session_state[lab.WEIGHTS].equals(w)

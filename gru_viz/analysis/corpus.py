@@ -34,6 +34,10 @@ Streams and the state (``mode``):
   before it (those tokens run but are not counted), so its first steps see an approximate
   state; ``exact`` is the reference.
 
+A bidirectional model's reverse direction reads each document from its end, so its
+documents run whole, one at a time (exact mode only; no next-symbol loss, since its output has
+seen the next symbol).
+
 Interrupting (Ctrl-C) saves the accumulated statistics, the carried states and each stream's
 position to ``<out>.partial.npz``, as does a periodic save; the same command resumes from it.
 """
@@ -68,6 +72,7 @@ RANGES = {"z": (0.0, 1.0), "r": (0.0, 1.0), "n": (-1.0, 1.0), "h": (-1.0, 1.0)}
 SIGNS = {"top": 1.0, "bottom": -1.0}
 MODES = ("exact", "segments")
 RECORDERS = ("auto", "fused", "loop")
+MAX_WHOLE = 2_000_000  # tokens of one document run whole (bidirectional models)
 BLOCK = 256  # rows per block when looking for the top-k index's candidates
 
 
@@ -140,8 +145,9 @@ class Subject:
 
     @property
     def scores_symbols(self) -> bool:
+        """A head that scores the next symbol (not for a bidirectional GRU: it saw it)."""
         return self.head_weight is not None and self.symbols is not None \
-            and self.head_weight.shape[0] == self.symbols
+            and self.head_weight.shape[0] == self.symbols and not self.model.bidirectional
 
     def symbol_names(self) -> list[str] | None:
         if self.symbols is None:
@@ -431,41 +437,44 @@ class ChunkEngine:
         self.recorder = recorder if recorder != "auto" else (
             "fused" if self.device.type == "cuda" else "loop")
         m = subject.model
-        if m.bidirectional:
-            raise InputError("Corpus statistics stream documents forward; bidirectional models "
-                             "are not supported by the corpus job yet.")
-        self.H = m.hidden_size
+        self.H, self.D = m.hidden_size, m.num_directions
+        if self.D == 2:
+            self.recorder = "loop"  # both directions in the recording loop
 
         def t(a):
             return torch.as_tensor(np.array(a)).to(self.device, self.dtype)
 
-        self.layers = []
+        self.cells = []  # [k][d]: (nn.GRU or None, fused weights, reset_after)
         for layer in m.cells:
-            w = layer[0]
-            fused = {n: t(a) for n, a in w.fused().items()}
-            gru = None
-            if w.reset_after:
-                gru = torch.nn.GRU(w.input_size, self.H, 1, batch_first=True)
-                gru = gru.to(self.device, self.dtype)
-                with torch.no_grad():
-                    for n, a in fused.items():
-                        getattr(gru, f"{n}_l0").copy_(a)
-                if self.device.type == "cuda":
-                    gru.flatten_parameters()
-            self.layers.append((gru, fused, w.reset_after))
+            self.cells.append([self._cell(w, t) for w in layer])
+        self.layers = [c[0] for c in self.cells]  # forward cells
         self.emb = None if subject.embedding is None else t(subject.embedding)
         self.table = None  # symbols: layer 0's input side x W_iᵀ + b_i for each symbol (V, 3H)
         if subject.kind == "ids":
-            p0 = self.layers[0][1]
             rows = self.emb if self.emb is not None else torch.eye(m.input_size).to(
                 self.device, self.dtype)
-            self.table = torch.addmm(p0["bias_ih"], rows, p0["weight_ih"].T)
+            self.table = [torch.addmm(c[1]["bias_ih"], rows, c[1]["weight_ih"].T)
+                          for c in self.cells[0]]
         self.head_w = t(subject.head_weight) if subject.scores_symbols else None
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
         if self.head_w is not None:
             self.head_b_col = (self.head_b if self.head_b is not None else torch.zeros(
                 self.head_w.shape[0], dtype=self.dtype, device=self.device))[:, None]
+
+    def _cell(self, w, t):
+        torch = self.torch
+        fused = {n: t(a) for n, a in w.fused().items()}
+        gru = None
+        if w.reset_after:
+            gru = torch.nn.GRU(w.input_size, self.H, 1, batch_first=True)
+            gru = gru.to(self.device, self.dtype)
+            with torch.no_grad():
+                for n, a in fused.items():
+                    getattr(gru, f"{n}_l0").copy_(a)
+            if self.device.type == "cuda":
+                gru.flatten_parameters()
+        return gru, fused, w.reset_after
 
     def logits(self, h):
         """The head's scores, transposed: (V, N) for states h (N, D·H)."""
@@ -513,20 +522,24 @@ class ChunkEngine:
         """
         torch = self.torch
         B, T = x.shape[:2]
-        H, out_layers, finals = self.H, [], []
+        H, D, out_layers, finals = self.H, self.D, [], []
         with torch.no_grad():
-            for k, (gru, p, reset_after) in enumerate(self.layers):
-                if k == 0 and ids is not None and self.table is not None:
-                    gi = self.table[ids]
-                else:
-                    gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
-                if self.recorder == "loop":
-                    rec, out = self._loop(p, reset_after, gi.view(B, T, 3 * H), h0[k])
-                else:
-                    rec, out = self._fused(gru, p, reset_after, x, gi, h0[k])
-                out_layers.append(rec)
-                finals.append(out[:, -1])
-                x = out
+            for k, cells in enumerate(self.cells):
+                outs = []
+                for d, (gru, p, reset_after) in enumerate(cells):
+                    if k == 0 and ids is not None and self.table is not None:
+                        gi = self.table[d][ids]
+                    else:
+                        gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
+                    if self.recorder == "loop":
+                        rec, out = self._loop(p, reset_after, gi.view(B, T, 3 * H),
+                                              h0[k * D + d], reverse=d == 1)
+                    else:
+                        rec, out = self._fused(gru, p, reset_after, x, gi, h0[k])
+                    out_layers.append(rec)
+                    finals.append(out[:, 0 if d else -1])
+                    outs.append(out)
+                x = outs[0] if D == 1 else torch.cat(outs, -1)
         return out_layers, torch.stack(finals)
 
     def _fused(self, gru, p, reset_after, x, gi, h0):
@@ -548,14 +561,17 @@ class ChunkEngine:
         return {"z": z.contiguous(), "r": r.contiguous(), "n": n, "h": out.reshape(B * T, H),
                 "h_prev": hp}, out
 
-    def _loop(self, p, reset_after, gi, h0):
-        """gi (B, T, 3H) -> the records, every op writing into them (batch-major views)."""
+    def _loop(self, p, reset_after, gi, h0, reverse=False):
+        """gi (B, T, 3H) -> the records, every op writing into them (batch-major views).
+
+        hs[:, t + 1] is the state after step t reading forward (hs[:, 0] = h0); reading in
+        reverse, hs[:, t] is the state after step t (hs[:, T] = h0)."""
         torch, H = self.torch, self.H
         B, T = gi.shape[:2]
         rz = gi.new_empty((B, T, 2 * H))
         n = gi.new_empty((B, T, H))
         hs = gi.new_empty((B, T + 1, H))
-        hs[:, 0] = h0
+        hs[:, T if reverse else 0] = h0
         if reset_after:
             W, b = p["weight_hh"].T.contiguous(), p["bias_hh"]
             gh = gi.new_empty((B, 3 * H))
@@ -563,9 +579,9 @@ class ChunkEngine:
             W, b = p["weight_hh"][:2 * H].T.contiguous(), p["bias_hh"][:2 * H]
             W_n, b_n = p["weight_hh"][2 * H:].T.contiguous(), p["bias_hh"][2 * H:]
             gh, d = gi.new_empty((B, 2 * H)), gi.new_empty((B, H))
-        h = hs[:, 0].contiguous()
+        h = hs[:, T if reverse else 0].contiguous()
         addmm, add, sub, addcmul = torch.addmm, torch.add, torch.sub, torch.addcmul
-        for t in range(T):
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
             addmm(b, h, W, out=gh)
             a = rz[:, t]
             add(gi[:, t, :2 * H], gh[:, :2 * H], out=a)
@@ -578,16 +594,15 @@ class ChunkEngine:
                 addmm(b_n, d, W_n, out=nt)
                 nt.add_(gi[:, t, 2 * H:])
             nt.tanh_()
-            ht = hs[:, t + 1]
+            ht = hs[:, t if reverse else t + 1]
             sub(h, nt, out=ht)  # h = n + z ⊙ (h_prev − n)
             ht.mul_(a[:, H:]).add_(nt)
             h = ht
         rz, n = rz.view(B * T, 2 * H), n.view(B * T, H)
-        out = hs[:, 1:]
+        out, prev = (hs[:, :-1], hs[:, 1:]) if reverse else (hs[:, 1:], hs[:, :-1])
         # contiguous fields: the statistics' reductions and gathers run several times faster
         return {"z": rz[:, H:].contiguous(), "r": rz[:, :H].contiguous(), "n": n,
-                "h": out.reshape(B * T, H),
-                "h_prev": hs[:, :-1].reshape(B * T, H)}, out
+                "h": out.reshape(B * T, H), "h_prev": prev.reshape(B * T, H)}, out
 
 
 # --- accumulating ------------------------------------------------------------------------------
@@ -601,12 +616,13 @@ class Accumulator:
         m = subject.model
         H, V = m.hidden_size, subject.symbols
         self.H, self.V, self.L = H, V, m.num_layers
+        self.cells = [cell_prefix(k, d == 1) for k in range(m.num_layers)
+                      for d in range(m.num_directions)]
         self.np_dtype = np.dtype(opts.dtype)
         self.context = opts.context if subject.kind == "ids" else None
         f64, i64 = torch.float64, torch.int64
         z = {}
-        for k in range(self.L):
-            p = cell_prefix(k, False)
+        for p in self.cells:
             for f in FIELDS:
                 z[f"{p}.{f}.sum"] = (H, f64)
                 z[f"{p}.{f}.sumsq"] = (H, f64)
@@ -622,9 +638,8 @@ class Accumulator:
         if engine.head_w is not None:
             z |= {"loss.sum": (V, f64), "loss.count": (V, i64), "loss.correct": (V, i64)}
         self.acc = {n: torch.zeros(s, dtype=d, device=self.dev) for n, (s, d) in z.items()}
-        self.top = {f"{cell_prefix(k, False)}.{f}.{s}":
-                    empty_top(H, opts.top_k, self.np_dtype, None)
-                    for k in range(self.L) for f in FIELDS for s in SIGNS} if opts.top_k else {}
+        self.top = {f"{p}.{f}.{s}": empty_top(H, opts.top_k, self.np_dtype, None)
+                    for p in self.cells for f in FIELDS for s in SIGNS} if opts.top_k else {}
         self.offsets2 = (torch.arange(H, device=self.dev) * opts.bins ** 2).to(torch.int32)
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -660,8 +675,7 @@ class Accumulator:
         if ids is not None:
             tok = ids if full else ids[sel]
             acc["symbol.count"] += torch.bincount(tok, minlength=self.V)
-        for k, rec in enumerate(layers):
-            p = cell_prefix(k, False)
+        for p, rec in zip(self.cells, layers):
             vals = {f: rec[f] if full else rec[f][sel] for f in (*FIELDS, "h_prev")}
             bins = {}
             for f in FIELDS:
@@ -929,7 +943,16 @@ def run_jobs(subject: Subject, corpus: Corpus, jobs: Jobs, opts: Options,
         torch.set_num_threads(opts.threads)
     engine = ChunkEngine(subject, opts.dtype, pick_device(opts.device), opts.recorder)
     acc = Accumulator(subject, opts, engine)
-    L, H, B, T = subject.model.num_layers, subject.model.hidden_size, opts.batch, opts.chunk
+    m = subject.model
+    L, H, B, T = m.num_layers * m.num_directions, m.hidden_size, opts.batch, opts.chunk
+    if m.bidirectional:  # the reverse direction reads each document from its end: whole ones
+        if opts.mode != "exact":
+            raise InputError("A bidirectional model runs each document whole: use the exact "
+                             "mode.")
+        B, T = 1, int((jobs.stop - jobs.warm).max()) if len(jobs) else 1
+        if T > MAX_WHOLE:
+            raise InputError(f"A bidirectional model runs each document whole, and one has "
+                             f"{T:,} tokens (at most {MAX_WHOLE:,}): split it (--split line).")
     slots = Slots(B, L, H, np.dtype(opts.dtype))
     meta = _meta(subject, corpus, opts)
     job_key = hashlib.sha256(b"".join(a.tobytes() for a in (jobs.doc, jobs.start, jobs.stop,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gru_viz.core import budget
 from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
@@ -80,8 +81,22 @@ class Point:
         return float(np.abs(self.eigenvalues[0]))
 
 
+def search_cost(starts: int, hidden_size: int) -> tuple[float, float]:
+    """(operations, bytes) of ``minimise_speed`` from this many starts: every iteration solves
+    one H×H system per start (≈ 30·N·H³ over a typical search, measured) and holds about six
+    (N, H, H) arrays."""
+    return 30.0 * starts * hidden_size ** 3, 6 * 8.0 * starts * hidden_size ** 2
+
+
+def affordable_starts(hidden_size: int, wanted: int, max_flops: float = budget.MAX_FLOPS,
+                      max_bytes: float = budget.MAX_BYTES) -> int:
+    """The most starts (≤ wanted) within the budget; 0 when not even one fits."""
+    flops, nbytes = search_cost(1, hidden_size)
+    return int(min(wanted, max_flops // flops, max_bytes // nbytes))
+
+
 def minimise_speed(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray,
-                   iterations: int = 200) -> np.ndarray:
+                   iterations: int = 200, max_flops: float = budget.MAX_FLOPS) -> np.ndarray:
     """Minimise q(h) = ½‖F(h) − h‖² from each start (N, H) -> (N, H) (Sussillo & Barak 2013).
 
     Levenberg–Marquardt on G(h) = F(h) − h, every start at once: the step solves
@@ -91,8 +106,12 @@ def minimise_speed(w: GRUWeights, xbar: np.ndarray, starts: np.ndarray,
     Steps stay in the box [−1, 1]^H that holds every reachable state: outside it, a saturated
     update gate (z → 1) makes q tiny far from any true fixed point.
     """
+    N, H = np.shape(starts)
+    largest = max(1, int(round((max_flops / 30.0) ** (1 / 3))))
+    budget.check(f"A slow-point search from {N} start(s) in {H} units", *search_cost(N, H),
+                 f"Use fewer starts, or a layer of at most about {largest} units.",
+                 max_flops=max_flops)
     h = np.clip(np.array(starts, dtype=np.float64), -1, 1)
-    N, H = h.shape
     eye = np.eye(H)
     mu = np.full(N, 1e-3)
 
@@ -177,6 +196,7 @@ def slow_points(w: GRUWeights, xbar: np.ndarray, states: np.ndarray, count: int 
     (the state drifts by about √(2q) per step there).
     """
     states = np.asarray(states, dtype=np.float64).reshape(-1, w.hidden_size)
+    count = max(1, affordable_starts(w.hidden_size, count))  # 0: minimise_speed says why
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(states), size=min(count, len(states)), replace=False)
     starts = states[pick] + noise * rng.standard_normal((len(pick), w.hidden_size))

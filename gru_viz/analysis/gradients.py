@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gru_viz.core import budget
 from gru_viz.core.engine import as_h0, check_input_shape
 from gru_viz.core.errors import InputError
 from gru_viz.core.model import GRUModel
@@ -206,6 +207,13 @@ def compare(model: GRUModel, x: np.ndarray, target: Target, head: Head | None = 
     random, their weights × ``weight_scale``. With ``timing``, each gets its measured time per
     step (torch.nn modules).
     """
+    T, H, I = len(x), model.hidden_size, model.input_size
+    # three models, forward and backward through every step: per step ~1e6 operations of
+    # Python and autograd overhead (measured: 5,000 steps took 36 s) plus the products
+    per_step = 3 * (1e6 + 18.0 * H * (I + H) * model.num_layers * model.num_directions)
+    budget.check(f"Gradients of three models through {T} steps", T * per_step, 0,
+                 f"Shorten the input to at most about {int(budget.MAX_FLOPS // per_step)} "
+                 "steps.")
     states = states or {}
     out = [gru_connectivity(model, x, target, head=head)]
     out += [module_connectivity(k, model, x, target, head, states.get(k), seed, weight_scale)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gru_viz.core.errors import InputError
 from gru_viz.core.notation import PYTORCH, Notation
 from gru_viz.core.trace import LayerTrace
 
@@ -35,11 +36,27 @@ def retention_to_end(cell: LayerTrace) -> np.ndarray:
     return _to_positions(out, cell.reverse)
 
 
-def retention_matrix(cell: LayerTrace, unit: int) -> np.ndarray:
+MATRIX_STEPS = 500  # the steps a retention matrix shows at once (it grows as T²)
+
+
+def retention_matrix(cell: LayerTrace, unit: int, window: tuple[int, int] | None = None,
+                     max_steps: int = MATRIX_STEPS) -> np.ndarray:
     """(T, T) for one unit: M[t, u] = ∏ z_s over the steps s after t up to u, the share of h_t
-    left at step u; NaN where u comes before t in reading order."""
+    left at step u; NaN where u comes before t in reading order.
+
+    ``window`` (start, stop) restricts t and u to those steps (the products need no step
+    outside them); more than ``max_steps`` steps at once are refused, since the matrix, its
+    work and its figure grow as T²."""
     z = _z_in_reading_order(cell)[:, unit]
+    if window is not None:
+        start, stop = window
+        if cell.reverse:  # positions -> reading order
+            start, stop = len(z) - stop, len(z) - start
+        z = z[start:stop]
     T = len(z)
+    if max_steps < T:
+        raise InputError(f"A retention matrix over {T} steps has {T * T:,} cells; this view "
+                         f"shows at most {max_steps} steps at once. Choose a window.")
     M = np.full((T, T), np.nan)
     for t in range(T):
         M[t, t:] = np.cumprod(np.concatenate([[1.0], z[t + 1:]]))

@@ -15,6 +15,7 @@ from gru_viz.analysis.dynamics import (
     Field,
     Plane,
     Point,
+    affordable_starts,
     fixed_points,
     pca_plane,
     slow_points,
@@ -23,6 +24,7 @@ from gru_viz.analysis.dynamics import (
     vector_field,
 )
 from gru_viz.analysis.units import linear
+from gru_viz.core import budget
 from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
@@ -49,11 +51,16 @@ def slow_point_search(model: GRUModel, layer: int, direction: int, x: np.ndarray
 
     Returns the states (1 + samples, T, H), the points found, and the number of starts.
     """
+    H, cells = model.hidden_size, model.num_layers * model.num_directions
+    budget.check(f"Recording {1 + samples} runs of {len(x)} steps", 0,
+                 8 * (1 + samples) * len(x) * H * cells * 8,  # 8 recorded arrays a cell
+                 "Shorten the input.")
     rng = np.random.default_rng(seed)
     batch = np.stack([x] + [x[rng.permutation(len(x))] for _ in range(samples)])
     states = np.asarray(run(model, batch).layers[layer][direction].h)  # (B, T, H)
     w = model.cells[layer][direction]
     count, iterations = search_budget(w.hidden_size)
+    count = max(1, affordable_starts(w.hidden_size, count))  # within the server's budget
     points = slow_points(w, np.asarray(xbar), states.reshape(-1, w.hidden_size), count=count,
                          iterations=iterations)
     return states, points, count

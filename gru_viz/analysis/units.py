@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gru_viz.core import budget
 from gru_viz.core.engine import run
 from gru_viz.core.limits import Limits
 from gru_viz.core.model import GRUModel
@@ -212,6 +213,9 @@ def align(tokens_a: Sequence[Hashable], tokens_b: Sequence[Hashable]) -> Alignme
     insertion; for inputs of equal length, pairing by position wins when it pairs more steps
     and keeps at least as many equal tokens.
     """
+    cells = len(tokens_a) * len(tokens_b)  # difflib's worst case: 20,000 steps each took 34 s
+    budget.check(f"Aligning {len(tokens_a)} with {len(tokens_b)} steps", 100.0 * cells, 0,
+                 "Compare shorter inputs (a window of each).")
     pairs: list[tuple[int, int, bool]] = []
     matcher = difflib.SequenceMatcher(None, list(tokens_a), list(tokens_b), autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import numpy as np
 import plotly.io as pio
 
+from gru_viz.core import budget
+from gru_viz.core.errors import InputError
 from gru_viz.core.notation import Notation
 from gru_viz.core.trace import Trace
 from gru_viz.core.untrusted import html_text
@@ -24,16 +27,41 @@ def figure_html(spec: dict) -> str:
     return pio.to_html(escaped(spec), full_html=True, include_plotlyjs=True, validate=False)
 
 
-def figure_image(spec: dict, fmt: str = "png", width: int = 1400, scale: float = 1.0) -> bytes:
-    """PNG or SVG bytes of the figure, drawn by kaleido with the local Chromium."""
+MAX_IMAGE_CELLS = 2_000_000  # heatmap cells and points a server-drawn image may hold
+
+
+def figure_cells(spec: dict) -> int:
+    """Heatmap cells and plotted points of a figure: what kaleido's drawing time grows with."""
+    total = 0
+    for trace in (spec if isinstance(spec, dict) else spec.to_dict()).get("data", []):
+        v = trace.get("z") if trace.get("z") is not None else trace.get("x")
+        if v is not None and not isinstance(v, (str, dict)):
+            total += int(v.size) if isinstance(v, np.ndarray) else int(np.size(v))
+    return total
+
+
+def figure_image(spec: dict, fmt: str = "png", width: int = 1400, scale: float = 1.0,
+                 max_cells: int = MAX_IMAGE_CELLS) -> bytes:
+    """PNG or SVG bytes of the figure, drawn by kaleido with the local Chromium: one at a time
+    per slot of ``budget.heavy`` (each drawing holds a Chromium, ~1 GB), refused above
+    ``max_cells`` before any drawing."""
     import kaleido
 
     if fmt not in ("png", "svg"):
         raise ValueError(f"Format {fmt!r}: png or svg.")
+    cells = figure_cells(spec)
+    if cells > max_cells:
+        raise InputError(f"This figure holds {cells:,} cells or points; the server draws "
+                         f"images of at most {max_cells:,}. Draw a window, or use the chart "
+                         "toolbar's camera button (drawn by your browser).")
+    if not 1 <= width <= 4000 or not 0.1 <= scale <= 4:
+        raise InputError("Width 1–4000 pixels and scale 0.1–4, please.")
     fig = json.loads(pio.to_json(escaped(spec), validate=False))
     height = fig.get("layout", {}).get("height") or 600
-    return kaleido.calc_fig_sync(fig, opts={"format": fmt, "width": width, "height": height,
-                                            "scale": scale}, kopts={"mathjax": False})
+    with budget.heavy():
+        return kaleido.calc_fig_sync(fig, opts={"format": fmt, "width": width,
+                                                "height": min(height, 8000), "scale": scale},
+                                     kopts={"mathjax": False})
 
 
 def trace_html(trace: Trace, notation: Notation, tokens: Sequence[str] | None = None,

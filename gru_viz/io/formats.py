@@ -74,7 +74,8 @@ class FileKind:
             return (f"{label} is a plain Python pickle{what}, which runs code when read: it "
                     "cannot be loaded safely; save `model.state_dict()` instead, e.g. "
                     "torch.save(model.state_dict(), 'model.pt')"
-                    + (f" ({self.detail} is not a model's weights)" if self.detail else "")
+                    + (f" ({self.detail} is not a model's weights)"
+                       if self.detail and self.detail != "NumPy arrays" else "")
                     + ". Arrays go in an .npz: np.savez('model.npz', **arrays).")
         if self.kind == "zip":
             return (f"{label} is a zip archive that is none of the formats gru-viz reads "
@@ -183,8 +184,11 @@ def identify(data: bytes, name: str = "") -> FileKind:
         return FileKind("savedmodel")
     if data[:1] == b"\x80" and len(data) > 2 and data[1] <= 5:
         found = _pickle_globals(data)
-        tensors = any(g.startswith("torch.") for g in found)
-        return FileKind("pickle", "" if tensors or not found else found[0])
+        if any(g.startswith("torch.") for g in found) or not found:
+            return FileKind("pickle")
+        if any(g.startswith("numpy.") for g in found):
+            return FileKind("pickle", "NumPy arrays")
+        return FileKind("pickle", found[0])
     if data[:1] in b"(c}]IFSVNL" and data.rstrip()[-1:] == b"." and _is_text_pickle(data):
         found = _pickle_globals(data)
         return FileKind("pickle", found[0] if found else "")

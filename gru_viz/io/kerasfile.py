@@ -195,6 +195,7 @@ class _Stack:
     embedding: str | None = None
     head: str | None = None
     notes: list[str] = field(default_factory=list)
+    bias: bool = False
 
 
 def _snake(class_name: str) -> str:
@@ -323,6 +324,7 @@ def _assemble_keras(config: Mapping, weights: _Weights, label: str):
             reverse = current.flipped != backwards  # reads original positions backwards
             current.names.append(name)
             current.layers.append(cells)
+            current.bias |= use_bias
             current.reverse.append(reverse if D == 1 else False)
             current.flipped = reverse if D == 1 else current.flipped
             current.open = bool(c.get("return_sequences", False)) and merge == "concat"
@@ -335,7 +337,7 @@ def _assemble_keras(config: Mapping, weights: _Weights, label: str):
             continue
         if cls == "InputLayer":
             continue
-        if cls in ("LSTM", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D"):
+        if cls in ("LSTM", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "CuDNNGRU", "CuDNNLSTM"):
             others.add(f"{name!r} ({cls})")
         if cls in PASS_THROUGH:  # identity at inference: the layers around it stay direct
             prev_name = name
@@ -383,7 +385,7 @@ def _assemble_keras(config: Mapping, weights: _Weights, label: str):
                   + "".join(f"; {n}" for n in s.notes))
         if s.flipped:
             source += "; Keras returns this sequence last step first, ours is by position"
-        grus.append(FoundGRU(name, model, keys, cell=False, bias=True, embedding=s.embedding,
+        grus.append(FoundGRU(name, model, keys, cell=False, bias=s.bias, embedding=s.embedding,
                              head=s.head, assigned=True, source=source))
         if s.embedding and f"mask:{s.embedding.split('.')[0]}" in others:
             warnings += (f"The embedding {s.embedding.split('.')[0]!r} has mask_zero=True: "

@@ -9,12 +9,14 @@ kept per model in a permanent session key, so it survives a visit to another pag
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 from gru_viz.api import checkpoint_input, readout
+from gru_viz.core import budget
 from gru_viz.core.engine import run
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.limits import server_limits
@@ -208,16 +210,33 @@ def input_key(x: np.ndarray, ids: np.ndarray | None, h0: np.ndarray | None = Non
 
 
 # A Trace is frozen and its arrays read-only, so one copy is shared rather than pickled and
-# unpickled on every rerun as st.cache_data would; a trace may take up to GRUVIZ_MAX_TRACE_MB,
-# so few are kept. Keyed by the exact (model key, input hash), never by the arrays.
-@st.cache_resource(max_entries=4, show_spinner="Running the model…")
+# unpickled on every rerun as st.cache_data would. A trace may take up to GRUVIZ_MAX_TRACE_MB:
+# the process keeps traces up to a byte budget for all of them together (not a count).
+# Keyed by the exact (model key, input hash), never by the arrays.
+TRACES = budget.ByteCache()
+HEAVY_RUN = 2e8  # T·H·(I + H)·cells above which a run waits for a heavy-job slot
+
+
 def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symbolic: bool,
          _h0: np.ndarray | None = None) -> tuple[Trace, np.ndarray | None, np.ndarray | None]:
     """The trace and head outputs (read-only); next-symbol probabilities only when the input
     was symbols and the head has one output per symbol (as ``api.run_checkpoint``). ``_h0``
     is part of ``input_key``."""
-    trace = run(_ckpt.model, _x, _h0, limits=server_limits())
-    return (trace, *readout(_ckpt, trace.output, symbolic))
+    if _ckpt.head_weight is not None:  # (T, V) head outputs and probabilities, before the run
+        V = int(np.shape(_ckpt.head_weight)[0])
+        budget.check(f"The head's {V:,} outputs at {len(_x):,} steps", 0,
+                     2 * 8 * len(_x) * V, f"Shorten the input to at most about "
+                     f"{max(1, int(budget.MAX_BYTES // (16 * V))):,} steps.")
+
+    def compute():
+        m = _ckpt.model
+        work = len(_x) * m.hidden_size * (m.input_size + m.hidden_size) * m.num_layers \
+            * m.num_directions
+        with st.spinner("Running the model…"), (budget.heavy() if work > HEAVY_RUN
+                                                  else nullcontext()):
+            trace = run(m, _x, _h0, limits=server_limits())
+            return (trace, *readout(_ckpt, trace.output, symbolic))
+    return TRACES.get((model_key, input_key, symbolic), compute, budget.nbytes)
 
 
 def make_run(loaded: Loaded, x: np.ndarray, symbols: list[str] | None,

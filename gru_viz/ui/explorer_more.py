@@ -12,6 +12,7 @@ import streamlit as st
 
 from gru_viz.analysis import units as an
 from gru_viz.api import checkpoint_input
+from gru_viz.core import budget
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.limits import check_unpacked, server_limits
 from gru_viz.core.notation import NOTATIONS, Notation
@@ -230,8 +231,13 @@ def compare_view(loaded: Loaded, a: Run, nt: Notation, cell_id: tuple[int, int],
     got = read_input(loaded, "ex.compare", "Input B", _edited(loaded, a))
     if got is None:
         return
-    b = make_run(loaded, *got)
-    al = an.align(a.text, b.text)
+    try:
+        b = make_run(loaded, *got)
+        with budget.heavy():
+            al = an.align(a.text, b.text)
+    except GRUVizError as exc:
+        st.error(markdown_text(exc))
+        return
     if not len(al.a):
         st.warning("The two inputs share no aligned step.")
         return

@@ -7,6 +7,7 @@ when a page without them runs)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +19,16 @@ from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.limits import check_input, server_limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.untrusted import md
+from gru_viz.core.weights import BIASES, MATRICES
 from gru_viz.io.checkpoint import Checkpoint
-from gru_viz.io.inputs import Vocabulary, format_rows, read_typed
+from gru_viz.io.inputs import Vocabulary, first_rows, format_rows, read_typed
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.model_choice import Picker, choose
 from gru_viz.ui.page import persistent, store
 
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
 PRESET = "2-unit preset: "
+PLAYGROUND = "the Playground's model and input"  # issue 15: one model across the pages
 SAMPLE_TEXT = ("(([])[()])([[]]((", "def f(x):\n    return x\n")
 
 
@@ -40,8 +43,11 @@ class Subject:
     head: tuple[np.ndarray, np.ndarray] | None = None  # (V', D·H), (V',)
     weight_scale: float = 1.0  # × PyTorch's default range, for random baselines to match
     captured: str | None = None  # a capture file's first recorded sequence, as rows
+    given_text: str | None = None  # the input that came with the model (the Playground's)
 
     def default_text(self) -> str:
+        if self.given_text is not None:
+            return self.given_text
         if self.captured is not None:
             return self.captured
         if self.name.startswith(PRESET):
@@ -115,10 +121,16 @@ def picker(prefix: str) -> Subject | None:
     """Widgets choosing the model (the Explorer's picker, ``ui.model_choice``, with the
     2-unit presets and a random GRU added); None when nothing usable is chosen yet."""
     presets = [PRESET + k for k in PRESETS]
+    playground = _playground()
+    if playground is not None and f"{prefix}.model" not in st.session_state:
+        st.session_state[f"{prefix}.model"] = PLAYGROUND  # first visit after the Playground
     p = Picker(f"{prefix}.model", f"{prefix}.upload", UPLOAD,
                "Model file (torch, safetensors, Keras, ONNX, .npz, or a capture)",
                help="Example checkpoints are trained by `python -m gru_viz train`.")
-    choice, loaded = choose(p, [(f.stem, f) for f in examples()], presets + [RANDOM])
+    choice, loaded = choose(p, [(f.stem, f) for f in examples()],
+                            ([PLAYGROUND] if playground is not None else []) + presets + [RANDOM])
+    if choice == PLAYGROUND:
+        return playground
     if choice == RANDOM:
         return _random(prefix)
     if choice in presets:
@@ -136,6 +148,27 @@ def picker(prefix: str) -> Subject | None:
     return subject
 
 
+def _playground() -> Subject | None:
+    """The model in force on the Playground and Step through (weights, reset placement,
+    vocabulary), with their typed input as its text; None before either ran this session."""
+    from gru_viz.ui import lab
+
+    if lab.WEIGHTS not in st.session_state:
+        return None
+    w = lab.weights_in_force()
+    vocab = st.session_state.get(lab.VOCAB)
+    text = st.session_state.get(lab.TEXT) or ""
+    h = hashlib.sha256(repr((vocab, text, w.reset_after)).encode())
+    for name in MATRICES + BIASES:
+        h.update(np.ascontiguousarray(getattr(w, name), dtype=np.float64).tobytes())
+    preset = st.session_state.get(lab.PRESET)
+    about = f"preset {preset!r}" if preset else "your own weights"
+    return Subject(GRUModel(((w,),)), PLAYGROUND, f"playground-{h.hexdigest()[:16]}",
+                   f"The Playground's cell ({about}): {GRUModel(((w,),)).describe()}; its "
+                   "input as typed there.",
+                   vocabulary=Vocabulary(tuple(vocab)) if vocab else None, given_text=text)
+
+
 def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | None] | None:
     """A text box for the input; the parsed input, or None after showing the error."""
     key = f"{prefix}.text.{subject.key}"  # each model keeps its own text
@@ -144,9 +177,15 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
             if subject.embedding is not None
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
+    most = server_limits().max_steps
+    limit = 4 * most if subject.vocabulary else 8 * most if subject.embedding is not None \
+        else 400_000
     text = st.text_area(md("Input sequence ({})", hint),
                         key=persistent(key, subject.default_text()),
-                        on_change=store, args=(key,), height=90)
+                        on_change=store, args=(key,), height=90, max_chars=limit)
+    text = text[:limit]  # however it got in: bounded before any parsing (issue 17)
+    if not subject.vocabulary and subject.embedding is None:
+        text, _ = first_rows(text, most + 1)  # one over: the step limit still reports it
     try:
         x, tokens = subject.read(text)
         check_input(subject.model, x.shape, server_limits())

@@ -1,0 +1,102 @@
+"""Cost bounds for heavy analyses, checked before they start, and a process-wide queue for them.
+
+One request on a shared server must not hold the machine for minutes or gigabytes. Each heavy
+computation estimates its cost from its sizes (floating-point operations and bytes held) and
+refuses, before starting, with a message saying what to reduce; the defaults allow a few
+seconds of work on one core and a few hundred MB. Callers may pass larger budgets (a notebook
+on a workstation). ``heavy()`` lets at most ``HEAVY_JOBS`` such computations run at once in the
+process: a student's large request waits its turn instead of stalling the class.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from gru_viz.core.errors import InputError
+
+MAX_FLOPS = 4e9  # about 2-4 s of NumPy on one core
+MAX_BYTES = 512 * 2**20  # working memory of one computation
+HEAVY_JOBS = 2
+_HEAVY = threading.BoundedSemaphore(HEAVY_JOBS)
+
+
+def check(what: str, flops: float, nbytes: float, reduce: str, max_flops: float = MAX_FLOPS,
+          max_bytes: float = MAX_BYTES) -> None:
+    """Refuse ``what`` when its estimated cost is over budget; ``reduce`` says how to fit."""
+    if flops > max_flops:
+        raise InputError(f"{what} would take about {flops / 1e9:.3g} billion operations, over "
+                         f"this server's {max_flops / 1e9:.3g} billion. {reduce}")
+    if nbytes > max_bytes:
+        raise InputError(f"{what} would need about {nbytes / 2**20:,.0f} MB, over this "
+                         f"server's {max_bytes / 2**20:,.0f} MB. {reduce}")
+
+
+@contextmanager
+def heavy() -> Iterator[None]:
+    """Hold one of the process's ``HEAVY_JOBS`` slots for a heavy computation (queueing)."""
+    with _HEAVY:
+        yield
+
+
+TRACE_CACHE_BYTES = 768 * 2**20  # every cached trace of the process together
+
+
+class ByteCache:
+    """A least-recently-used cache with a byte budget for all its entries together (thread-safe).
+
+    Streamlit's caches bound the number of entries, not their size: four traces of up to 1 GB
+    each stayed resident. An entry larger than the whole budget is returned but not kept.
+    """
+
+    def __init__(self, max_bytes: int = TRACE_CACHE_BYTES):
+        from collections import OrderedDict
+
+        self.max_bytes = max_bytes
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.bytes = 0
+
+    def get(self, key, compute, size):
+        """The value for ``key``, computed by ``compute()`` when absent; ``size(value)``: bytes."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        value = compute()
+        n = int(size(value))
+        with self._lock:
+            if key not in self._items and n <= self.max_bytes:
+                self._items[key] = (value, n)
+                self.bytes += n
+                while self.bytes > self.max_bytes:
+                    _, (_, m) = self._items.popitem(last=False)
+                    self.bytes -= m
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+def nbytes(obj, _seen: set | None = None) -> int:
+    """Bytes held by the NumPy arrays in ``obj`` (dataclasses, tuples, lists, dicts), each once."""
+    import dataclasses
+
+    import numpy as np
+
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes if obj.base is None or id(obj.base) not in seen else 0
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return sum(nbytes(getattr(obj, f.name), seen) for f in dataclasses.fields(obj))
+    if isinstance(obj, (tuple, list)):
+        return sum(nbytes(v, seen) for v in obj)
+    if isinstance(obj, dict):
+        return sum(nbytes(v, seen) for v in obj.values())
+    return 0
