@@ -7,9 +7,12 @@ import streamlit as st
 from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.figures.diagram import cell_svg
+from gru_viz.figures.traces import squash_spec
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import frame, notation
+from gru_viz.ui.charts import chart
 from gru_viz.ui.page import pages
+from gru_viz.ui.timeline import after_paint
 
 frame("Home")
 st.title("🔁 gru-viz: see inside a GRU")
@@ -68,3 +71,12 @@ for path, name in pages():
     about = ABOUT.get(pathlib.Path(path).stem)
     st.page_link(path, label=f"**{markdown_text(name)}**"
                  + (f": {markdown_text(about)}" if about else ""))
+
+# Plotly's code (4.7 MB) is evaluated on a session's first chart, one ~1.4 s task of the
+# browser's main thread that also holds back the rest of the page. A small chart drawn once
+# Home is painted has it done while the reader reads, so the teaching pages' first charts
+# come at once (DESIGN.md §9).
+if after_paint("home.painted"):
+    st.caption("σ squashes a gate's sum into (0, 1); tanh squashes the candidate's into "
+               "(−1, 1).")
+    chart(squash_spec(), key="home.squash")

@@ -25,7 +25,10 @@ play rate reached at 30 steps/s requested on a 200-step run (goal ≥ 25); and t
 on every animation frame, in which a chart (or the time view) was blank or missing during 10
 weight changes and during 100 steps of play (goal 0).
 
-    python benchmarks/bench_browser.py [repetitions] [playground|explorer|time]
+Mode ``navigation``: a first visit to Home (its links shown), then its Playground link clicked
+-> the first heatmap drawn (goal ≤ 2 s on a warm server).
+
+    python benchmarks/bench_browser.py [repetitions] [playground|explorer|time|navigation]
                                                 (default 5 repetitions, every mode)
 """
 
@@ -227,10 +230,13 @@ STEP_ARM = """() => {
   return want;
 }"""
 
-# Every animation frame: is every chart drawn (heatmap images, line paths) and the time view
-# (diagram, equations, cursor layers) present? Counts the frames where something is not.
+# Every animation frame: is every chart on screen (a Plotly chart drawn: heatmap images or
+# line paths, taller than 50 px, not hidden; or, while Streamlit swaps a chart element for a
+# new one, the time component's picture of its last drawing in its place) and the time view
+# (values, diagram) present? Counts the frames where something is not, and apart the frames
+# where a chart was on screen only as that picture (the raw remount gaps).
 SAMPLER = """(expectCharts) => {
-  const s = window.__blank = {frames: 0, blank: 0, first: null, stop: false};
+  const s = window.__blank = {frames: 0, blank: 0, ghost: 0, first: null, stop: false};
   const ok = () => {
     const charts = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(gd =>
         gd.querySelector('.main-svg') && gd.querySelectorAll(
@@ -238,10 +244,12 @@ SAMPLER = """(expectCharts) => {
           .length > 0 && gd.getBoundingClientRect().height > 50
         && getComputedStyle(gd.closest('[data-testid=stPlotlyChart]') || gd).visibility
            !== 'hidden').length;
+    const ghosts = document.querySelectorAll('[data-gruviz-ghost="1"]').length;
+    if (ghosts) s.ghost++;
     const tl = window.__gruviz_timeline;
     const view = tl && tl.root.isConnected && tl.vals.childElementCount > 0
         && (!tl.diagram || tl.diagram.querySelector('svg'));
-    return charts === expectCharts && view;
+    return Math.min(charts, expectCharts) + ghosts >= expectCharts && view;
   };
   const tick = () => {
     if (s.stop) return;
@@ -285,12 +293,42 @@ def play_rate(app: AppPage, seconds: float = 3.0) -> tuple[float, int]:
 
 
 def blank_frames(app: AppPage, action, charts: int) -> tuple[int, int]:
-    """(frames sampled, frames with a chart or the time view blank or missing) during
-    ``action``."""
+    """(frames sampled, frames with a chart or the time view blank or missing, frames where
+    a chart was bridged by its last drawing) during ``action``."""
     app.page.evaluate(SAMPLER, charts)
     action()
     app.page.evaluate("() => { window.__blank.stop = true; }")
-    return app.page.evaluate("() => [window.__blank.frames, window.__blank.blank]")
+    return app.page.evaluate(
+        "() => [window.__blank.frames, window.__blank.blank, window.__blank.ghost]")
+
+
+HEATMAP_DRAWN = """() => Array.from(document.querySelectorAll(
+    '.st-key-pg-heatmaps .js-plotly-plot')).some(gd => gd.querySelector(
+    '.hm image, .heatmaplayer image, .imagelayer image'))"""
+
+
+def home_then_playground(browser, url: str, reps: int) -> tuple[list[float], list[float]]:
+    """A first visit (new browser profile) to Home, then a click on its Playground link:
+    (ms from navigation start to Home's links shown, ms from the click to the Playground's
+    first heatmap drawn)."""
+    links, firsts = [], []
+    for _ in range(reps):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        try:
+            page.goto(url)
+            page.locator("[data-testid='stMain'] [data-testid='stPageLink']").first.wait_for(
+                timeout=60_000)
+            links.append(page.evaluate("() => performance.now()"))
+            AppPage.wait_idle(type("P", (), {"page": page})())
+            page.wait_for_timeout(500)
+            t0 = page.evaluate("() => performance.now()")
+            page.locator("[data-testid='stSidebar'] a", has_text="Playground").first.click()
+            page.wait_for_function(HEATMAP_DRAWN, timeout=60_000, polling="raf")
+            firsts.append(page.evaluate("() => performance.now()") - t0)
+        finally:
+            context.close()
+    return links, firsts
 
 
 def time_in_browser(browser, url: str, reps: int) -> None:
@@ -316,7 +354,7 @@ def time_in_browser(browser, url: str, reps: int) -> None:
                 app.page.wait_for_function("() => window.__gruviz_timeline.t >= 100",
                                            timeout=60_000, polling=50)
                 app.page.evaluate("() => window.__gruviz_timeline.pause()")
-            frames, blank = blank_frames(app, play100, charts)
+            frames, blank, _ = blank_frames(app, play100, charts)
             print(f"{page + ': 100 steps of play':<46} {blank} blank of {frames} frames "
                   "(goal 0)", flush=True)
             if page == "Playground":
@@ -324,9 +362,10 @@ def time_in_browser(browser, url: str, reps: int) -> None:
                     for _ in range(10):
                         with app.changing():
                             app.slide("W_ux[0, 0]")
-                frames, blank = blank_frames(app, weights10, charts)
+                frames, blank, ghost = blank_frames(app, weights10, charts)
                 print(f"{'Playground: 10 weight changes':<46} {blank} blank of {frames} "
-                      "frames (goal 0)", flush=True)
+                      f"frames (goal 0); {ghost} frames bridged by the last drawing",
+                      flush=True)
                 report("Playground 2x200: slider -> redrawn",
                        [timed(app, partial(app.slide, "W_ux[0, 0]"), True) for _ in range(5)],
                        200)
@@ -334,7 +373,14 @@ def time_in_browser(browser, url: str, reps: int) -> None:
             app.close()
 
 
-def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "time")) -> None:
+def navigation(browser, url: str, reps: int) -> None:
+    links, firsts = home_then_playground(browser, url, reps)
+    report("home (first visit): navigation -> links shown", links, None)
+    report("home -> playground link: click -> first chart", firsts, 2000)
+
+
+def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "time",
+                                                  "navigation")) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -355,9 +401,11 @@ def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "tim
             explorer(browser, url, reps, sizes, pathlib.Path(tmp))
         if "time" in pages:
             time_in_browser(browser, url, reps)
+        if "navigation" in pages:
+            navigation(browser, url, reps)
         browser.close()
 
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if sys.argv[1:] else 5,
-         tuple(sys.argv[2:]) or ("playground", "explorer", "time"))
+         tuple(sys.argv[2:]) or ("playground", "explorer", "time", "navigation"))

@@ -9,6 +9,15 @@ and again. Every response is checked to belong to its session: the charts' tick 
 its input, and the candidate heatmap must equal the NumPy core's run of its own weights on its
 own input. Prints p50/p95 latency per interaction (rerun sent -> script_finished), the errors
 (goal: 0) and the server's peak resident memory (VmHWM). Bounded in count and in time.
+
+    python benchmarks/load_test.py --sessions 30 --interactions 10 --abusive
+
+adds an "abusive student" (issue 17): the classroom runs once calm, then again with one
+session replaced by a student who submits, over and over, the worst input of each class the
+pages take (megabytes of text in every box, the longest link, the longest sequences on the
+Memory, Gradients and Phase-portrait pages, Compare on long inputs). It reports the other
+sessions' p50/p95 in both runs (goal: p95 within 2x of calm), the server's peak RSS (goal:
+below 2 GB) and its RSS after the sessions closed (goal: within 20% of its start).
 """
 
 from __future__ import annotations
@@ -106,7 +115,7 @@ def problems(run: Run, x: list[str], w_iz00: float) -> list[str]:
 
 
 async def one_session(url: str, page: str, s: int, interactions: int, tally: Tally) -> None:
-    async with Session(url, page=page) as session:
+    async with Session(url, page=page, query_string="n=pytorch") as session:  # W_iz sliders
         first = await session.rerun()
         tally.first_loads.append(first.seconds)
         text, weight = widget_id(first, INPUT_LABEL), widget_id(first, WEIGHT_LABEL)
@@ -118,6 +127,58 @@ async def one_session(url: str, page: str, s: int, interactions: int, tally: Tal
             tally.latencies.append(reply.seconds)
             tally.errors += [f"session {s} interaction {i}: {p}" for p in problems(reply, x, w)]
             tally.done += 1
+
+
+# (page, query string, [(widget label prefix, value)]): the worst input of each class
+ATTACKS = [
+    ("Playground", "", [(INPUT_LABEL, "1;" * 5_000_000)]),  # 10 MB in a text box
+    ("Playground", "p=latch&x=" + "1%3B" * 1000 + "&t=999999", []),  # the longest link
+    ("Explorer", "", [("Input", "(" * 15_000_000)]),  # 15 MB of text for a text model
+    ("Memory_and_gradients", "", [("Input sequence", "1, 0; " * 20_000)]),
+    ("Memory_and_gradients", "", [("Input sequence", "1, 0; " * 20_000),
+                                  ("Show", "Gradients through time")]),  # radios: by label
+    ("Phase_portrait", "", [("Study", "a larger model")]),
+    ("Explorer", "", [("Input", "([])" * 5_000), ("View", "Compare")]),  # long inputs
+]
+
+
+async def abuse(url: str, stop: asyncio.Event, tally: Tally) -> None:
+    """One student submitting the worst inputs again and again until ``stop``."""
+    k = 0
+    while not stop.is_set():
+        page, query, sets = ATTACKS[k % len(ATTACKS)]
+        k += 1
+        try:
+            async with Session(url, page=page, query_string=query) as s:
+                first = await s.rerun(timeout=300)
+                for prefix, value in sets:
+                    found = [wid for label, (wid, _) in first.widgets().items()
+                             if label.startswith(prefix)]
+                    if found:
+                        s.values[found[0]] = value
+                        first = await s.rerun(timeout=300)
+                tally.latencies.append(first.seconds)
+                tally.errors += [f"abusive {page}: {e}" for e in first.exceptions()]
+                tally.done += 1
+        except Exception as exc:  # noqa: BLE001 - a refused attack is fine; note it
+            tally.errors.append(f"abusive {page}: {type(exc).__name__}: {exc}"[:200])
+
+
+async def abused_load(url: str, page: str, sessions: int, interactions: int,
+                      timeout: float) -> tuple[Tally, Tally]:
+    """``sessions`` calm sessions while one abusive student runs; (calm tally, abuser's)."""
+    stop, bad = asyncio.Event(), Tally()
+    attacker = asyncio.create_task(abuse(url, stop, bad))
+    await asyncio.sleep(1.0)  # the first attack is under way before the class starts
+    try:
+        calm = await load(url, page, sessions, interactions, timeout)
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(attacker, 300)
+        except asyncio.TimeoutError:
+            attacker.cancel()
+    return calm, bad
 
 
 async def load(url: str, page: str, sessions: int, interactions: int,
@@ -199,6 +260,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="hard limit for the load, s")
     ap.add_argument("--url", help="a running server on this machine (default: start one)")
     ap.add_argument("--pid", type=int, help="that server's process id, for its memory")
+    ap.add_argument("--abusive", action="store_true",
+                    help="also run the class with one abusive student (issue 17)")
     args = ap.parse_args()
     if not (1 <= args.sessions <= 100 and 1 <= args.interactions <= 100):
         ap.error("sessions and interactions are bounded to 1–100")
@@ -218,9 +281,39 @@ def main() -> int:
         wall = time.perf_counter() - start
         peak = memory_kb(pid, "VmHWM") if pid else None
         cpu1 = cpu_seconds(pid) if pid else None
+        if args.abusive:
+            others = max(1, args.sessions - 1)
+            calm = asyncio.run(load(url, PAGE, others, args.interactions, args.timeout))
+            abused, bad = asyncio.run(abused_load(url, PAGE, others, args.interactions,
+                                                  args.timeout))
+            abused_peak = memory_kb(pid, "VmHWM") if pid else None
+            time.sleep(10)  # sessions closed: let the server drop them
+            after = memory_kb(pid, "VmRSS") if pid else None
     cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     print(f"load test: {url}/{PAGE}")
     report(tally, solo, args.sessions, args.interactions, wall, rss, peak, cpu)
+    if args.abusive:
+        def pct(t: Tally, q: float) -> float:
+            lat = sorted(t.latencies) or [0.0]
+            return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
+        def mb(kb: int | None) -> str:
+            return f"{kb / 1024:.0f} MB" if kb else "unknown"
+
+        print(f"\nabusive student: {args.sessions - 1} sessions calm, then the same with one "
+              "abusive student")
+        print(f"  calm    p50 {pct(calm, 0.5):6.0f} ms  p95 {pct(calm, 0.95):6.0f} ms")
+        print(f"  abused  p50 {pct(abused, 0.5):6.0f} ms  p95 {pct(abused, 0.95):6.0f} ms"
+              f"  (p95 {pct(abused, 0.95) / max(pct(calm, 0.95), 1e-9):.2f}x calm; goal <= 2x)")
+        print(f"  attacks submitted {bad.done}, their p50 {pct(bad, 0.5):.0f} ms, "
+              f"max {pct(bad, 1.0):.0f} ms")
+        print(f"  server RSS at start {mb(rss)}, peak {mb(abused_peak)} (goal < 2 GB), "
+              f"10 s after the sessions closed {mb(after)}"
+              + (f" ({after / rss - 1:+.0%} of start; goal within 20%)" if after and rss else ""))
+        for e in (calm.errors + abused.errors + bad.errors)[:10]:
+            print("  error:", e)
+        if calm.errors or abused.errors:
+            return 1
     return 1 if tally.errors or solo.errors else 0
 
 

@@ -7,7 +7,6 @@ slider, play and the keyboard move through time there, without a rerun.
 import streamlit as st
 
 from gru_viz.core.untrusted import markdown_text, md
-from gru_viz.figures.timeline import stepper_payload
 from gru_viz.figures.traces import step_labels
 from gru_viz.ui import frame, lab, notation
 from gru_viz.ui.teaching import (
@@ -18,7 +17,7 @@ from gru_viz.ui.teaching import (
     unit_picker,
     variant_control,
 )
-from gru_viz.ui.timeline import timeline
+from gru_viz.ui.timeline import stepper, timeline
 
 problems = lab.init()
 frame("Step through", "👣")
@@ -28,7 +27,7 @@ with st.sidebar:
     st.page_link("pages/1_Playground.py", label="Edit the weights and the input", icon="🎛️")
 
 nt = notation()
-head, pick, who = st.columns([2, 3, 3], vertical_alignment="bottom")
+head, pick, who = st.columns([2.6, 3, 2.4], vertical_alignment="bottom")
 head.markdown("### 👣 Step through")
 with pick:
     preset_picker()
@@ -41,8 +40,8 @@ for p in problems:
 if state.error:
     st.error(md("{} Showing the last input that worked; fix it on the Playground.", state.error))
 labels = step_labels(state.x, state.tokens)
-timeline(stepper_payload(state.weights, state.cell, nt, labels, unit,
-                         st.session_state[lab.STEP]), key="step.time")
+timeline(stepper(state.weights, state.cell, nt, labels, unit,
+                 st.session_state[lab.STEP]), key="step.time")
 st.caption("Keys: ← → step, space play/pause, Home/End first/last step. The link keeps the "
            "step.")
 preset_card(state, compact=True)

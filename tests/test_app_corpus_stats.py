@@ -64,3 +64,25 @@ def test_a_statistics_file_of_another_model_is_refused(tmp_path):
     at.file_uploader(key="ex.cstats_file").set_value(
         ("s.gruviz-corpus.npz", b"PK not a zip", "application/octet-stream")).run()
     assert "Not a corpus statistics file" in " ".join(e.value for e in at.error)
+
+
+def test_a_bidirectional_model_of_vectors_and_its_statistics(tmp_path):
+    """Numbers in, two directions: no symbols (no response, no context), every view works."""
+    from tests.helpers import gru, saved
+
+    model = saved(gru(3, 5, 2, True).state_dict())
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(4, 30, 3)))
+    s = corpus_stats(load_checkpoint(model), tmp_path / "x.npy", threads=1, top_k=3,
+                     progress=False)
+    s.save(tmp_path / "s.gruviz-corpus.npz")
+    at = upload(page(), "bi.pt", model)
+    view(at, "Corpus")
+    at.radio(key="ex.corpus_source").set_value("Statistics file").run()
+    at.file_uploader(key="ex.cstats_file").set_value(
+        ("s.gruviz-corpus.npz", (tmp_path / "s.gruviz-corpus.npz").read_bytes(),
+         "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("120 tokens in 4 document" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 1  # saturation; no symbols, no expected response
+    assert len(at.dataframe[0].value) == 3

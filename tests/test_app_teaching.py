@@ -244,3 +244,25 @@ def test_matrix_numbers_typed_as_text_keep_their_signs_and_report_every_problem(
     at.radio(key="notation.w").set_value("course").run()  # the same table, course terms
     box = next(t for t in at.text_area if t.label.startswith("…or type them"))
     assert box.value == "0, 6, -2.5, 0, 6"  # W_ux = −W_iz, W_uc, b_u = −(b_iz + b_hz)
+
+
+def test_a_link_keeps_the_units_to_follow_and_the_open_tab():
+    at = open_page(PLAYGROUND, p="counter", f="1", g="r")
+    assert at.multiselect(key="pg.units.w").value == [1]
+    lines = charts(at)[1]["data"]
+    assert {t["name"] for t in lines} == {"unit 1"}
+    assert timeline_data(at)["targets"][0]["key"] == "pg.heatmaps"
+    assert 'data-u="1"' in unframe(timeline_data(at)["values"], 0)
+    # the reset gate's tab: W_rx, W_rc, b_r (course names)
+    assert at.slider and {s.key.split(".")[1].split("_")[1][0] for s in at.slider} == {"r"}
+    assert at.query_params["f"] in ("1", ["1"]) and at.query_params["g"] in ("r", ["r"])
+    # nothing chosen: every unit's lines, never empty panels
+    at.multiselect(key="pg.units.w").set_value([]).run()
+    assert {t["name"] for t in charts(at)[1]["data"]} == {"unit 0", "unit 1"}
+
+
+def test_a_link_with_bad_view_parameters_warns():
+    at = open_page(STEP, u="9", f="0,x", g="q")
+    text = " ".join(w.value for w in at.warning)
+    assert "unit" in text and "units to follow" in text and "weights tab" in text
+    assert timeline_data(at)["unit"] == 0

@@ -136,3 +136,16 @@ def test_nbytes_counts_a_trace_once():
     trace = run(GRUModel.random(2, 3, seed=0), np.zeros((10, 2)))
     n = budget.nbytes(trace)
     assert n >= 8 * 10 * 3 * 8 and budget.nbytes((trace, trace)) == n
+
+
+def test_a_two_million_row_head_is_bounded_before_the_run(monkeypatch):
+    """A 2-million-row head took 3.7 GB (2.2 GB kept in the cache)."""
+    from types import SimpleNamespace
+
+    from gru_viz.ui import explorer_input as ei
+
+    ckpt = SimpleNamespace(head_weight=np.zeros((2_000_000, 1), np.float32),
+                           model=GRUModel.random(1, 1, seed=0))
+    monkeypatch.setattr(ei, "run", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(InputError, match="Shorten the input"):
+        ei._run("m", "i", ckpt, np.zeros((40, 1)), False)

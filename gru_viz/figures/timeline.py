@@ -62,7 +62,7 @@ def _values_html(notation: Notation, cell: LayerTrace, t: int, units: Sequence[i
     return f'<table class="vals"><tr><th></th>{head}</tr>{rows}</table>'
 
 
-def _run_id(cell: LayerTrace, *extra) -> str:
+def run_id(cell: LayerTrace, *extra) -> str:
     """Changes whenever the run (or what is drawn of it) changes."""
     import hashlib
 
@@ -87,21 +87,20 @@ def stepper_payload(w: GRUWeights, cell: LayerTrace, notation: Notation, labels:
     four fields over time for the time chart; ``step`` is where the view opens."""
     T, H = cell.steps, cell.hidden_size
     full = H <= FULL_MATRICES and w.input_size <= FULL_MATRICES
-    eqs, svgs = [], []
+    eqs, whys, svgs = [], [], []
     for t in range(T):
         m = from_trace(w, cell, t, notation)
-        why = "".join(f'<div class="why">{explain_html(eq, unit)}</div>' for eq in m.equations)
-        eqs.append("".join(equation_html(eq, None if full else unit) for eq in m.equations)
-                   + f'<details class="whys"><summary>What decided unit {unit}'
-                   f"'s numbers</summary>{why}</details>")
+        eqs.append("".join(equation_html(eq, None if full else unit) for eq in m.equations))
+        whys.append("".join(f'<div class="why">{explain_html(eq, unit)}</div>'
+                            for eq in m.equations))
         svgs.append(cell_svg(notation, UnitStep(
             labels[t], float(cell.h_prev[t, unit]), float(cell.r[t, unit]),
             float(cell.z[t, unit]), float(cell.n[t, unit]), float(cell.h[t, unit])),
             w.reset_after, title=f"unit {unit}, t = {t}"))
-    return {"kind": "stepper", "run": _run_id(cell, notation.key, unit, w.reset_after),
+    return {"kind": "stepper", "run": run_id(cell, notation.key, unit, w.reset_after),
             "T": T, "t0": int(step), "labels": [str(s) for s in labels],
             "full": full, "unit": int(unit),
-            "equations": frames(eqs), "diagram": frames(svgs),
+            "equations": frames(eqs), "why": frames(whys), "diagram": frames(svgs),
             "values": frames([_values_html(notation, cell, t, [unit]) for t in range(T)]),
             "series": _series(cell, notation, unit)}
 
@@ -111,7 +110,7 @@ def clock_payload(cell: LayerTrace, notation: Notation, labels: Sequence[str],
     """The Playground's time bar: the step's values of the followed units, and the Plotly
     charts (by element key) that get a cursor: ``{"key": ..., "style": "band" | "line"}``."""
     T = cell.steps
-    return {"kind": "clock", "run": _run_id(cell, notation.key, tuple(units)), "T": T,
+    return {"kind": "clock", "run": run_id(cell, notation.key, tuple(units)), "T": T,
             "t0": int(step), "labels": [str(s) for s in labels],
             "values": frames([_values_html(notation, cell, t, units) for t in range(T)]),
             "targets": list(targets)}

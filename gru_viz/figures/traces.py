@@ -141,10 +141,10 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                       | {"xanchor": "left", "xshift": -70, "font": {"size": 16}})
         # t under each tick's input: annotations, since tick text is escaped data
         titles += [{"text": str(t), "name": "t", "x": t, "xref": "x", "y": 0, "yref": "paper",
-                    "yanchor": "top", "yshift": -28, "showarrow": False,
+                    "yanchor": "top", "yshift": -44, "showarrow": False,
                     "font": {"size": 16, "color": "#777"}}
                    for t in layout["xaxis"]["tickvals"]]
-        bottom = 58
+        bottom = 66
     layout |= {
         "height": height or max(560, 4 * (60 + 22 * min(H, 16))), "font": FONT,
         "margin": {**HEATMAP_MARGIN, "b": min(200, bottom)},
@@ -219,3 +219,18 @@ def unit_lines(cell: LayerTrace, notation: Notation, units: Sequence[int],
     """The four fields of the chosen units as lines over time, fixed y ranges, one colour a
     unit; ``step`` draws a dotted marker at that timestep."""
     return go.Figure(lines_spec(cell, notation, units, tokens, step))
+
+
+def squash_spec() -> dict:
+    """σ and tanh, the gates' and the candidate's squashing functions: a small figure (Home
+    draws it last, so that the browser evaluates Plotly's code before the first teaching
+    chart is wanted)."""
+    a = np.linspace(-6, 6, 121, dtype=np.float32)
+    data = [{"type": "scatter", "x": a, "y": 0.5 * (1 + np.tanh(a / 2)), "name": "σ(a): gates",
+             "line": {"color": UNIT_COLOURS[0], "width": 3}},
+            {"type": "scatter", "x": a, "y": np.tanh(a), "name": "tanh(a): candidate",
+             "line": {"color": UNIT_COLOURS[1], "width": 3}}]
+    return {"data": data, "layout": {
+        "height": 230, "font": FONT, "margin": {"l": 50, "r": 10, "t": 10, "b": 45},
+        "xaxis": {"title": {"text": "a"}, **TICKS}, "yaxis": {"range": [-1.05, 1.05], **TICKS},
+        "legend": {"x": 0.02, "y": 0.98, "font": {"size": 16}}}}

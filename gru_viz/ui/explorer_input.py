@@ -222,6 +222,12 @@ def _run(model_key: str, input_key: str, _ckpt: Checkpoint, _x: np.ndarray, symb
     """The trace and head outputs (read-only); next-symbol probabilities only when the input
     was symbols and the head has one output per symbol (as ``api.run_checkpoint``). ``_h0``
     is part of ``input_key``."""
+    if _ckpt.head_weight is not None:  # (T, V) head outputs and probabilities, before the run
+        V = int(np.shape(_ckpt.head_weight)[0])
+        budget.check(f"The head's {V:,} outputs at {len(_x):,} steps", 0,
+                     2 * 8 * len(_x) * V, f"Shorten the input to at most about "
+                     f"{max(1, int(budget.MAX_BYTES // (16 * V))):,} steps.")
+
     def compute():
         m = _ckpt.model
         work = len(_x) * m.hidden_size * (m.input_size + m.hidden_size) * m.num_layers \

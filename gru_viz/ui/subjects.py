@@ -21,7 +21,7 @@ from gru_viz.core.model import GRUModel
 from gru_viz.core.untrusted import md
 from gru_viz.core.weights import BIASES, MATRICES
 from gru_viz.io.checkpoint import Checkpoint
-from gru_viz.io.inputs import Vocabulary, format_rows, read_typed
+from gru_viz.io.inputs import Vocabulary, first_rows, format_rows, read_typed
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.model_choice import Picker, choose
 from gru_viz.ui.page import persistent, store
@@ -177,9 +177,15 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
             if subject.embedding is not None
             else f"one step per row, rows split by ';', {subject.model.input_size} number(s) "
                  "each")
+    most = server_limits().max_steps
+    limit = 4 * most if subject.vocabulary else 8 * most if subject.embedding is not None \
+        else 400_000
     text = st.text_area(md("Input sequence ({})", hint),
                         key=persistent(key, subject.default_text()),
-                        on_change=store, args=(key,), height=90)
+                        on_change=store, args=(key,), height=90, max_chars=limit)
+    text = text[:limit]  # however it got in: bounded before any parsing (issue 17)
+    if not subject.vocabulary and subject.embedding is None:
+        text, _ = first_rows(text, most + 1)  # one over: the step limit still reports it
     try:
         x, tokens = subject.read(text)
         check_input(subject.model, x.shape, server_limits())

@@ -59,6 +59,7 @@ class Timeline {
     this.idle = null;
     this.raf = null;
     this.overlays = new Map();
+    this.snaps = new Map();
     this.root = el("div", "gv", null);
     this.root.tabIndex = 0;
     this.build();
@@ -69,6 +70,8 @@ class Timeline {
       if (this.kind === "stepper" && this.chart && Math.abs(this.chart.clientWidth - this.chartW) > 4) {
         this.buildChart();
         this.moveChartCursor();
+        this.eqMin = 0; // a new width: the equations wrap anew, their reserved height too
+        this.eqs.style.minHeight = "";
       }
       this.drawOverlays();
     };
@@ -120,6 +123,9 @@ class Timeline {
       const left = el("div", "left", this.body);
       this.heading = el("div", "heading", left);
       this.eqs = el("div", "eqs", left);
+      const whys = el("details", "whys", left);
+      this.whySummary = el("summary", "", whys);
+      this.why = el("div", "", whys);
       const right = el("div", "right", this.body);
       this.diagram = el("div", "diagram", right);
       this.chart = el("div", "chart", right);
@@ -170,12 +176,15 @@ class Timeline {
       last = now;
       const period = 1000 / this.speed;
       if (due >= period) {
-        due = Math.min(due - period, period); // never bursts after a stall
+        // keep the chosen speed when frames are slow (a busy machine): up to 3 steps per
+        // frame, only the last drawn; after a longer stall, no burst
+        const n = Math.min(3, Math.floor(due / period));
+        due = Math.min(due - n * period, period);
         if (this.t >= this.data.T - 1) {
           if (this.loop) this.go(0);
           else { this.pause(true); return; }
         } else {
-          this.go(this.t + 1);
+          this.go(Math.min(this.t + n, this.data.T - 1));
         }
       }
       this.raf = requestAnimationFrame(tick);
@@ -243,6 +252,8 @@ class Timeline {
       this.heading.appendChild(document.createTextNode(
         `, input ${d.labels[t]}` + (d.full ? "" : `; numbers for unit ${d.unit}`)));
       this.eqs.innerHTML = frame(d.equations, t);
+      this.whySummary.textContent = `What decided unit ${d.unit}'s numbers`;
+      this.why.innerHTML = frame(d.why, t);
       // grow only: a longer sentence at some step never makes the page below jump back
       const h = this.eqs.offsetHeight;
       if (h > (this.eqMin || 0)) { this.eqMin = h; this.eqs.style.minHeight = `${h}px`; }
@@ -318,8 +329,10 @@ class Timeline {
       const fl = box && box._fullLayout;
       if (!fl || !fl._plots) { missing = true; continue; }
       if (!box.__gruvizHooked && box.on) {
-        box.on("plotly_afterplot", () => this.drawOverlays());
+        box.on("plotly_afterplot", () => { this.drawOverlays(); this.snapshot(target.key, box); });
         box.__gruvizHooked = true;
+        this.snapshot(target.key, box);
+        this.watch();
       }
       const host = box.querySelector(".svg-container") || box;
       let layer = this.overlays.get(target.key);
@@ -363,7 +376,58 @@ class Timeline {
     }
   }
 
+  // No blank frame on a weight change: Streamlit 1.67 mounts a new chart element for new
+  // data (its id hashes the figure), and for a frame or more the old one is gone and the new
+  // one not yet drawn. The last drawing is kept as a picture of the chart's own SVG layers
+  // and shown, at the same size, in the new chart's place until Plotly has drawn it: the
+  // page neither blanks nor jumps.
+  snapshot(key, box) {
+    const layers = Array.from(box.querySelectorAll(".svg-container > svg.main-svg"));
+    const r = box.getBoundingClientRect();
+    if (!layers.length || r.height < 50) return;
+    const ser = new XMLSerializer();
+    const urls = layers.reverse().map((svgEl) => {
+      const text = ser.serializeToString(svgEl);
+      return `url("data:image/svg+xml;charset=utf-8,${encodeURIComponent(text)}")`;
+    });
+    this.snaps.set(key, { bg: urls.join(","), w: r.width, h: r.height });
+  }
+
+  watch() {
+    if (this.mo) return;
+    this.mo = new MutationObserver(() => this.guard());
+    this.mo.observe(document.querySelector("[data-testid=stMain]") || document.body,
+                    { childList: true, subtree: true });
+  }
+
+  guard() {
+    const d = this.data;
+    if (!d || !d.targets) return;
+    for (const target of d.targets) {
+      const cont = document.querySelector(`.st-key-${target.key.replace(/[^A-Za-z0-9_-]/g, "-")}`);
+      const snap = this.snaps.get(target.key);
+      if (!cont || !snap) continue;
+      const box = cont.querySelector(".js-plotly-plot");
+      const ready = box && box._fullLayout && box.querySelector(".main-svg")
+        && box.getBoundingClientRect().height > 50;
+      if (!ready) {
+        if (cont.dataset.gruvizGhost !== "1") {
+          cont.dataset.gruvizGhost = "1";
+          cont.style.minHeight = `${snap.h}px`;
+          cont.style.backgroundImage = snap.bg;
+          cont.style.backgroundRepeat = "no-repeat";
+          cont.style.backgroundSize = `${snap.w}px ${snap.h}px`;
+        }
+      } else if (cont.dataset.gruvizGhost === "1") {
+        delete cont.dataset.gruvizGhost;
+        cont.style.minHeight = "";
+        cont.style.backgroundImage = "";
+      }
+    }
+  }
+
   destroy() {
+    if (this.mo) this.mo.disconnect();
     this.pause();
     clearTimeout(this.idle);
     clearTimeout(this.retry);
