@@ -60,6 +60,7 @@ class Timeline {
     this.raf = null;
     this.overlays = new Map();
     this.snaps = new Map();
+    this.drawnBox = new Map();
     this.root = el("div", "gv", null);
     this.root.tabIndex = 0;
     this.build();
@@ -329,7 +330,7 @@ class Timeline {
       const fl = box && box._fullLayout;
       if (!fl || !fl._plots) { missing = true; continue; }
       if (!box.__gruvizHooked && box.on) {
-        box.on("plotly_afterplot", () => { this.drawOverlays(); this.snapshot(target.key, box); });
+        box.on("plotly_afterplot", () => { this.drawOverlays(); this.snapshotSoon(target.key, box); });
         box.__gruvizHooked = true;
         this.snapshot(target.key, box);
         this.watch();
@@ -393,6 +394,13 @@ class Timeline {
     this.snaps.set(key, { bg: urls.join(","), w: r.width, h: r.height });
   }
 
+  snapshotSoon(key, box) {
+    // off the drawing's path: when the browser is idle (a weight change is seconds away)
+    const go = () => this.snapshot(key, box);
+    if (window.requestIdleCallback) window.requestIdleCallback(go, { timeout: 400 });
+    else setTimeout(go, 50);
+  }
+
   watch() {
     if (this.mo) return;
     this.mo = new MutationObserver(() => this.guard());
@@ -408,8 +416,11 @@ class Timeline {
       const snap = this.snaps.get(target.key);
       if (!cont || !snap) continue;
       const box = cont.querySelector(".js-plotly-plot");
+      // a chart element already seen drawn needs no look at its size (no forced layout)
+      if (box && box === this.drawnBox.get(target.key) && cont.dataset.gruvizGhost !== "1") continue;
       const ready = box && box._fullLayout && box.querySelector(".main-svg")
         && box.getBoundingClientRect().height > 50;
+      if (ready) this.drawnBox.set(target.key, box);
       if (!ready) {
         if (cont.dataset.gruvizGhost !== "1") {
           cont.dataset.gruvizGhost = "1";
