@@ -144,3 +144,22 @@ def test_theme_switch_reloads_the_link_in_dark_and_light_with_a_readable_diagram
         assert app.exceptions() == []
     finally:
         app.close()
+
+
+@pytest.mark.browser
+def test_lecture_link_opens_with_large_text_and_the_sidebar_folded(server, browser):
+    app = AppPage(browser, f"{server}/Lesson?step=reset&lecture=1")
+    try:
+        app.page.set_viewport_size({"width": 1280, "height": 720})
+        app.wait_idle()
+        assert app.page.evaluate("() => getComputedStyle(document.documentElement).fontSize") \
+            == "20px"
+        side = app.page.locator("[data-testid='stSidebar']").first.bounding_box()
+        assert side is None or side["x"] + side["width"] <= 1  # folded away
+        main = "[data-testid='stMain']"
+        assert _inside(_box(app, f"{main} [data-testid='stRadio']"), 1280, 720)
+        assert "lecture=1" in app.page.url and "step=reset" in app.page.url
+        app.shot("Lesson-lecture-1280x720")
+        assert app.exceptions() == []
+    finally:
+        app.close()
