@@ -11,6 +11,7 @@ from gru_viz.ui.weights_editor import GATE, GATE_TITLES
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
+PORTRAIT, MEMORY = "pages/3_Phase_portrait.py", "pages/4_Memory_and_gradients.py"
 
 
 def open_page(page: str | None = None, **params: str) -> AppTest:
@@ -74,3 +75,10 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 def showing(at: AppTest) -> str:
     return " ".join(c.value for c in at.caption)
+
+
+def entered(path: str) -> AppTest:
+    """A fresh session opened on one page, as by its URL (the app is the entry point)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page(path)
+    return at.run()

@@ -20,6 +20,13 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import NOTATIONS
+from gru_viz.figures.traces import FIELDS, field_values
+from gru_viz.io.inputs import Vocabulary, parse_rows
+from gru_viz.teaching.presets import DEFAULT, all_presets
+from gru_viz.teaching.urlstate import ViewState, from_query
 from tests.server import serve
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -264,3 +271,41 @@ class AppPage:
 
     def close(self) -> None:
         self.page.close()
+
+
+@pytest.fixture
+def opened(server, browser):
+    """Open pages of the app: ``opened(path)``; every tab is checked clean and closed."""
+    pages: list[AppPage] = []
+
+    def open_(path: str) -> AppPage:
+        pages.append(AppPage(browser, f"{server}/{path}"))
+        return pages[-1]
+
+    yield open_
+    try:
+        for app in pages:
+            assert app.exceptions() == []
+            assert app.errors == []
+    finally:
+        for app in pages:
+            app.close()
+
+
+def params_of(url: str) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlparse(url).query, keep_blank_values=True))
+
+
+def expected(params: dict[str, str]) -> dict[str, np.ndarray]:
+    """Field -> (H, T) values, as the playground's heatmaps show them, for a link's state."""
+    p = all_presets()[DEFAULT]
+    view, problems = from_query(params, ViewState(p.weights, p.text))
+    assert problems == []
+    w = view.weights.replace(reset_after=view.reset_after)
+    if view.vocabulary:
+        v = Vocabulary(view.vocabulary)
+        x = v.one_hot(v.encode(view.text.strip()))
+    else:
+        x = parse_rows(view.text, w.input_size)
+    cell = run(GRUModel(((w,),)), x).layers[0][0]
+    return {f: field_values(cell, NOTATIONS[view.notation], f).T for f in FIELDS}

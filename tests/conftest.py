@@ -13,4 +13,4 @@ def rng() -> np.random.Generator:
 
 
 # Browser fixtures (a real streamlit server and headless chromium), shared by the browser tests.
-from tests.browser import browser, server  # noqa: E402, F401
+from tests.browser import browser, opened, server  # noqa: E402, F401

@@ -53,3 +53,23 @@ def own_format(model=None, vocab=BRACKETS) -> bytes:
 def gru(I=3, H=5, L=1, bi=False) -> torch.nn.GRU:
     torch.manual_seed(0)
     return torch.nn.GRU(I, H, L, bidirectional=bi, batch_first=True)
+
+
+# Hostile strings for the untrusted-text tests (AppTest and browser).
+IMG = "![i](http://evil.example/x.png)"
+LINK = "[click](https://evil.example/)"
+STYLE = '<span style="background:url(http://evil.example/s.png)">s</span>'
+TERM = "\x1b[2J\x1b]0;owned\x07\x9b31m"
+BIDI = "\u202etxt.exe"
+HOSTILE = [IMG, LINK, STYLE, ":red[alert]", BIDI]
+VOCAB = Vocabulary(("a", IMG, STYLE, "\u202e"))
+
+
+def hostile_checkpoint() -> bytes:
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    save_checkpoint(buf, GRUModel.random(4, 3, seed=0), vocabulary=VOCAB,
+                    head_weight=rng.normal(size=(4, 3)), head_bias=np.zeros(4),
+                    description={"summary": f"{IMG} {LINK} {BIDI}", IMG: STYLE, "t": TERM},
+                    metrics={IMG: 0.5, LINK: 1, TERM: 2.0})
+    return buf.getvalue()

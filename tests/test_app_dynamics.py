@@ -8,17 +8,11 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.analysis import gradients as gr
 from gru_viz.ui.subjects import PRESET, RANDOM
+from tests.app_helpers import MEMORY, PORTRAIT
+from tests.app_helpers import entered as page
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = ROOT / "pages"
-PORTRAIT, MEMORY = "pages/3_Phase_portrait.py", "pages/4_Memory_and_gradients.py"
-
-
-def page(path: str) -> AppTest:
-    """A fresh session opened on one page, as by its URL (the app is the entry point)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page(path)
-    return at.run()
 
 
 def assert_ok(at: AppTest) -> None:

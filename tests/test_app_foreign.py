@@ -65,8 +65,8 @@ def test_recording_matches_what_the_app_runs():
 
 
 def test_phase_portrait_and_memory_pages_open_a_capture_and_a_keras_file():
-    from tests.test_app_dynamics import MEMORY, PORTRAIT
-    from tests.test_app_dynamics import page as page_at
+    from tests.app_helpers import MEMORY, PORTRAIT
+    from tests.app_helpers import entered as page_at
 
     for path, prefix in ((PORTRAIT, "pp"), (MEMORY, "mg")):
         for name, data in (("run.gruviz.npz", capture_bytes()), ("m.keras", keras_bytes())):

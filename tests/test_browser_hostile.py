@@ -11,7 +11,7 @@ import pytest
 from gru_viz.core.model import GRUModel
 from gru_viz.teaching.urlstate import weights_to_json
 from tests.browser import AppPage
-from tests.test_hostile_text import IMG, LINK, STYLE, VOCAB, hostile_checkpoint
+from tests.helpers import IMG, LINK, STYLE, VOCAB, hostile_checkpoint
 
 pytestmark = pytest.mark.browser
 LOCAL_IMG = "![j](pixel.png)"  # a relative image would be fetched from the app's own host

@@ -9,29 +9,10 @@ import pytest
 
 from gru_viz.figures.traces import FIELDS
 from gru_viz.teaching.stepmath import number
-from tests.browser import AppPage
-from tests.test_browser_interactions import expected, params_of
+from tests.browser import AppPage, expected, params_of
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def opened(server, browser):
-    """Open pages of the app: ``opened(path)``; every tab is checked clean and closed."""
-    pages: list[AppPage] = []
-
-    def open_(path: str) -> AppPage:
-        pages.append(AppPage(browser, f"{server}/{path}"))
-        return pages[-1]
-
-    yield open_
-    try:
-        for app in pages:
-            assert app.exceptions() == []
-            assert app.errors == []
-    finally:
-        for app in pages:
-            app.close()
 
 STATE = """() => { const tl = window.__gruviz_timeline;
     return {t: tl.t, T: tl.data.T, playing: tl.playing}; }"""

@@ -9,39 +9,17 @@ Plotly's data strings no live tag; the terminal no escape sequence. The browser 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
-import numpy as np
 import pytest
 import torch
 
 from gru_viz.cli import main
 from gru_viz.core.model import GRUModel
-from gru_viz.io.inputs import Vocabulary
-from gru_viz.io.savefile import save_checkpoint
 from gru_viz.teaching.urlstate import weights_to_json
 from tests.app_helpers import PLAYGROUND, STEP, charts, open_page, page, upload
-from tests.helpers import saved
-
-IMG = "![i](http://evil.example/x.png)"
-LINK = "[click](https://evil.example/)"
-STYLE = '<span style="background:url(http://evil.example/s.png)">s</span>'
-TERM = "\x1b[2J\x1b]0;owned\x07\x9b31m"
-BIDI = "\u202etxt.exe"
-HOSTILE = [IMG, LINK, STYLE, ":red[alert]", BIDI]
-VOCAB = Vocabulary(("a", IMG, STYLE, "\u202e"))
-
-
-def hostile_checkpoint() -> bytes:
-    buf = io.BytesIO()
-    rng = np.random.default_rng(0)
-    save_checkpoint(buf, GRUModel.random(4, 3, seed=0), vocabulary=VOCAB,
-                    head_weight=rng.normal(size=(4, 3)), head_bias=np.zeros(4),
-                    description={"summary": f"{IMG} {LINK} {BIDI}", IMG: STYLE, "t": TERM},
-                    metrics={IMG: 0.5, LINK: 1, TERM: 2.0})
-    return buf.getvalue()
+from tests.helpers import BIDI, IMG, LINK, STYLE, VOCAB, hostile_checkpoint, saved
 
 
 def hostile_state_dict() -> bytes:
