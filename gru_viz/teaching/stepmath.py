@@ -8,6 +8,7 @@ redo; tests check that the results equal the recorded trace.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -197,24 +198,29 @@ def _mat(a: np.ndarray, digits: int) -> str:
     return rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}"
 
 
+def _whole(term: Term, mat: Callable[[np.ndarray], str], odot: str,
+           paren: Callable[[str], str]) -> str:
+    """A term with whole matrices and vectors, in TeX or HTML (``mat``, ``odot``, ``paren``)."""
+    if term.matrix is None and term.vector is None:
+        return mat(term.bias)
+    vec = mat(term.vector)
+    if term.gate_inside:
+        return f"{mat(term.matrix)} {paren(f'{mat(term.gate)} {odot} {vec}')}"
+    inner = vec if term.matrix is None else f"{mat(term.matrix)} {vec}"
+    if term.bias is not None:
+        inner = f"{inner} + {mat(term.bias)}"
+    if term.gate is None:
+        return inner
+    if term.bias is not None:
+        inner = paren(inner)
+    return f"{mat(term.gate)} {odot} {inner}"
+
+
 def term_tex(term: Term, unit: int | None = None, digits: int = 2) -> str:
     """A term with numbers: whole matrices and vectors, or just its value for one unit."""
     if unit is not None:  # the number, labelled with the term it comes from
         return rf"\underbrace{{{_num(term.value[unit], digits)}}}_{{{term.sym}}}"
-    if term.matrix is None and term.vector is None:
-        return _mat(term.bias, digits)
-    vec = _mat(term.vector, digits)
-    if term.gate_inside:
-        inner = rf"{_mat(term.matrix, digits)} \left({_mat(term.gate, digits)} \odot {vec}\right)"
-        return inner
-    inner = vec if term.matrix is None else rf"{_mat(term.matrix, digits)} {vec}"
-    if term.bias is not None:
-        inner = rf"{inner} + {_mat(term.bias, digits)}"
-    if term.gate is None:
-        return inner
-    if term.bias is not None:
-        inner = rf"\left({inner}\right)"
-    return rf"{_mat(term.gate, digits)} \odot {inner}"
+    return _whole(term, lambda a: _mat(a, digits), r"\odot", lambda x: rf"\left({x}\right)")
 
 
 def equation_tex(eq: Equation, unit: int | None = None, digits: int = 2) -> str:
@@ -320,19 +326,7 @@ def term_html(term: Term, unit: int | None = None, digits: int = 2) -> str:
     if unit is not None:
         return (f'<span class="ub"><span class="n">{number(term.value[unit], digits)}</span>'
                 f'<span class="s">{tex_html(term.sym)}</span></span>')
-    if term.matrix is None and term.vector is None:
-        return _mat_html(term.bias, digits)
-    vec = _mat_html(term.vector, digits)
-    if term.gate_inside:
-        return f"{_mat_html(term.matrix, digits)} ({_mat_html(term.gate, digits)} ⊙ {vec})"
-    inner = vec if term.matrix is None else f"{_mat_html(term.matrix, digits)} {vec}"
-    if term.bias is not None:
-        inner = f"{inner} + {_mat_html(term.bias, digits)}"
-    if term.gate is None:
-        return inner
-    if term.bias is not None:
-        inner = f"({inner})"
-    return f"{_mat_html(term.gate, digits)} ⊙ {inner}"
+    return _whole(term, lambda a: _mat_html(a, digits), "⊙", lambda x: f"({x})")
 
 
 def _sum_html(eq: Equation, unit: int | None, digits: int) -> str:
