@@ -62,13 +62,13 @@ STYLE = '<span style="background:url(http://evil.example/s.png)">s</span>'
 TERM = "\x1b[2J\x1b]0;owned\x07\x9b31m"
 BIDI = "\u202etxt.exe"
 HOSTILE = [IMG, LINK, STYLE, ":red[alert]", BIDI]
-VOCAB = Vocabulary(("a", IMG, STYLE, "\u202e"))
+HOSTILE_VOCAB = Vocabulary(("a", IMG, STYLE, "\u202e"))
 
 
 def hostile_checkpoint() -> bytes:
     buf = io.BytesIO()
     rng = np.random.default_rng(0)
-    save_checkpoint(buf, GRUModel.random(4, 3, seed=0), vocabulary=VOCAB,
+    save_checkpoint(buf, GRUModel.random(4, 3, seed=0), vocabulary=HOSTILE_VOCAB,
                     head_weight=rng.normal(size=(4, 3)), head_bias=np.zeros(4),
                     description={"summary": f"{IMG} {LINK} {BIDI}", IMG: STYLE, "t": TERM},
                     metrics={IMG: 0.5, LINK: 1, TERM: 2.0})

@@ -11,7 +11,7 @@ import pytest
 from gru_viz.core.model import GRUModel
 from gru_viz.teaching.urlstate import weights_to_json
 from tests.browser import AppPage
-from tests.helpers import IMG, LINK, STYLE, VOCAB, hostile_checkpoint
+from tests.helpers import HOSTILE_VOCAB, IMG, LINK, STYLE, hostile_checkpoint
 
 pytestmark = pytest.mark.browser
 LOCAL_IMG = "![j](pixel.png)"  # a relative image would be fetched from the app's own host
@@ -92,7 +92,7 @@ def test_hostile_weights_json_in_the_playground(server, browser, tmp_path):
         app.widget("stFileUploader", "Upload weights").locator(
             "[data-testid='stFileUploaderDropzoneInput']").set_input_files(
             files=[{"name": f"{LOCAL_IMG}.json", "mimeType": "application/json",
-                    "buffer": weights_to_json(w, VOCAB.symbols).encode()}])
+                    "buffer": weights_to_json(w, HOSTILE_VOCAB.symbols).encode()}])
         app.page.get_by_text("evil", exact=False).first.wait_for(timeout=60000)
         app.wait_idle()
         tab.check()

@@ -19,7 +19,7 @@ from gru_viz.cli import main
 from gru_viz.core.model import GRUModel
 from gru_viz.teaching.urlstate import weights_to_json
 from tests.app_helpers import PLAYGROUND, STEP, charts, open_page, page, upload
-from tests.helpers import BIDI, IMG, LINK, STYLE, VOCAB, hostile_checkpoint, saved
+from tests.helpers import BIDI, HOSTILE_VOCAB, IMG, LINK, STYLE, hostile_checkpoint, saved
 
 
 def hostile_state_dict() -> bytes:
@@ -98,11 +98,11 @@ def test_every_link_parameter_is_shown_as_data(where, param, value):
 
 def test_a_weights_json_with_a_hostile_vocabulary():
     w = GRUModel.random(4, 2, seed=0).cells[0][0]
-    doc = weights_to_json(w, VOCAB.symbols).encode()
+    doc = weights_to_json(w, HOSTILE_VOCAB.symbols).encode()
     at = open_page(PLAYGROUND)
     at.sidebar.get("file_uploader")[0].set_value((f"{IMG}.json", doc, "application/json")).run()
     assert not at.exception
-    assert at.session_state["lab.vocab"] == VOCAB.symbols
+    assert at.session_state["lab.vocab"] == HOSTILE_VOCAB.symbols
     assert_no_live_text(at)
     at.switch_page(STEP).run()
     assert_no_live_text(at)
