@@ -21,7 +21,7 @@ from gru_viz.ui.teaching import (
     preset_picker,
     variant_control,
 )
-from gru_viz.ui.timeline import timeline
+from gru_viz.ui.timeline import mount_timeline
 from gru_viz.ui.weights_editor import model_controls, weight_editors
 
 problems = lab.init()
@@ -43,10 +43,10 @@ with plots:
     units = follow_picker(H)
     chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
     with time_bar:
-        timeline(clock_payload(state.cell, nt, step_labels(state.x, state.tokens), units,
-                               st.session_state[lab.STEP],
-                               [{"key": "pg.heatmaps", "style": "band"},
-                                {"key": "pg.lines", "style": "line"}]), key="pg.time")
+        mount_timeline(clock_payload(state.cell, nt, step_labels(state.x, state.tokens), units,
+                                     st.session_state[lab.STEP],
+                                     [{"key": "pg.heatmaps", "style": "band"},
+                                      {"key": "pg.lines", "style": "line"}]), key="pg.time")
     preset_card(state)
     equations_in_force(nt, state.model.reset_after)
     st.latex(equations_block(nt, state.model.reset_after))

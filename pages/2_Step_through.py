@@ -17,7 +17,7 @@ from gru_viz.ui.teaching import (
     unit_picker,
     variant_control,
 )
-from gru_viz.ui.timeline import stepper, timeline
+from gru_viz.ui.timeline import mount_timeline, stepper
 
 problems = lab.init()
 frame("Step through", "👣")
@@ -40,8 +40,8 @@ for p in problems:
 if state.error:
     st.error(md("{} Showing the last input that worked; fix it on the Playground.", state.error))
 labels = step_labels(state.x, state.tokens)
-timeline(stepper(state.weights, state.cell, nt, labels, unit,
-                 st.session_state[lab.STEP]), key="step.time")
+mount_timeline(stepper(state.weights, state.cell, nt, labels, unit,
+                       st.session_state[lab.STEP]), key="step.time")
 st.caption("Keys: ← → step, space play/pause, Home/End first/last step. The link keeps the "
            "step.")
 preset_card(state, compact=True)
