@@ -57,7 +57,7 @@ def preset_values(p: dy.PlanePreset) -> dict[str, float]:
 
 
 def apply_preset() -> None:
-    p = dy.PRESETS[st.session_state["pp.preset"]]
+    p = dy.PLANE_PRESETS[st.session_state["pp.preset"]]
     for k, v in preset_values(p).items():
         st.session_state[f"pp.{k}"] = float(v)
     st.session_state["pp.hand_text"] = p.example
@@ -70,15 +70,16 @@ def hand_set(values: tuple, xbar: tuple):
 
 
 def hand_set_view() -> None:
-    first = next(iter(dy.PRESETS))
-    for k, v in preset_values(dy.PRESETS[first]).items():
+    first = next(iter(dy.PLANE_PRESETS))
+    for k, v in preset_values(dy.PLANE_PRESETS[first]).items():
         st.session_state.setdefault(f"pp.{k}", float(v))
-    st.session_state.setdefault("pp.hand_text", dy.PRESETS[first].example)
+    st.session_state.setdefault("pp.hand_text", dy.PLANE_PRESETS[first].example)
     controls, plot = st.columns([1, 2], gap="large")
     nt = notation()
     with controls:
-        name = st.selectbox("Preset", list(dy.PRESETS), key="pp.preset", on_change=apply_preset)
-        st.caption(authored(dy.PRESETS[name].description))
+        name = st.selectbox("Preset", list(dy.PLANE_PRESETS), key="pp.preset",
+                            on_change=apply_preset)
+        st.caption(authored(dy.PLANE_PRESETS[name].description))
         st.caption(f"The reset gate is held open ({markdown_text(nt.reset)} = 1) and input "
                    f"channel i drives unit i's candidate with weight 1: " + (
                        "c̃ = tanh(x + W_cc c + b_c)." if nt.key == "course" else
