@@ -10,7 +10,7 @@ from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.timeline import clock_payload
 from gru_viz.figures.traces import heatmap_spec, lines_spec, step_labels
 from gru_viz.teaching.stepmath import equations_block
-from gru_viz.ui import frame, lab, notation
+from gru_viz.ui import chosen_notation, frame, lab
 from gru_viz.ui.charts import chart
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.teaching import (
@@ -33,7 +33,7 @@ compact_page()
 head = st.container()
 controls, plots = st.columns([2, 3], gap="medium")
 state = lab.current()
-nt = notation()
+nt = chosen_notation()
 H = state.model.hidden_size
 with plots:
     # about 12 tick labels (t over the input): what the narrow column holds legibly

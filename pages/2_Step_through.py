@@ -8,7 +8,7 @@ import streamlit as st
 
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.traces import step_labels
-from gru_viz.ui import frame, lab, notation
+from gru_viz.ui import chosen_notation, frame, lab
 from gru_viz.ui.teaching import (
     compact_page,
     equations_in_force,
@@ -26,7 +26,7 @@ with st.sidebar:
     variant_control()
     st.page_link("pages/1_Playground.py", label="Edit the weights and the input", icon="🎛️")
 
-nt = notation()
+nt = chosen_notation()
 head, pick, who = st.columns([2.6, 3, 2.4], vertical_alignment="bottom")
 head.markdown("### 👣 Step through")
 with pick:

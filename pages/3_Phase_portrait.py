@@ -13,7 +13,7 @@ from gru_viz.figures.dynamics import phase_portrait, pitchfork_figure
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.inputs import parse_rows
 from gru_viz.teaching.phase import bifurcation_help, slider_labels, update_bias_help
-from gru_viz.ui import frame, notation
+from gru_viz.ui import chosen_notation, frame
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import input_key
 from gru_viz.ui.page import persistent, store
@@ -75,7 +75,7 @@ def hand_set_view() -> None:
         st.session_state.setdefault(f"pp.{k}", float(v))
     st.session_state.setdefault("pp.hand_text", dy.PLANE_PRESETS[first].example)
     controls, plot = st.columns([1, 2], gap="large")
-    nt = notation()
+    nt = chosen_notation()
     with controls:
         name = st.selectbox("Preset", list(dy.PLANE_PRESETS), key="pp.preset",
                             on_change=apply_preset)
@@ -111,7 +111,7 @@ def hand_set_view() -> None:
             st.error(md("{} The portrait shows no trajectory until the input reads.", exc))
         states, labels = [], None
     plane = dy.unit_plane(2)
-    nt = notation()
+    nt = chosen_notation()
     with plot:
         chart(phase_portrait(
             plane, field, points, states, labels,
