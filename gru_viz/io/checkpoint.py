@@ -25,7 +25,7 @@ import numpy as np
 from gru_viz.core.errors import CheckpointError, GRUVizError
 from gru_viz.core.limits import check_model, check_unpacked, server_limits
 from gru_viz.core.model import GRUModel
-from gru_viz.core.summary import Summary, reset_text
+from gru_viz.core.summary import Summarised, Summary, reset_text
 from gru_viz.io.detect import FoundGRU, find_embedding, find_grus, find_head, sibling_bias
 from gru_viz.io.formats import EXTENSIONS, identify  # noqa: F401 (EXTENSIONS: re-exported)
 from gru_viz.io.inputs import Vocabulary
@@ -42,8 +42,8 @@ SAFE_SAVE = ("cannot be loaded safely; save `model.state_dict()` instead, e.g. "
              "torch.save(model.state_dict(), 'model.pt').")
 
 
-@dataclass(frozen=True, eq=False)
-class Checkpoint:
+@dataclass(frozen=True, eq=False, repr=False)
+class Checkpoint(Summarised):
     """What a checkpoint holds, for one chosen GRU (``gru_name`` among ``gru_names``).
 
     embedding   (V, I) table feeding the GRU, or None
@@ -114,7 +114,7 @@ class Checkpoint:
             lines.append(f"Vocabulary: {len(self.vocabulary)} symbols")
         return lines + [f"Warning: {w}" for w in self.warnings]
 
-    def _summary(self) -> Summary:
+    def _display_summary(self) -> Summary:
         m, desc = self.model, self.description
         rows = [("file", f"{desc.get('file', '')} ({desc.get('container', '')})"),
                 ("GRU", self.gru_name or "(top level)"), ("layers", m.num_layers),
@@ -130,12 +130,6 @@ class Checkpoint:
         rows.append(("vocabulary", "none" if self.vocabulary is None else
                      f"{len(self.vocabulary)} symbols"))
         return Summary("Checkpoint", rows, self.warnings)
-
-    def __repr__(self) -> str:
-        return self._summary().text()
-
-    def _repr_html_(self) -> str:
-        return self._summary().html()
 
 
 _SEVERAL = "Several GRUs"
