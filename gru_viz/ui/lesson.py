@@ -14,7 +14,7 @@ from gru_viz.figures.dynamics import phase_portrait, retention_heatmap
 from gru_viz.figures.traces import heatmap_spec, lines_spec
 from gru_viz.teaching import lesson
 from gru_viz.ui.charts import chart
-from gru_viz.ui.page import notation
+from gru_viz.ui.page import chosen_notation
 
 STEP = "lesson.step"  # index of the step shown
 SHORT = ("Latch", "Leaky", "Reset", "Counter", "Flip-flop", "Portrait", "Memory")
@@ -74,7 +74,7 @@ def _figure(step: lesson.Step, r: lesson.Run, nt) -> None:
 
 
 def lesson_view() -> None:
-    nt = notation()
+    nt = chosen_notation()
     i = _sync_step()
     step = lesson.STEPS[i]
     # one screen on a 1280×720 projector: less of Streamlit's empty top margin
