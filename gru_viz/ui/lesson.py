@@ -46,13 +46,14 @@ def _sync_step() -> int:
 def _figure(step: lesson.Step, r: lesson.Run, nt) -> None:
     tokens = r.labels if r.preset.vocabulary is not None else None
     if step.figure == "heatmaps":
-        spec = heatmap_spec(r.cell, nt, tokens, height=FIGURE_HEIGHT, max_ticks=16)
+        spec = heatmap_spec(r.cell, nt, tokens, height=FIGURE_HEIGHT, max_ticks=16,
+                            input_track=True)
         for note in spec["layout"].get("annotations", []):  # titles that fit the column
             note.setdefault("font", {})["size"] = 15
         chart(spec, key=f"lesson.fig.{step.key}")
     elif step.figure == "lines":
         units = list(range(r.cell.hidden_size))
-        spec = lines_spec(r.cell, nt, units, tokens)
+        spec = lines_spec(r.cell, nt, units, tokens, show_t=True)
         spec["layout"]["height"] = FIGURE_HEIGHT
         chart(spec, key=f"lesson.fig.{step.key}")
     elif step.figure == "portrait":
@@ -67,7 +68,7 @@ def _figure(step: lesson.Step, r: lesson.Run, nt) -> None:
         fig.update_layout(height=FIGURE_HEIGHT + 60)
         chart(fig, key=f"lesson.fig.{step.key}")
     else:  # retention
-        fig = retention_heatmap(memory.retention_to_end(r.cell), r.labels, nt)
+        fig = retention_heatmap(memory.retention_to_end(r.cell), r.labels, nt, show_t=True)
         fig.update_layout(height=320)
         chart(fig, key=f"lesson.fig.{step.key}")
 
