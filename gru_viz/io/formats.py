@@ -163,9 +163,8 @@ def _looks_like_onnx(data: bytes) -> bool:
     return len(data) > 8 and data[0] == 0x08 and 1 <= data[1] <= 0x7F and b"\x42" in data[:4096]
 
 
-def identify(data: bytes, name: str = "") -> FileKind:
-    """The format of ``data`` (the file's bytes; ``name`` its file name, for .pb and .onnx)."""
-    lower = name.lower()
+def _binary_kind(data: bytes) -> FileKind | None:
+    """The format a file's magic number (or safetensors' header length) names, if any."""
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         return _zip_kind(data)
     if data[:8] == HDF5_MAGIC:
@@ -180,8 +179,11 @@ def identify(data: bytes, name: str = "") -> FileKind:
         (n,) = struct.unpack("<Q", data[:8])
         if 2 <= n <= len(data) - 8 and data[8:9] == b"{":
             return FileKind("safetensors")
-    if lower.endswith(("saved_model.pb", "saved_model.pbtxt")):
-        return FileKind("savedmodel")
+    return None
+
+
+def _pickle_kind(data: bytes) -> FileKind | None:
+    """A binary or text pickle, with what it would import, if ``data`` is one."""
     if data[:1] == b"\x80" and len(data) > 2 and data[1] <= 5:
         found = _pickle_globals(data)
         if any(g.startswith("torch.") for g in found) or not found:
@@ -192,6 +194,20 @@ def identify(data: bytes, name: str = "") -> FileKind:
     if data[:1] in b"(c}]IFSVNL" and data.rstrip()[-1:] == b"." and _is_text_pickle(data):
         found = _pickle_globals(data)
         return FileKind("pickle", found[0] if found else "")
+    return None
+
+
+def identify(data: bytes, name: str = "") -> FileKind:
+    """The format of ``data`` (the file's bytes; ``name`` its file name, for .pb and .onnx)."""
+    lower = name.lower()
+    kind = _binary_kind(data)
+    if kind is not None:
+        return kind
+    if lower.endswith(("saved_model.pb", "saved_model.pbtxt")):
+        return FileKind("savedmodel")
+    kind = _pickle_kind(data)
+    if kind is not None:
+        return kind
     if lower.endswith(".onnx") or _looks_like_onnx(data):
         return FileKind("onnx")
     return FileKind("unknown", repr(data[:8]))
