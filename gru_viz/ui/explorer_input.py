@@ -141,30 +141,8 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
     if kind == "vectors":
         upload = upload_file("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
                              key=f"{key}.file")
-    cut = False
     try:
-        if upload is not None:
-            data, I = upload.data, ckpt.model.input_size
-            x = read_npy(data, I) if upload.name.endswith(".npy") else read_csv(data, I)
-            symbols, ids = None, None
-        elif kind == "vectors" and not text.strip() and ckpt.model.input_size > WIDE:
-            st.caption(f"An empty box runs {len(default_rows(1)):d} steps of pulses; for your own "
-                       "input of this width, upload a CSV or NPY file.")
-            x, symbols, ids = default_rows(ckpt.model.input_size), None, None
-        elif kind == "vectors":
-            rows, cut = first_rows(text, most)
-            x, symbols = checkpoint_input(ckpt, rows=rows)
-            ids = None
-        elif kind == "ids":
-            ids = parse_ids(text, len(symbol_names(ckpt)))
-            x, symbols = checkpoint_input(ckpt, ids=ids)
-        else:
-            known = _skip_unknown(ckpt, text)
-            cut = len(known) if len(known) > most else False
-            x, symbols = checkpoint_input(ckpt, text=known[:most])  # cut before encoding
-            ids = ckpt.vocabulary.encode(symbols)
-        if len(x) == 0:
-            raise GRUVizError("The input is empty: give at least one step.")
+        x, symbols, ids, cut = _parse(ckpt, kind, text, upload, most)
     except GRUVizError as exc:
         st.error(md("{} Fix the input to update the views.", exc))
         return None
@@ -175,6 +153,36 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
         x, symbols = x[:most], None if symbols is None else symbols[:most]
         ids = None if ids is None else ids[:most]
     return np.asarray(x), None if symbols is None else list(symbols), ids, None
+
+
+def _parse(ckpt: Checkpoint, kind: str, text: str, upload, most: int
+           ) -> tuple[np.ndarray, list | None, list | None, bool | int]:
+    """(x, symbols or None, ids or None, cut) of the box or the uploaded file; ``cut`` is False,
+    True or the step count when the text went past ``most`` steps. GRUVizError when empty."""
+    cut = False
+    if upload is not None:
+        data, I = upload.data, ckpt.model.input_size
+        x = read_npy(data, I) if upload.name.endswith(".npy") else read_csv(data, I)
+        symbols, ids = None, None
+    elif kind == "vectors" and not text.strip() and ckpt.model.input_size > WIDE:
+        st.caption(f"An empty box runs {len(default_rows(1)):d} steps of pulses; for your own "
+                   "input of this width, upload a CSV or NPY file.")
+        x, symbols, ids = default_rows(ckpt.model.input_size), None, None
+    elif kind == "vectors":
+        rows, cut = first_rows(text, most)
+        x, symbols = checkpoint_input(ckpt, rows=rows)
+        ids = None
+    elif kind == "ids":
+        ids = parse_ids(text, len(symbol_names(ckpt)))
+        x, symbols = checkpoint_input(ckpt, ids=ids)
+    else:
+        known = _skip_unknown(ckpt, text)
+        cut = len(known) if len(known) > most else False
+        x, symbols = checkpoint_input(ckpt, text=known[:most])  # cut before encoding
+        ids = ckpt.vocabulary.encode(symbols)
+    if len(x) == 0:
+        raise GRUVizError("The input is empty: give at least one step.")
+    return x, symbols, ids, cut
 
 
 def _captured(ckpt: Checkpoint, key: str) -> Input | None:
