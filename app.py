@@ -9,7 +9,7 @@ from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.figures.diagram import cell_svg
 from gru_viz.figures.traces import squash_spec
 from gru_viz.teaching.stepmath import equations_block
-from gru_viz.ui import frame, notation
+from gru_viz.ui import chosen_notation, frame
 from gru_viz.ui.charts import chart
 from gru_viz.ui.page import pages
 from gru_viz.ui.timeline import after_paint
@@ -24,7 +24,7 @@ st.markdown(
     "of the old state is kept and how much is overwritten by the candidate. That is all: a "
     "learned, per-unit blend of *remember* and *rewrite*.")
 
-nt = notation()
+nt = chosen_notation()
 course = nt.key == COURSE.key
 left, right = st.columns([1, 1], gap="large")
 with left:

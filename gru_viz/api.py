@@ -24,7 +24,7 @@ from gru_viz.analysis.units import linear, softmax
 from gru_viz.core.engine import run
 from gru_viz.core.errors import InputError
 from gru_viz.core.limits import Limits
-from gru_viz.core.summary import Summary
+from gru_viz.core.summary import Summarised, Summary
 from gru_viz.core.trace import Trace
 from gru_viz.io.checkpoint import Checkpoint, load_checkpoint
 from gru_viz.io.inputs import parse_rows, symbol_inputs
@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # the figures import plotly: loaded only when a figure is ask
     from gru_viz.figures.notebook import ColouredText, Figure, Figures
 
 
-@dataclass(frozen=True, eq=False)
-class Result:
+@dataclass(frozen=True, eq=False, repr=False)
+class Result(Summarised):
     """A checkpoint run on one sequence.
 
     tokens       the symbols read (text input), else None
@@ -77,12 +77,6 @@ class Result:
                      + (", predictions()" if self.probs is not None else "")
                      + "; notation='pytorch' or 'course'"))
         return Summary("Result of a checkpoint run", rows, ck.warnings)
-
-    def __repr__(self) -> str:
-        return self.summary().text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().html()
 
     def _labels(self) -> list[str] | None:
         return None if self.tokens is None else list(self.tokens)

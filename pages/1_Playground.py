@@ -10,7 +10,7 @@ from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.timeline import clock_payload
 from gru_viz.figures.traces import heatmap_spec, lines_spec, step_labels
 from gru_viz.teaching.stepmath import equations_block
-from gru_viz.ui import frame, lab, notation
+from gru_viz.ui import chosen_notation, frame, lab
 from gru_viz.ui.charts import chart
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.teaching import (
@@ -21,7 +21,7 @@ from gru_viz.ui.teaching import (
     preset_picker,
     variant_control,
 )
-from gru_viz.ui.timeline import timeline
+from gru_viz.ui.timeline import mount_timeline
 from gru_viz.ui.weights_editor import model_controls, weight_editors
 
 problems = lab.init()
@@ -33,7 +33,7 @@ compact_page()
 head = st.container()
 controls, plots = st.columns([2, 3], gap="medium")
 state = lab.current()
-nt = notation()
+nt = chosen_notation()
 H = state.model.hidden_size
 with plots:
     # about 12 tick labels (t over the input): what the narrow column holds legibly
@@ -43,10 +43,10 @@ with plots:
     units = follow_picker(H)
     chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
     with time_bar:
-        timeline(clock_payload(state.cell, nt, step_labels(state.x, state.tokens), units,
-                               st.session_state[lab.STEP],
-                               [{"key": "pg.heatmaps", "style": "band"},
-                                {"key": "pg.lines", "style": "line"}]), key="pg.time")
+        mount_timeline(clock_payload(state.cell, nt, step_labels(state.x, state.tokens), units,
+                                     st.session_state[lab.STEP],
+                                     [{"key": "pg.heatmaps", "style": "band"},
+                                      {"key": "pg.lines", "style": "line"}]), key="pg.time")
     preset_card(state)
     equations_in_force(nt, state.model.reset_after)
     st.latex(equations_block(nt, state.model.reset_after))

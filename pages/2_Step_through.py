@@ -8,7 +8,7 @@ import streamlit as st
 
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.traces import step_labels
-from gru_viz.ui import frame, lab, notation
+from gru_viz.ui import chosen_notation, frame, lab
 from gru_viz.ui.teaching import (
     compact_page,
     equations_in_force,
@@ -17,7 +17,7 @@ from gru_viz.ui.teaching import (
     unit_picker,
     variant_control,
 )
-from gru_viz.ui.timeline import stepper, timeline
+from gru_viz.ui.timeline import mount_timeline, stepper
 
 problems = lab.init()
 frame("Step through", "👣")
@@ -26,7 +26,7 @@ with st.sidebar:
     variant_control()
     st.page_link("pages/1_Playground.py", label="Edit the weights and the input", icon="🎛️")
 
-nt = notation()
+nt = chosen_notation()
 head, pick, who = st.columns([2.6, 3, 2.4], vertical_alignment="bottom")
 head.markdown("### 👣 Step through")
 with pick:
@@ -40,8 +40,8 @@ for p in problems:
 if state.error:
     st.error(md("{} Showing the last input that worked; fix it on the Playground.", state.error))
 labels = step_labels(state.x, state.tokens)
-timeline(stepper(state.weights, state.cell, nt, labels, unit,
-                 st.session_state[lab.STEP]), key="step.time")
+mount_timeline(stepper(state.weights, state.cell, nt, labels, unit,
+                       st.session_state[lab.STEP]), key="step.time")
 st.caption("Keys: ← → step, space play/pause, Home/End first/last step. The link keeps the "
            "step.")
 preset_card(state, compact=True)

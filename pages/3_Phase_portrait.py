@@ -13,7 +13,7 @@ from gru_viz.figures.dynamics import phase_portrait, pitchfork_figure
 from gru_viz.figures.traces import step_labels
 from gru_viz.io.inputs import parse_rows
 from gru_viz.teaching.phase import bifurcation_help, slider_labels, update_bias_help
-from gru_viz.ui import frame, notation
+from gru_viz.ui import chosen_notation, frame
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import input_key
 from gru_viz.ui.page import persistent, store
@@ -57,7 +57,7 @@ def preset_values(p: dy.PlanePreset) -> dict[str, float]:
 
 
 def apply_preset() -> None:
-    p = dy.PRESETS[st.session_state["pp.preset"]]
+    p = dy.PLANE_PRESETS[st.session_state["pp.preset"]]
     for k, v in preset_values(p).items():
         st.session_state[f"pp.{k}"] = float(v)
     st.session_state["pp.hand_text"] = p.example
@@ -70,15 +70,16 @@ def hand_set(values: tuple, xbar: tuple):
 
 
 def hand_set_view() -> None:
-    first = next(iter(dy.PRESETS))
-    for k, v in preset_values(dy.PRESETS[first]).items():
+    first = next(iter(dy.PLANE_PRESETS))
+    for k, v in preset_values(dy.PLANE_PRESETS[first]).items():
         st.session_state.setdefault(f"pp.{k}", float(v))
-    st.session_state.setdefault("pp.hand_text", dy.PRESETS[first].example)
+    st.session_state.setdefault("pp.hand_text", dy.PLANE_PRESETS[first].example)
     controls, plot = st.columns([1, 2], gap="large")
-    nt = notation()
+    nt = chosen_notation()
     with controls:
-        name = st.selectbox("Preset", list(dy.PRESETS), key="pp.preset", on_change=apply_preset)
-        st.caption(authored(dy.PRESETS[name].description))
+        name = st.selectbox("Preset", list(dy.PLANE_PRESETS), key="pp.preset",
+                            on_change=apply_preset)
+        st.caption(authored(dy.PLANE_PRESETS[name].description))
         st.caption(f"The reset gate is held open ({markdown_text(nt.reset)} = 1) and input "
                    f"channel i drives unit i's candidate with weight 1: " + (
                        "c̃ = tanh(x + W_cc c + b_c)." if nt.key == "course" else
@@ -110,7 +111,7 @@ def hand_set_view() -> None:
             st.error(md("{} The portrait shows no trajectory until the input reads.", exc))
         states, labels = [], None
     plane = dy.unit_plane(2)
-    nt = notation()
+    nt = chosen_notation()
     with plot:
         chart(phase_portrait(
             plane, field, points, states, labels,

@@ -21,7 +21,7 @@ from gru_viz.figures.dynamics import (
     split_heatmaps,
 )
 from gru_viz.figures.traces import step_labels
-from gru_viz.ui import frame, notation
+from gru_viz.ui import chosen_notation, frame
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import input_key
 from gru_viz.ui.page import persistent, store
@@ -192,7 +192,7 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
 
 frame("Memory and gradients", "🧠")
 st.title("Memory, gradients through time, ablation")
-nt = notation()
+nt = chosen_notation()
 subject = picker("mg")
 parsed = typed_input("mg", subject) if subject is not None else None
 if parsed is not None:

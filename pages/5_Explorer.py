@@ -7,7 +7,7 @@ from gru_viz.analysis import units as an
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures import explorer as ef
-from gru_viz.ui import frame, notation
+from gru_viz.ui import chosen_notation, frame
 from gru_viz.ui.explorer_input import make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import detected, model_picker, overrides
 from gru_viz.ui.explorer_more import compare_view, corpus_view, export_view
@@ -34,7 +34,7 @@ if loaded is None:
 with st.expander("What was detected in the file", expanded=True):
     detected(loaded)
     loaded = overrides(loaded)
-ckpt, nt = loaded.ckpt, notation()
+ckpt, nt = loaded.ckpt, chosen_notation()
 m = ckpt.model
 st.caption(md("{}: {}", loaded.name, m.describe())
            + (f", vocabulary of {len(ckpt.vocabulary):d}" if ckpt.vocabulary else "")

@@ -60,9 +60,9 @@ def index_sum(w, x, points):
     return int(np.sum(np.sign(np.linalg.det(J - np.eye(J.shape[-1])))))
 
 
-@pytest.mark.parametrize("name", list(dy.PRESETS))
+@pytest.mark.parametrize("name", list(dy.PLANE_PRESETS))
 def test_presets_have_the_fixed_points_they_promise(name):
-    w = dy.PRESETS[name].weights()
+    w = dy.PLANE_PRESETS[name].weights()
     pts = dy.fixed_points(w, ZERO2)
     kinds = {k: [p.kind for p in pts].count(k) for k in dy.POINT_KINDS}
     assert {k: v for k, v in kinds.items() if v} == EXPECTED[name]
@@ -72,8 +72,8 @@ def test_presets_have_the_fixed_points_they_promise(name):
 
 
 def test_slow_update_moves_the_eigenvalues_towards_one_not_the_points():
-    fast = dy.fixed_points(dy.PRESETS["four states (2 bits)"].weights(), ZERO2)
-    slow = dy.fixed_points(dy.PRESETS["four states, slow update"].weights(), ZERO2)
+    fast = dy.fixed_points(dy.PLANE_PRESETS["four states (2 bits)"].weights(), ZERO2)
+    slow = dy.fixed_points(dy.PLANE_PRESETS["four states, slow update"].weights(), ZERO2)
     np.testing.assert_allclose([p.h for p in fast], [p.h for p in slow], atol=1e-12)
     for f, s in zip(fast, slow):
         assert abs(s.slowest - 1) < abs(f.slowest - 1)
@@ -190,7 +190,7 @@ def test_slow_points_include_a_slow_point_that_is_not_fixed():
 
 
 def test_planes_round_trip_and_field_vanishes_at_fixed_points():
-    w = dy.PRESETS["four states (2 bits)"].weights()
+    w = dy.PLANE_PRESETS["four states (2 bits)"].weights()
     plane = dy.unit_plane(2)
     a, b = np.array([-0.5, 0.2]), np.array([0.7, -0.1])
     np.testing.assert_allclose(plane.coords(plane.states(a, b)), np.stack([a, b], -1))

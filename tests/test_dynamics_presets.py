@@ -32,7 +32,7 @@ def nearest_fixed_point(p: dy.PlanePreset, h: np.ndarray) -> dy.Point:
 @pytest.mark.parametrize("name", ["bistable switch", "four states (2 bits)",
                                   "four states, slow update", "single attractor"])
 def test_the_example_rests_by_the_stable_states_its_text_names(name):
-    p = dy.PRESETS[name]
+    p = dy.PLANE_PRESETS[name]
     h = trajectory(p)
     assert p.visits, "a preset about memory states says which ones its example visits"
     for t, signs in p.visits:
@@ -47,7 +47,7 @@ def test_the_example_rests_by_the_stable_states_its_text_names(name):
 def test_pulses_flip_the_state(name, states):
     """'A pulse flips the switch' / 'visits all four corners': the signs of the state after
     successive holds change, and every stable state named is reached."""
-    p = dy.PRESETS[name]
+    p = dy.PLANE_PRESETS[name]
     h = trajectory(p)
     seen = [tuple(np.sign(np.round(h[t], 6)).astype(int)) for t, _ in p.visits]
     assert len(set(seen)) == states
@@ -56,19 +56,19 @@ def test_pulses_flip_the_state(name, states):
 
 
 def test_the_slow_update_moves_twelve_percent_a_step():
-    p = dy.PRESETS["four states, slow update"]
+    p = dy.PLANE_PRESETS["four states, slow update"]
     assert 1 - 1 / (1 + np.exp(-p.b_z)) == pytest.approx(0.12, abs=0.005)
 
 
 def test_the_single_attractor_is_reached_from_the_example():
-    p = dy.PRESETS["single attractor"]
+    p = dy.PLANE_PRESETS["single attractor"]
     (only,) = dy.fixed_points(p.weights(), np.zeros(2))
     assert only.kind == "stable"
     assert np.abs(trajectory(p)[-1] - only.h).max() < 0.01
 
 
 def test_the_slow_line_holds_a_value_on_the_diagonal():
-    p = dy.PRESETS["slow line"]
+    p = dy.PLANE_PRESETS["slow line"]
     h = trajectory(p)
     np.testing.assert_allclose(h[:, 0], h[:, 1], atol=1e-12)  # on the line
     x = parse_rows(p.example, 2)
@@ -79,7 +79,7 @@ def test_the_slow_line_holds_a_value_on_the_diagonal():
 
 
 def test_the_oscillation_turns_about_28_degrees_a_step_near_its_point():
-    p = dy.PRESETS["oscillation"]
+    p = dy.PLANE_PRESETS["oscillation"]
     (c,) = dy.fixed_points(p.weights(), np.zeros(2))
     h = trajectory(p)
     turn = np.degrees(np.diff(np.unwrap(np.arctan2(h[:, 1] - c.h[1], h[:, 0] - c.h[0]))))
@@ -90,9 +90,9 @@ def _count(W_hn, b_n, xbar=(0.0, 0.0)) -> int:
     return len(dy.fixed_points(dy.two_unit(W_hn, b_n), np.array(xbar)))
 
 
-@pytest.mark.parametrize("name", list(dy.PRESETS))
+@pytest.mark.parametrize("name", list(dy.PLANE_PRESETS))
 def test_counts_match_the_solver(name):
-    p = dy.PRESETS[name]
+    p = dy.PLANE_PRESETS[name]
     for w in (-1.0, 0.5, 1.2, 2.0, 2.9):
         W = ((w, p.W_hn[0][1]), p.W_hn[1])
         assert dy.fixed_point_counts(W, p.b_n, (0, 0), np.array([w]))[0] == _count(W, p.b_n)
@@ -101,7 +101,7 @@ def test_counts_match_the_solver(name):
 def test_the_bifurcation_threshold_is_that_of_the_model_on_screen():
     """Single attractor (candidate bias 0.3): three fixed points appear at W_hn[0,0] ≈ 1.653
     (the slider, in steps of 0.05, first shows them at 1.70), not at 1."""
-    p = dy.PRESETS["single attractor"]
+    p = dy.PLANE_PRESETS["single attractor"]
     ((w, below, above),) = dy.count_changes(p.W_hn, p.b_n, (0, 0))
     assert (below, above) == (1, 3) and w == pytest.approx(1.653, abs=1e-3)
     assert _count(((w - 0.01, 0), (0, 0.5)), p.b_n) == 1
@@ -110,7 +110,7 @@ def test_the_bifurcation_threshold_is_that_of_the_model_on_screen():
     assert "crosses 1.65 (slider 1.70)" in text and "W_hn[0,0]" in text
     assert "W_cc[0,0]" in bifurcation_help(COURSE, p.W_hn, p.b_n, (0, 0))
     # the unbiased switch: the textbook 1
-    b = dy.PRESETS["bistable switch"]
+    b = dy.PLANE_PRESETS["bistable switch"]
     assert dy.count_changes(b.W_hn, b.b_n, (0, 0)) == [(pytest.approx(1.0, abs=1e-3), 1, 3)]
 
 

@@ -7,10 +7,12 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from gru_viz.analysis.memory import retention_to_end
 from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.figures.diagram import UnitStep, cell_svg
+from gru_viz.figures.dynamics import retention_heatmap
 from gru_viz.figures.traces import gate_heatmaps, heatmap_spec, lines_spec, unit_lines
 
 
@@ -74,6 +76,26 @@ def test_unit_lines(cell):
     assert fig["layout"]["yaxis3"]["range"] == [-1.05, 1.05]
     assert [s["x0"] for s in fig["layout"]["shapes"]] == [5] * 4
     assert sum(t["showlegend"] for t in fig["data"]) == 2
+
+
+def _t_marks(layout: dict, xref: str) -> dict[float, str]:
+    return {a["x"]: a["text"] for a in layout.get("annotations", [])
+            if a.get("name") == "t" and a["xref"] == xref}
+
+
+def test_step_numbers_under_the_inputs(cell):
+    """Where the ticks show the inputs, t is written under each one (the lesson's figures)."""
+    lines = lines_spec(cell, COURSE, units=[0], show_t=True)["layout"]
+    for ax in ("x3", "x4"):  # the lower row
+        vals = lines[f"xaxis{ax[1:]}"]["tickvals"]
+        assert _t_marks(lines, ax) == {t: str(t) for t in vals}
+    assert _t_marks(lines, "x") == {}
+    assert _t_marks(lines_spec(cell, COURSE, units=[0])["layout"], "x3") == {}
+    ret = retention_heatmap(retention_to_end(cell), [f"{v:.1f}" for v in cell.x[:, 0]],
+                            COURSE, show_t=True).to_dict()["layout"]
+    assert _t_marks(ret, "x") == {t: str(t) for t in ret["xaxis"]["tickvals"]}
+    heat = heatmap_spec(cell, COURSE, input_track=True)["layout"]
+    assert _t_marks(heat, "x") == {t: str(t) for t in heat["xaxis"]["tickvals"]}
 
 
 def test_figures_are_valid_plotly(cell):

@@ -460,3 +460,45 @@ def test_a_huge_vocabulary_neither_stalls_nor_is_used():
     assert len(Vocabulary(symbols)) == 200_000  # linear, not quadratic
     with pytest.raises(GRUVizError, match="twice"):
         Vocabulary(symbols + ("7",))
+
+
+def test_many_views_of_one_storage_are_refused_before_torch_unpickles_them(monkeypatch):
+    """One-element views of one storage, twice the default limit (the attack had 200,000: a
+    15 MB file torch.load takes half a minute to rebuild): the loader counts the pickle's
+    tensors first, stops at the limit, and never calls torch.load."""
+    one = Storage("0", 4)
+    refs = {f"t{i}": TensorRef(one, (1,), (1,)) for i in range(20_000)}
+    data = torch_zip(pickled(refs), {"0": np.zeros(4, "<f4").tobytes()})
+    called = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: called.append(a) or {})
+    with pytest.raises(CheckpointError, match=r"more than 10000 tensors \(GRUVIZ_MAX_TENSORS\)"):
+        load_checkpoint(data)
+    assert called == []
+
+
+def _gru_files() -> dict[str, bytes]:
+    sd = torch_gru(2, 3).state_dict()  # 4 tensors
+    legacy = io.BytesIO()
+    torch.save(sd, legacy, _use_new_zipfile_serialization=False)
+    return {"zip": saved(sd), "legacy": legacy.getvalue(),
+            "safetensors": st_save({k: v.contiguous() for k, v in sd.items()})}
+
+
+@pytest.mark.parametrize("kind", ["zip", "legacy", "safetensors"])
+def test_the_tensor_count_limit_is_exact_in_every_torch_format(monkeypatch, kind):
+    data = _gru_files()[kind]
+    monkeypatch.setenv("GRUVIZ_MAX_TENSORS", "4")
+    assert load_checkpoint(data).model.hidden_size == 3
+    monkeypatch.setenv("GRUVIZ_MAX_TENSORS", "3")
+    with pytest.raises(CheckpointError, match="more than 3 tensors"):
+        load_checkpoint(data)
+
+
+def test_a_pickle_of_too_many_records_is_refused_before_torch_unpickles_it(monkeypatch):
+    """Few tensors, but a million-entry list beside them: the record count bounds it."""
+    refs, records = gru_refs(2, 3)
+    data = torch_zip(pickled(dict(refs, notes=list(range(200_000)))), records)
+    monkeypatch.setenv("GRUVIZ_MAX_TENSORS", "1000")  # 100,000 records
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    with pytest.raises(CheckpointError, match="more than 100000 pickle records"):
+        load_checkpoint(data)

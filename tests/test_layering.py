@@ -108,18 +108,10 @@ def test_the_library_below_the_ui_does_not_import_figures_or_ui_at_import_time()
             assert not above, (path, above)
 
 
-# ui.page.notation() (the notation switch's value) is imported by every page as
-# ``from gru_viz.ui import notation``, and ui.timeline.timeline() is being written now (issue
-# 16): renaming them is left to their owners.
-KNOWN_CLASHES = {("ui/page.py", "notation"), ("ui/timeline.py", "timeline")}
-
-
 def test_no_module_shares_its_name_with_a_top_level_function_or_class():
     modules = {p.stem for p in LIBRARY.rglob("*.py")} | {p.name for p in LIBRARY.iterdir()
                                                          if p.is_dir()}
     for path in LIBRARY.rglob("*.py"):
-        where = path.relative_to(LIBRARY).as_posix()
         for node in ast.parse(path.read_text()).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and \
-                    (where, node.name) not in KNOWN_CLASHES:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 assert node.name not in modules, (path, node.name)

@@ -80,7 +80,7 @@ def test_the_numpy_analyses_import_and_run_without_torch():
             "import numpy as np\n"
             "from gru_viz import run, GRUModel\n"
             "from gru_viz.analysis import ablation, dynamics, gradients, memory\n"
-            "w = dynamics.PRESETS['bistable switch'].weights()\n"
+            "w = dynamics.PLANE_PRESETS['bistable switch'].weights()\n"
             "assert len(dynamics.fixed_points(w, np.zeros(2))) == 3\n"
             "m = GRUModel.random(2, 3)\n"
             "memory.unit_table(run(m, np.ones((4, 2))).layers[0][0])\n"

@@ -11,7 +11,7 @@ from gru_viz.io.inputs import parse_rows
 
 
 def test_hand_portrait_of_the_bistable_switch():
-    p = dy.PRESETS["bistable switch"]
+    p = dy.PLANE_PRESETS["bistable switch"]
     w, field, points = portrait.hand_portrait(p.W_hn, p.b_n, p.b_z, (0.0, 0.0))
     kinds = sorted(portrait.point_kind(q) for q in points)
     assert kinds == ["saddle", "stable", "stable"]
@@ -45,7 +45,7 @@ def test_layer_input_is_the_layer_below():
 
 
 def test_point_rows_and_what_the_head_reads():
-    p = dy.PRESETS["bistable switch"]
+    p = dy.PLANE_PRESETS["bistable switch"]
     _, _, points = portrait.hand_portrait(p.W_hn, p.b_n, p.b_z, (0.0, 0.0))
     plane = dy.unit_plane(2)
     head = (np.array([[1.0, 0.0], [-1.0, 0.0]]), np.zeros(2))

@@ -361,28 +361,32 @@ class CorpusStats:
             V = len(m["symbols"]) if m.get("symbols") is not None else None
         except (KeyError, TypeError, ValueError):
             raise InputError("The statistics file's description is incomplete.") from None
-        want = {"tokens": ()}
-        if V is not None:
-            want["symbol.count"] = (V,)
-        for layer in range(L):
-            for d in range(D):
-                p = cell_prefix(layer, d == 1)
-                for f in FIELDS:
-                    want |= {f"{p}.{f}.sum": (H,), f"{p}.{f}.sumsq": (H,),
-                             f"{p}.{f}.hist": (H, bins)}
-                    for s in SIGNS if k else ():
-                        want |= {f"{p}.{f}.{s}.value": (H, k), f"{p}.{f}.{s}.doc": (H, k),
-                                 f"{p}.{f}.{s}.offset": (H, k), f"{p}.{f}.{s}.rows": (H, k, H)}
-                for g in GATES:
-                    want |= {f"{p}.{g}.below": (H,), f"{p}.{g}.above": (H,)}
-                if V is not None:
-                    want[f"{p}.dh.sum"] = (V, H)
-        if m.get("has_loss"):
-            want |= {n: (V,) for n in ("loss.sum", "loss.count", "loss.correct")}
+        want = _shapes(H, L, D, bins, k, V, bool(m.get("has_loss")))
         for name, shape in want.items():
             if name not in a or a[name].shape != shape or a[name].dtype.kind not in "biuf":
                 raise InputError(f"The statistics file's {name!r} is missing or not of shape "
                                  f"{shape}.")
+
+
+def _shapes(H: int, L: int, D: int, bins: int, k: int, V: int | None, loss: bool
+            ) -> dict[str, tuple[int, ...]]:
+    """The shape of every array a statistics file of these sizes holds."""
+    want: dict[str, tuple[int, ...]] = {"tokens": ()}
+    if V is not None:
+        want["symbol.count"] = (V,)
+    for p in (cell_prefix(layer, d == 1) for layer in range(L) for d in range(D)):
+        for f in FIELDS:
+            want |= {f"{p}.{f}.sum": (H,), f"{p}.{f}.sumsq": (H,), f"{p}.{f}.hist": (H, bins)}
+            for s in SIGNS if k else ():
+                want |= {f"{p}.{f}.{s}.value": (H, k), f"{p}.{f}.{s}.doc": (H, k),
+                         f"{p}.{f}.{s}.offset": (H, k), f"{p}.{f}.{s}.rows": (H, k, H)}
+        for g in GATES:
+            want |= {f"{p}.{g}.below": (H,), f"{p}.{g}.above": (H,)}
+        if V is not None:
+            want[f"{p}.dh.sum"] = (V, H)
+    if loss:
+        want |= {n: (V,) for n in ("loss.sum", "loss.count", "loss.correct")}
+    return want
 
 
 def _is_top(name: str) -> bool:
@@ -944,49 +948,10 @@ def run_jobs(subject: Subject, corpus: Corpus, jobs: Jobs, opts: Options,
     engine = ChunkEngine(subject, opts.dtype, pick_device(opts.device), opts.recorder)
     acc = Accumulator(subject, opts, engine)
     m = subject.model
-    L, H, B, T = m.num_layers * m.num_directions, m.hidden_size, opts.batch, opts.chunk
-    if m.bidirectional:  # the reverse direction reads each document from its end: whole ones
-        if opts.mode != "exact":
-            raise InputError("A bidirectional model runs each document whole: use the exact "
-                             "mode.")
-        B, T = 1, int((jobs.stop - jobs.warm).max()) if len(jobs) else 1
-        if T > MAX_WHOLE:
-            raise InputError(f"A bidirectional model runs each document whole, and one has "
-                             f"{T:,} tokens (at most {MAX_WHOLE:,}): split it (--split line).")
-    slots = Slots(B, L, H, np.dtype(opts.dtype))
+    B, T = _stream_shape(m, opts, jobs)
+    slots = Slots(B, m.num_layers * m.num_directions, m.hidden_size, np.dtype(opts.dtype))
     meta = _meta(subject, corpus, opts)
-    job_key = hashlib.sha256(b"".join(a.tobytes() for a in (jobs.doc, jobs.start, jobs.stop,
-                                                            jobs.warm))).hexdigest()
-    fingerprint = json.dumps([meta["model_sha256"], meta["corpus_fingerprint"], opts.shaping(),
-                              job_key])
-    seconds = 0.0
-    if state_file is not None and Path(state_file).exists():
-        with np.load(state_file, allow_pickle=False) as z:
-            if str(z["fingerprint"]) != fingerprint:
-                raise InputError(f"{Path(state_file).name} is the state of another job (model, "
-                                 "corpus or options differ); delete it to start over.")
-            saved = {k: z[k] for k in z.files}
-        acc.load(saved)
-        slots.load(saved)
-        seconds = float(saved["seconds"])
-    doc_start = corpus.doc_start
-    vectors = subject.kind == "vectors"
-    width = subject.model.input_size
-    logits_fn = None
-    if engine.head_w is not None:
-        logits_fn = engine.logits
-
-    def save_state() -> None:
-        if state_file is None:
-            return
-        tmp = Path(str(state_file) + ".tmp")
-        with open(tmp, "wb") as f:
-            np.savez(f, fingerprint=np.array(fingerprint),
-                     seconds=np.array(seconds + time.perf_counter() - t0),
-                     **acc.arrays(), **slots.arrays())
-        os.replace(tmp, state_file)
-
-    t0 = last_save = time.perf_counter()
+    state = _State(state_file, _fingerprint(meta, opts, jobs), acc, slots)
     chunks = 0
     try:
         while True:
@@ -994,47 +959,115 @@ def run_jobs(subject: Subject, corpus: Corpus, jobs: Jobs, opts: Options,
             active = np.flatnonzero(slots.job >= 0)
             if not len(active):
                 break
-            j = slots.job[active]
-            pos, stop = slots.pos[active], jobs.stop[j]
-            n = np.minimum(stop - pos, T)
-            Tc = int(n.max())
-            Ba = len(active)
-            tokens = (np.zeros((Ba, Tc, width), np.dtype(opts.dtype)) if vectors
-                      else np.zeros((Ba, Tc), np.int64))
-            for row in range(Ba):
-                g = doc_start[jobs.doc[j[row]]] + pos[row]
-                tokens[row, :n[row]] = corpus.read(int(g), int(g + n[row]))
-            t_off = pos[:, None] + np.arange(Tc)[None]  # (Ba, Tc) offsets in the documents
-            real = np.arange(Tc)[None] < n[:, None]
-            counted = real & (t_off >= jobs.start[j][:, None])
-            rows = np.flatnonzero(counted.reshape(-1))
-            doc_rows = np.repeat(jobs.doc[j], Tc)[rows]
-            off_rows = t_off.reshape(-1)[rows]
-            loss_rows = np.flatnonzero((counted & (t_off > jobs.warm[j][:, None])).reshape(-1))
-            x = engine.inputs(tokens)
-            h0 = torch.from_numpy(slots.h[:, active]).to(engine.device)
-            ids = None if vectors else torch.from_numpy(tokens.reshape(-1)).to(engine.device)
-            layers, h_T = engine.run(x, h0, ids)
-            acc.add(layers, ids, rows, doc_rows, off_rows, loss_rows, logits_fn)
-            slots.h[:, active] = h_T.cpu().numpy()
-            slots.pos[active] = pos + n
-            slots.job[active[pos + n >= stop]] = -1
+            _run_chunk(engine, acc, corpus, jobs, slots, active, T, opts.dtype)
             chunks += 1
             if progress is not None:
                 progress(int(acc.acc["tokens"]))
             if stop_after is not None and chunks >= stop_after:
-                save_state()
+                state.save()
                 return None
-            if state_file is not None and time.perf_counter() - last_save > opts.state_every:
-                save_state()
-                last_save = time.perf_counter()
+            state.save_every(opts.state_every)
     except KeyboardInterrupt:
-        save_state()
+        state.save()
         raise
+    return _result(acc, corpus, meta, state.seconds())
+
+
+def _stream_shape(m: GRUModel, opts: Options, jobs: Jobs) -> tuple[int, int]:
+    """(streams, steps per chunk): the options', or for a bidirectional model one whole
+    document at a time (its reverse direction reads each document from its end)."""
+    if not m.bidirectional:
+        return opts.batch, opts.chunk
+    if opts.mode != "exact":
+        raise InputError("A bidirectional model runs each document whole: use the exact mode.")
+    T = int((jobs.stop - jobs.warm).max()) if len(jobs) else 1
+    if T > MAX_WHOLE:
+        raise InputError(f"A bidirectional model runs each document whole, and one has "
+                         f"{T:,} tokens (at most {MAX_WHOLE:,}): split it (--split line).")
+    return 1, T
+
+
+def _fingerprint(meta: dict, opts: Options, jobs: Jobs) -> str:
+    job_key = hashlib.sha256(b"".join(a.tobytes() for a in (jobs.doc, jobs.start, jobs.stop,
+                                                            jobs.warm))).hexdigest()
+    return json.dumps([meta["model_sha256"], meta["corpus_fingerprint"], opts.shaping(),
+                       job_key])
+
+
+class _State:
+    """A job's saved state (``<out>.partial.npz``): loaded when it matches, saved on demand."""
+
+    def __init__(self, path: str | os.PathLike | None, fingerprint: str, acc: Accumulator,
+                 slots: Slots) -> None:
+        self.path, self.fingerprint, self.acc, self.slots = path, fingerprint, acc, slots
+        self.before = 0.0  # seconds spent by the runs before this one
+        if path is not None and Path(path).exists():
+            with np.load(path, allow_pickle=False) as z:
+                if str(z["fingerprint"]) != fingerprint:
+                    raise InputError(f"{Path(path).name} is the state of another job (model, "
+                                     "corpus or options differ); delete it to start over.")
+                saved = {k: z[k] for k in z.files}
+            acc.load(saved)
+            slots.load(saved)
+            self.before = float(saved["seconds"])
+        self.t0 = self.last = time.perf_counter()
+
+    def seconds(self) -> float:
+        return self.before + time.perf_counter() - self.t0
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        tmp = Path(str(self.path) + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, fingerprint=np.array(self.fingerprint),
+                     seconds=np.array(self.seconds()), **self.acc.arrays(), **self.slots.arrays())
+        os.replace(tmp, self.path)
+
+    def save_every(self, seconds: float) -> None:
+        if self.path is not None and time.perf_counter() - self.last > seconds:
+            self.save()
+            self.last = time.perf_counter()
+
+
+def _run_chunk(engine: ChunkEngine, acc: Accumulator, corpus: Corpus, jobs: Jobs,
+               slots: Slots, active: np.ndarray, T: int, dtype: str) -> None:
+    """Up to T steps of every active stream: read, run, accumulate, advance the slots."""
+    import torch
+
+    j = slots.job[active]
+    pos, stop = slots.pos[active], jobs.stop[j]
+    n = np.minimum(stop - pos, T)
+    Tc, Ba = int(n.max()), len(active)
+    vectors = engine.subject.kind == "vectors"
+    tokens = (np.zeros((Ba, Tc, engine.subject.model.input_size), np.dtype(dtype)) if vectors
+              else np.zeros((Ba, Tc), np.int64))
+    for row in range(Ba):
+        g = corpus.doc_start[jobs.doc[j[row]]] + pos[row]
+        tokens[row, :n[row]] = corpus.read(int(g), int(g + n[row]))
+    t_off = pos[:, None] + np.arange(Tc)[None]  # (Ba, Tc) offsets in the documents
+    real = np.arange(Tc)[None] < n[:, None]
+    counted = real & (t_off >= jobs.start[j][:, None])
+    rows = np.flatnonzero(counted.reshape(-1))
+    doc_rows = np.repeat(jobs.doc[j], Tc)[rows]
+    off_rows = t_off.reshape(-1)[rows]
+    loss_rows = np.flatnonzero((counted & (t_off > jobs.warm[j][:, None])).reshape(-1))
+    x = engine.inputs(tokens)
+    h0 = torch.from_numpy(slots.h[:, active]).to(engine.device)
+    ids = None if vectors else torch.from_numpy(tokens.reshape(-1)).to(engine.device)
+    layers, h_T = engine.run(x, h0, ids)
+    acc.add(layers, ids, rows, doc_rows, off_rows, loss_rows,
+            engine.logits if engine.head_w is not None else None)
+    slots.h[:, active] = h_T.cpu().numpy()
+    slots.pos[active] = pos + n
+    slots.job[active[pos + n >= stop]] = -1
+
+
+def _result(acc: Accumulator, corpus: Corpus, meta: dict, seconds: float) -> CorpusStats:
     arrays = acc.arrays()
     if acc.context is not None:
         _fill_contexts(arrays, corpus, acc.context)
-    meta["seconds"] = seconds + time.perf_counter() - t0
+    meta["seconds"] = seconds
     used = {int(d) for name, a in arrays.items() if name.endswith(".doc") for d in a.ravel()
             if d >= 0}
     meta["doc_names"] = {str(d): corpus.name(d) for d in sorted(used)}
@@ -1086,6 +1119,31 @@ class CorpusJob:
         return {**self.__dict__, "_corpus": None, "work_dir": None}
 
 
+def _run_engine(engine: str, job: CorpusJob, c: Corpus, jobs: Jobs, out: Path | None,
+                work: Path | None, scheduler: str | None, shards: int | None, bar,
+                resume: bool) -> CorpusStats:
+    """The statistics from the local engine (resuming from ``<out>.partial.npz``) or Dask."""
+    t0 = time.perf_counter()
+    if engine == "dask":
+        from gru_viz.analysis.corpus_cluster import run_on_dask
+
+        if work is not None and not resume and (work / "shards").exists():
+            for f in (work / "shards").iterdir():
+                f.unlink()
+        stats = run_on_dask(job, jobs, scheduler, shards, work, bar)
+        stats.meta["seconds"] = time.perf_counter() - t0  # wall time, not the workers' sum
+        return stats
+    if engine != "local":
+        raise InputError(f"engine must be local or dask; got {engine!r}.")
+    state = Path(str(out) + ".partial.npz") if out is not None else None
+    if state is not None and not resume and state.exists():
+        state.unlink()
+    stats = run_jobs(job.subject, c, jobs, job.opts, state, bar)
+    if state is not None and state.exists():
+        state.unlink()
+    return stats
+
+
 def corpus_stats(model, corpus, out: str | os.PathLike | None = None, *,
                  options: Options | None = None, engine: str = "local",
                  scheduler: str | None = None, shards: int | None = None,
@@ -1112,24 +1170,7 @@ def corpus_stats(model, corpus, out: str | os.PathLike | None = None, *,
     c = job.corpus()
     jobs = make_jobs(c, opts)
     bar = ProgressBar(jobs.tokens) if progress is True else (progress or None)
-    t0 = time.perf_counter()
-    if engine == "dask":
-        from gru_viz.analysis.corpus_cluster import run_on_dask
-
-        if work is not None and not resume and (work / "shards").exists():
-            for f in (work / "shards").iterdir():
-                f.unlink()
-        stats = run_on_dask(job, jobs, scheduler, shards, work, bar)
-        stats.meta["seconds"] = time.perf_counter() - t0  # wall time, not the workers' sum
-    elif engine == "local":
-        state = Path(str(out) + ".partial.npz") if out is not None else None
-        if state is not None and not resume and state.exists():
-            state.unlink()
-        stats = run_jobs(subject, c, jobs, opts, state, bar)
-        if state is not None and state.exists():
-            state.unlink()
-    else:
-        raise InputError(f"engine must be local or dask; got {engine!r}.")
+    stats = _run_engine(engine, job, c, jobs, out, work, scheduler, shards, bar, resume)
     if isinstance(bar, ProgressBar):
         bar(stats.tokens, final=True)
     stats.meta["tokens_per_second"] = stats.tokens / max(stats.meta["seconds"], 1e-9)

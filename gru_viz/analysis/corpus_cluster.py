@@ -20,7 +20,14 @@ from dataclasses import replace
 from functools import reduce
 from pathlib import Path
 
-from gru_viz.analysis.corpus import CorpusJob, CorpusStats, Jobs, run_jobs, shard_jobs
+from gru_viz.analysis.corpus import (
+    CorpusJob,
+    CorpusStats,
+    Jobs,
+    model_digest,
+    run_jobs,
+    shard_jobs,
+)
 from gru_viz.core.errors import GRUVizError
 
 _OPENED: dict[str, CorpusJob] = {}  # per worker process: a corpus is encoded once
@@ -55,27 +62,12 @@ def run_on_dask(job: CorpusJob, jobs: Jobs, scheduler: str | None, shards: int |
     try:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         parts = shard_jobs(jobs, shards or 4 * workers)
-        digest = hashlib.sha256(json.dumps(
-            [job.opts.shaping(), job.corpus().fingerprint, job.subject.model.describe()]
-        ).encode())
-        from gru_viz.analysis.corpus import model_digest
-
-        digest.update(model_digest(job.subject).encode())
-        results: list[CorpusStats | None] = [None] * len(parts)
+        names = _shard_names(job, parts)
         folder = None if work is None else work / "shards"
-        names = []
-        for i, p in enumerate(parts):
-            h = digest.copy()
-            h.update(b"".join(a.tobytes() for a in (p.doc, p.start, p.stop, p.warm)))
-            names.append(f"shard-{i}-{h.hexdigest()[:16]}.npz")
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            for i, name in enumerate(names):
-                if (folder / name).exists():
-                    results[i] = CorpusStats.load(folder / name)
+        results = _finished(folder, names)
         done = sum(r.tokens for r in results if r is not None)
-        todo = [i for i, r in enumerate(results) if r is None]
-        futures = {client.submit(run_shard, job, parts[i], pure=False): i for i in todo}
+        futures = {client.submit(run_shard, job, parts[i], pure=False): i
+                   for i, r in enumerate(results) if r is None}
         for fut in as_completed(futures):
             i = futures[fut]
             results[i] = fut.result()
@@ -92,3 +84,25 @@ def run_on_dask(job: CorpusJob, jobs: Jobs, scheduler: str | None, shards: int |
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _shard_names(job: CorpusJob, parts: list[Jobs]) -> list[str]:
+    """A file name per shard that changes with the model, corpus, options and its jobs."""
+    digest = hashlib.sha256(json.dumps(
+        [job.opts.shaping(), job.corpus().fingerprint, job.subject.model.describe()]
+    ).encode())
+    digest.update(model_digest(job.subject).encode())
+    names = []
+    for i, p in enumerate(parts):
+        h = digest.copy()
+        h.update(b"".join(a.tobytes() for a in (p.doc, p.start, p.stop, p.warm)))
+        names.append(f"shard-{i}-{h.hexdigest()[:16]}.npz")
+    return names
+
+
+def _finished(folder: Path | None, names: list[str]) -> list[CorpusStats | None]:
+    """The shards an earlier run saved in ``folder`` (None for each still to run)."""
+    if folder is None:
+        return [None] * len(names)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [CorpusStats.load(folder / n) if (folder / n).exists() else None for n in names]

@@ -334,7 +334,7 @@ def _bits(pulse: int, hold: int, rows: tuple[str, ...]) -> str:
 _FLIPS = ("2, 2", "-2, 0", "0, -2", "2, 0")  # (+,+) → (−,+) → (−,−) → (+,−)
 _CORNERS = ((1, 1), (-1, 1), (-1, -1), (1, -1))
 
-PRESETS: dict[str, PlanePreset] = {
+PLANE_PRESETS: dict[str, PlanePreset] = {
     "single attractor": PlanePreset(
         "Weak self-excitation (0.5 < 1): every state flows to one stable point.",
         ((0.5, 0.0), (0.0, 0.5)), b_n=(0.3, -0.2),

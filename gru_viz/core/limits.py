@@ -11,6 +11,7 @@ server; raise them for a research workstation:
     GRUVIZ_MAX_HIDDEN      largest hidden size                              (default 2048)
     GRUVIZ_MAX_LAYERS      most stacked layers                              (default 8)
     GRUVIZ_MAX_TRACE_MB    largest recorded trace of one run, in memory     (default 1024)
+    GRUVIZ_MAX_TENSORS     most tensors in one model file                   (default 10000)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Limits:
     max_hidden: int = 2048
     max_layers: int = 8
     max_trace_mb: int = 1024
+    max_tensors: int = 10000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Limits:
@@ -88,6 +90,15 @@ def check_input(model: GRUModel, x_shape: tuple[int, ...], lim: Limits,
     steps, batch = x_shape[-2], x_shape[0] if len(x_shape) == 3 else 1
     check_run(steps, batch, model.hidden_size, model.num_layers * model.num_directions,
               itemsize, lim)
+
+
+def check_count(count: int, label: str, what: str, most: int, variable: str,
+                error: type[GRUVizError] = InputError, advice: str = "") -> None:
+    """Refuse a file that holds more than ``most`` of ``what`` (tensors, pickle records),
+    counted before they are built: each costs the reader time, whatever its size."""
+    if count > most:
+        raise error(f"{label} holds more than {most} {what} ({variable}): more than any "
+                    "model's weights need." + (f" {advice}" if advice else ""))
 
 
 def check_unpacked(infos: Iterable, label: str, max_mb: float,

@@ -66,3 +66,20 @@ class Summary:
         return (f"<div><b>{html_text(self.title)}</b><table>{rows}</table>"
                 + (f"<div>Warnings:</div><ul style='color:#b2182b'>{warn}</ul>" if warn else "")
                 + "</div>")
+
+
+class Summarised:
+    """``repr()`` and the notebook's HTML from one ``Summary`` the class builds.
+
+    A class lists its summary in ``summary()`` (or overrides ``_display_summary``); a dataclass
+    using this mixin is declared with ``repr=False`` so that its generated repr does not
+    replace this one."""
+
+    def _display_summary(self) -> Summary:
+        return self.summary()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return self._display_summary().text()
+
+    def _repr_html_(self) -> str:
+        return self._display_summary().html()

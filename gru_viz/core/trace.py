@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gru_viz.core.errors import InputError
-from gru_viz.core.summary import Summary, non_finite, reset_text, shape_text
+from gru_viz.core.summary import Summarised, Summary, non_finite, reset_text, shape_text
 
 if TYPE_CHECKING:  # the figures import plotly: loaded only when a figure is asked for
     from gru_viz.core.notation import Notation
@@ -40,8 +40,8 @@ def _readonly(a):  # NumPy arrays become read-only; torch tensors (autograd engi
     return a
 
 
-@dataclass(frozen=True, eq=False)
-class LayerTrace:
+@dataclass(frozen=True, eq=False, repr=False)
+class LayerTrace(Summarised):
     """One layer and direction.
 
     x   (B?, T, I)  this layer's input (layer k>0 reads [h_fwd, h_bwd] of layer k-1)
@@ -108,12 +108,6 @@ class LayerTrace:
                 if non_finite([getattr(self, f) for f in STEP_FIELDS]) else [])
         return Summary(f"LayerTrace: {self.name}", rows, warn)
 
-    def __repr__(self) -> str:
-        return self.summary().text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().html()
-
     def heatmaps(self, notation: str | Notation = "pytorch",
                  tokens: Sequence[object] | None = None, *, sequence: int | None = None,
                  window: tuple[int, int] | None = None, max_cols: int | None = 1000,
@@ -161,8 +155,8 @@ class LayerTrace:
                                window=window)
 
 
-@dataclass(frozen=True, eq=False)
-class Trace:
+@dataclass(frozen=True, eq=False, repr=False)
+class Trace(Summarised):
     """A whole run: ``layers[k][d]`` plus what ``torch.nn.GRU`` returns.
 
     output (B?, T, D·H): last layer's states, forward then reverse (torch's ``output``)
@@ -213,12 +207,6 @@ class Trace:
                 if non_finite([getattr(c, f) for c in self.cells() for f in STEP_FIELDS])
                 else [])
         return Summary("Trace of a GRU run", rows, warn)
-
-    def __repr__(self) -> str:
-        return self.summary().text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().html()
 
     def heatmaps(self, layer: int | str = 0, direction: int | str = 0,
                  notation: str | Notation = "pytorch", tokens: Sequence[object] | None = None,

@@ -15,7 +15,15 @@ import plotly.graph_objects as go
 from gru_viz.analysis.dynamics import Field, Plane, Point
 from gru_viz.analysis.portrait import point_kind
 from gru_viz.core.notation import Notation, grouped
-from gru_viz.figures.traces import FONT, GATE_SCALE, UNIT_COLOURS, VALUE_SCALE, ticks
+from gru_viz.figures.traces import (
+    FONT,
+    GATE_SCALE,
+    TICKS,
+    UNIT_COLOURS,
+    VALUE_SCALE,
+    t_marks,
+    ticks,
+)
 
 KIND_STYLE = {  # Okabe–Ito colours; the symbol also differs, for greyscale and colour blindness
     "stable": ("#009E73", "circle"),
@@ -30,7 +38,7 @@ MARGIN = {"l": 70, "r": 20, "t": 60, "b": 60}
 
 def _time_axis(labels: Sequence[str]) -> dict:
     """The x axis of a figure over the input's steps, about 20 of them labelled."""
-    return {"title": {"text": "time step t (input)"},
+    return {"title": {"text": "time step t (input)"}, **TICKS,
             **ticks(list(labels), np.arange(len(labels)), 20)}
 
 
@@ -143,8 +151,9 @@ def pitchfork_figure(k: float, roots: Sequence[Point], notation: Notation) -> go
 
 def _heatmap(z: np.ndarray, labels: Sequence[str], *, scale, zmin: float, zmax: float,
              title: str, colorbar: str, name: str, y=None, ytitle: str = "unit",
-             height: int | None = None) -> go.Figure:
-    """z (rows, T) over time, rows on y (units by default, top first)."""
+             height: int | None = None, show_t: bool = False) -> go.Figure:
+    """z (rows, T) over time, rows on y (units by default, top first); ``show_t``: the step
+    number t under each tick's input."""
     rows = z.shape[0]
     y = list(range(rows)) if y is None else list(y)
     fig = go.Figure(go.Heatmap(
@@ -154,22 +163,26 @@ def _heatmap(z: np.ndarray, labels: Sequence[str], *, scale, zmin: float, zmax: 
         hovertemplate=f"t = %{{x}}<br>input: %{{customdata}}<br>{ytitle} %{{y}}<br>{name} = "
                       "%{z:.3g}<extra></extra>"))
     fig.update_layout(
-        title={"text": title}, font=FONT, margin=MARGIN,
+        title={"text": title}, font=FONT, margin=MARGIN | {"b": MARGIN["b"] + 40 * show_t},
         height=height or max(300, 130 + 26 * min(rows, 24)),
-        xaxis=_time_axis(labels),
-        yaxis={"title": {"text": ytitle}, "autorange": "reversed",
+        # with t marked under the inputs, the title moves below the marks
+        xaxis=_time_axis(labels) | ({"title": {"text": "input x⟨t⟩, then t", "standoff": 48}}
+                                    if show_t else {}),
+        yaxis={"title": {"text": ytitle}, "autorange": "reversed", **TICKS,
                **({"tickvals": y} if rows <= 16 else {})})
+    if show_t:
+        fig.update_layout(annotations=t_marks(fig.layout.xaxis.tickvals))
     return fig
 
 
 def retention_heatmap(retention: np.ndarray, labels: Sequence[str],
-                      notation: Notation) -> go.Figure:
+                      notation: Notation, show_t: bool = False) -> go.Figure:
     """(T, H) share of each step's state still there at the end: ∏ z over the later steps."""
     keep = grouped(notation.kept())
     return _heatmap(retention.T, labels, scale=GATE_SCALE, zmin=0, zmax=1,
                     title=f"Retention: share of {notation.state}⟨t⟩ kept to the end of the "
-                          f"sequence (∏ {keep} over the later steps)",
-                    colorbar="kept", name="kept to the end")
+                          f"sequence<br>(∏ {keep} over the later steps)",
+                    colorbar="kept", name="kept to the end", show_t=show_t)
 
 
 def split_heatmaps(kept: np.ndarray, written: np.ndarray, labels: Sequence[str],

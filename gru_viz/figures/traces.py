@@ -72,6 +72,14 @@ def ticks(labels: list[str], cols: np.ndarray, most: int) -> dict:
     return {"tickvals": shown.tolist(), "ticktext": [labels[t] for t in shown]}
 
 
+def t_marks(tickvals: Sequence[int], xref: str = "x") -> list[dict]:
+    """The step number t under each tick's input label, at the foot of the figure's lowest
+    panel: annotations, since tick text is escaped data."""
+    return [{"text": str(t), "name": "t", "x": t, "xref": xref, "y": 0, "yref": "paper",
+             "yanchor": "top", "yshift": -44, "showarrow": False,
+             "font": {"size": 16, "color": "#777"}} for t in tickvals]
+
+
 def _bottom(ticktext: list[str], below: int) -> int:
     """Bottom margin for the x tick labels (upright, or turned when crowded) and ``below``
     pixels under them (an axis title, a legend)."""
@@ -139,11 +147,7 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                   for f, dom in zip(FIELDS, domains)]
         titles.append(_title("input x⟨t⟩ (on the axis: the input, then t)", 0, track)
                       | {"xanchor": "left", "xshift": -70, "font": {"size": 16}})
-        # t under each tick's input: annotations, since tick text is escaped data
-        titles += [{"text": str(t), "name": "t", "x": t, "xref": "x", "y": 0, "yref": "paper",
-                    "yanchor": "top", "yshift": -44, "showarrow": False,
-                    "font": {"size": 16, "color": "#777"}}
-                   for t in layout["xaxis"]["tickvals"]]
+        titles += t_marks(layout["xaxis"]["tickvals"])
         bottom = 66
     layout |= {
         "height": height or max(560, 4 * (60 + 22 * min(H, 16))), "font": FONT,
@@ -174,8 +178,10 @@ def gate_heatmaps(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | 
 
 
 def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
-               tokens: Sequence[str] | None = None, step: int | None = None) -> dict:
-    """The figure of ``unit_lines`` as a plain dict."""
+               tokens: Sequence[str] | None = None, step: int | None = None,
+               show_t: bool = False) -> dict:
+    """The figure of ``unit_lines`` as a plain dict; ``show_t``: the step number t under each
+    tick's input (for short inputs and few ticks, as in the lesson)."""
     T = cell.steps
     labels = step_labels(cell.x, tokens)
     t = np.arange(T)
@@ -201,13 +207,16 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                                 "range": [-0.05, 1.05] if f in "zr" else [-1.05, 1.05]}
         # two lines: a half-width panel cannot hold the update gate's meaning on one
         notes.append(_title(notation.label(f).replace(" (", "<br>("), sum(xdom) / 2, ydom[1]))
+        if show_t and k >= 2:  # the lower row's axes
+            notes += t_marks(layout[f"xaxis{ax}"]["tickvals"], xref=f"x{ax}")
     if step is not None:
         layout["shapes"] = [{"type": "line", "x0": step, "x1": step, "xref": f"x{ax}",
                              "y0": 0, "y1": 1, "yref": f"y{ax} domain",
                              "line": {"dash": "dot", "width": 2, "color": "grey"}}
                             for ax in ("", "2", "3", "4")]
     layout |= {"height": 600, "font": FONT, "annotations": notes,
-               "margin": {**LINES_MARGIN, "b": _bottom(layout["xaxis"]["ticktext"], 55)},
+               "margin": {**LINES_MARGIN,
+                          "b": _bottom(layout["xaxis"]["ticktext"], 55 + 22 * show_t)},
                # at the figure's foot, under the tick labels however tall they are
                "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
                           "font": {"size": 17}}}

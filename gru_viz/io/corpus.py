@@ -202,68 +202,23 @@ def open_corpus(paths, kind: str, work_dir: str | os.PathLike,
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     table = _encoder(vocabulary) if vocabulary is not None else None
-    tfiles, bases, starts, stops, sources, labels = [], [], [], [], [], []
+    tfiles, bases, docs = [], [], []  # docs: (start, stop, source, label)
     skipped, base = 0, 0
     finger = hashlib.sha256(split.encode())
     for i, path in enumerate(files):
         st = path.stat()
         finger.update(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
         if path.suffix == ".npy":
-            shape, fortran, dtype, offset = _npy_header(path)
-            if fortran and len(shape) > 1:
-                raise InputError(f"{path.name} is stored in Fortran order; save it with "
-                                 "numpy.save(np.ascontiguousarray(x)).")
-            if dtype.hasobject or not (np.issubdtype(dtype, np.number) or dtype.kind == "b"):
-                raise InputError(f"{path.name} holds {dtype}, not numbers.")
-            if kind == "ids":
-                if not np.issubdtype(dtype, np.integer) or len(shape) not in (1, 2):
-                    raise InputError(f"{path.name} has shape {shape} of {dtype}: this model "
-                                     "reads symbols, so give token ids, (T,) or (N, T) integers.")
-                rows_per = shape[-1]
-                docs = 1 if len(shape) == 1 else shape[0]
-                tf = TokenFile(str(path), dtype.str, offset, docs * rows_per, 0)
-            else:
-                if len(shape) == 1 and width == 1:
-                    shape = (shape[0], 1)
-                if len(shape) not in (2, 3) or shape[-1] != width:
-                    raise InputError(f"{path.name} has shape {shape}; this model reads vectors "
-                                     f"of {width}: give (T, {width}) or (N, T, {width}).")
-                rows_per = shape[-2]
-                docs = 1 if len(shape) == 2 else shape[0]
-                tf = TokenFile(str(path), dtype.str, offset, docs * rows_per, width)
-            for j in range(docs):
-                starts.append(base + j * rows_per)
-                stops.append(base + (j + 1) * rows_per)
-                sources.append(i)
-                labels.append(j if docs > 1 else -1)
+            tf, spans = _npy_file(path, kind, width)
         else:
-            if table is None:
-                raise InputError(f"{path.name} is not a .npy file: this model reads "
-                                 + ("token ids without a vocabulary, so give them as .npy."
-                                    if kind == "ids" else f"vectors of {width}, give a .npy."))
-            out = work / f"tokens-{i}.bin"
-            n, skip, ends = encode_text(path, table, out, split == "line")
+            tf, spans, skip = _text_file(path, i, table, kind, width, work, split)
             skipped += skip
-            tf = TokenFile(str(out), "<i4", 0, n, 0)
-            if split == "line":
-                prev = 0
-                for line, end in enumerate([*ends, n]):
-                    if end > prev:
-                        starts.append(base + prev)
-                        stops.append(base + end)
-                        sources.append(i)
-                        labels.append(line)
-                    prev = end
-            else:
-                starts.append(base)
-                stops.append(base + n)
-                sources.append(i)
-                labels.append(-1)
+        docs += [(base + a, base + b, i, label) for a, b, label in spans]
         tfiles.append(tf)
         bases.append(base)
         base += tf.rows
-    starts_a, stops_a = np.array(starts, np.int64), np.array(stops, np.int64)
-    sources_a, labels_a = np.array(sources, np.int64), np.array(labels, np.int64)
+    starts_a, stops_a, sources_a, labels_a = (np.array([d[c] for d in docs], np.int64)
+                                              for c in range(4))
     if split == "none" and len(starts_a):
         starts_a, stops_a = starts_a[:1], stops_a[-1:]
         sources_a, labels_a = sources_a[:1], np.array([-1])
@@ -274,6 +229,52 @@ def open_corpus(paths, kind: str, work_dir: str | os.PathLike,
     return Corpus(tuple(str(p) for p in files), kind, tuple(tfiles), tuple(bases),
                   starts_a[keep], stops_a[keep], sources_a[keep], labels_a[keep], split,
                   skipped, finger.hexdigest())
+
+
+def _npy_file(path: Path, kind: str, width: int | None
+              ) -> tuple[TokenFile, list[tuple[int, int, int]]]:
+    """A .npy of token ids (T,) / (N, T) or vectors (T, I) / (N, T, I), read in place: its
+    TokenFile and its documents' (start, stop, label) rows within it."""
+    shape, fortran, dtype, offset = _npy_header(path)
+    if fortran and len(shape) > 1:
+        raise InputError(f"{path.name} is stored in Fortran order; save it with "
+                         "numpy.save(np.ascontiguousarray(x)).")
+    if dtype.hasobject or not (np.issubdtype(dtype, np.number) or dtype.kind == "b"):
+        raise InputError(f"{path.name} holds {dtype}, not numbers.")
+    if kind == "ids":
+        if not np.issubdtype(dtype, np.integer) or len(shape) not in (1, 2):
+            raise InputError(f"{path.name} has shape {shape} of {dtype}: this model "
+                             "reads symbols, so give token ids, (T,) or (N, T) integers.")
+        cols = 0
+    else:
+        if len(shape) == 1 and width == 1:
+            shape = (shape[0], 1)
+        if len(shape) not in (2, 3) or shape[-1] != width:
+            raise InputError(f"{path.name} has shape {shape}; this model reads vectors "
+                             f"of {width}: give (T, {width}) or (N, T, {width}).")
+        cols, shape = width, shape[:-1]
+    rows_per = shape[-1]
+    n = 1 if len(shape) == 1 else shape[0]
+    tf = TokenFile(str(path), dtype.str, offset, n * rows_per, cols)
+    return tf, [(j * rows_per, (j + 1) * rows_per, j if n > 1 else -1) for j in range(n)]
+
+
+def _text_file(path: Path, i: int, table, kind: str, width: int | None, work: Path,
+               split: str) -> tuple[TokenFile, list[tuple[int, int, int]], int]:
+    """A text file encoded into ``work``: its TokenFile, its documents' (start, stop, label)
+    (one per line with split "line"; empty lines dropped) and the characters skipped."""
+    if table is None:
+        raise InputError(f"{path.name} is not a .npy file: this model reads "
+                         + ("token ids without a vocabulary, so give them as .npy."
+                            if kind == "ids" else f"vectors of {width}, give a .npy."))
+    out = work / f"tokens-{i}.bin"
+    n, skipped, ends = encode_text(path, table, out, split == "line")
+    tf = TokenFile(str(out), "<i4", 0, n, 0)
+    if split != "line":
+        return tf, [(0, n, -1)], skipped
+    bounds = [0, *ends, n]
+    spans = [(a, b, line) for line, (a, b) in enumerate(zip(bounds, bounds[1:])) if b > a]
+    return tf, spans, skipped
 
 
 def _check_ids(tf: TokenFile, symbols: int, block: int = 1 << 22) -> None:

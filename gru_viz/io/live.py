@@ -31,14 +31,14 @@ import numpy as np
 from gru_viz.core.engine import run
 from gru_viz.core.errors import InputError
 from gru_viz.core.model import GRUModel
-from gru_viz.core.summary import Summary
+from gru_viz.core.summary import Summarised, Summary
 from gru_viz.core.trace import Trace
 
 TOLERANCE = 1e-5  # float32: our float64 replay vs the module's own h
 
 
-@dataclass(frozen=True, eq=False)
-class RecordedGRU:
+@dataclass(frozen=True, eq=False, repr=False)
+class RecordedGRU(Summarised):
     """One GRU (or one GRUCell call site) of a recorded module.
 
     path       module path inside the recorded module ("" for the module itself), plus
@@ -100,12 +100,6 @@ class RecordedGRU:
                                         f"the module's by {self.max_error:.1e}"]
         return Summary(f"Recorded {self.kind}", rows, warn)
 
-    def __repr__(self) -> str:
-        return self.summary().text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().html()
-
     def _traced(self, sequence: int) -> tuple[Trace, int | None]:
         """(trace, sequence index into it) of one sequence: the batch trace when all lengths
         are equal, else that sequence's own."""
@@ -134,8 +128,8 @@ class RecordedGRU:
         return trace.saturation(notation, sequence=b, **options)
 
 
-@dataclass(frozen=True, eq=False)
-class Recording:
+@dataclass(frozen=True, eq=False, repr=False)
+class Recording(Summarised):
     """Every GRU a module ran, in the order they first ran (``grus``), and what was given.
 
     tokens       (B, T) labels of the steps, when given to ``record``; else None
@@ -201,12 +195,6 @@ class Recording:
         rows.append(("figures", "heatmaps(gru=0), lines(units), saturation(), text(unit); "
                                 "save(path) writes the capture the app opens"))
         return Summary(f"Recording of {len(self.grus)} GRU(s)", rows, self.warnings)
-
-    def __repr__(self) -> str:
-        return self.summary().text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().html()
 
     def _tokens(self, sequence: int) -> list[str] | None:
         if self.tokens is None:

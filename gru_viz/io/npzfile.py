@@ -40,42 +40,48 @@ def read_npz(data: bytes, label: str, max_mb: float) -> dict[str, np.ndarray]:
         raise CheckpointError(f"{label} holds {len(infos)} arrays, more than the "
                               f"{MAX_MEMBERS} a model file has. Save only the model's arrays.")
     check_unpacked(infos, label, max_mb, CheckpointError)
-    out: dict[str, np.ndarray] = {}
-    for info in infos:
-        key = info.filename[: -len(".npy")]
-        try:
-            with z.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
-                shape, fortran, dtype = read_header(f)
-                if dtype.hasobject:
-                    raise CheckpointError(f"{label}: array {key!r} holds Python objects, which "
-                                          "need pickle to read (never done). Save numbers and "
-                                          "strings only.")
-                declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
-                if declared > info.file_size:
-                    raise CheckpointError(f"{label}: array {key!r} declares shape {shape} "
-                                          f"({declared} bytes) but stores {info.file_size}: "
-                                          "the header lies. Save the file again.")
-                raw = f.read(declared)
-        except CheckpointError:
-            raise
-        except Exception as exc:
-            raise CheckpointError(f"{label} is a truncated or corrupt .npz: array {key!r} cannot "
-                                  f"be read ({type(exc).__name__}). Save it again.") from None
-        if len(raw) != declared:
-            raise CheckpointError(f"{label} is a truncated .npz: array {key!r} is cut short. "
-                                  "Save it again.")
-        a = np.frombuffer(raw, dtype=dtype)
-        a = a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
-        if a.dtype.byteorder not in ("=", "|"):
-            a = a.astype(a.dtype.newbyteorder("="))
-        if a.dtype == np.float16:
-            a = a.astype(np.float32)
-        a.setflags(write=False)
-        out[key] = a
-    return out
+    return {info.filename[: -len(".npy")]: _read_member(z, info, label) for info in infos}
+
+
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> np.ndarray:
+    """One array of the archive, its header checked before its bytes are read."""
+    key = info.filename[: -len(".npy")]
+    try:
+        with z.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(f)
+            if dtype.hasobject:
+                raise CheckpointError(f"{label}: array {key!r} holds Python objects, which "
+                                      "need pickle to read (never done). Save numbers and "
+                                      "strings only.")
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if declared > info.file_size:
+                raise CheckpointError(f"{label}: array {key!r} declares shape {shape} "
+                                      f"({declared} bytes) but stores {info.file_size}: "
+                                      "the header lies. Save the file again.")
+            raw = f.read(declared)
+    except CheckpointError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(f"{label} is a truncated or corrupt .npz: array {key!r} cannot "
+                              f"be read ({type(exc).__name__}). Save it again.") from None
+    if len(raw) != declared:
+        raise CheckpointError(f"{label} is a truncated .npz: array {key!r} is cut short. "
+                              "Save it again.")
+    a = np.frombuffer(raw, dtype=dtype)
+    return _native(a.reshape(shape[::-1]).T if fortran else a.reshape(shape))
+
+
+def _native(a: np.ndarray) -> np.ndarray:
+    """``a`` in native byte order, float16 widened to float32, read-only."""
+    if a.dtype.byteorder not in ("=", "|"):
+        a = a.astype(a.dtype.newbyteorder("="))
+    if a.dtype == np.float16:
+        a = a.astype(np.float32)
+    a.setflags(write=False)
+    return a
 
 
 # --- GRUs by shape ---------------------------------------------------------------------------
@@ -94,10 +100,10 @@ def _is_float(a: np.ndarray) -> bool:
     return np.issubdtype(a.dtype, np.floating)
 
 
-def find_grus_by_shape(arrays: Mapping[str, np.ndarray], reset_after: bool = True
-                       ) -> list[FoundGRU]:
-    """GRUs named any way: a (3H, I) and a (3H, H) matrix differing only by an input and a
-    recurrent word, with (3H,) biases named like them. Rows are taken as r | z | n (torch)."""
+def _matrices_by_template(arrays: Mapping[str, np.ndarray]
+                          ) -> tuple[dict[str, str], dict[str, str]]:
+    """(template -> input matrix key, template -> recurrent matrix key) of the (3H, ·) float
+    matrices whose names hold an input or a recurrent word."""
     ih: dict[str, str] = {}
     hh: dict[str, str] = {}
     for key, a in arrays.items():
@@ -108,6 +114,27 @@ def find_grus_by_shape(arrays: Mapping[str, np.ndarray], reset_after: bool = Tru
         for template, _ in _templates(key, RECURRENT_WORDS):
             if a.shape[0] == 3 * a.shape[1]:
                 hh.setdefault(template, key)
+    return ih, hh
+
+
+def _biases_named_like(arrays: Mapping[str, np.ndarray], k_ih: str, k_hh: str, H: int,
+                       used: set[str]) -> dict[str, str]:
+    """{"ih"/"hh": key} of the unused (3H,) float biases named like each matrix."""
+    biases = {}
+    for role, weight in (("ih", k_ih), ("hh", k_hh)):
+        want = role_words(weight).replace("#W", "#B")
+        for key, a in arrays.items():
+            if key not in used and a.shape == (3 * H,) and _is_float(a) \
+                    and role_words(key) == want and "#B" in want:
+                biases[role] = key
+    return biases
+
+
+def find_grus_by_shape(arrays: Mapping[str, np.ndarray], reset_after: bool = True
+                       ) -> list[FoundGRU]:
+    """GRUs named any way: a (3H, I) and a (3H, H) matrix differing only by an input and a
+    recurrent word, with (3H,) biases named like them. Rows are taken as r | z | n (torch)."""
+    ih, hh = _matrices_by_template(arrays)
     found, used = [], set()
     for template, k_hh in hh.items():
         k_ih = ih.get(template)
@@ -117,13 +144,7 @@ def find_grus_by_shape(arrays: Mapping[str, np.ndarray], reset_after: bool = Tru
         H = R.shape[1]
         if W.shape[0] != 3 * H:
             continue
-        biases = {}
-        for role, weight in (("ih", k_ih), ("hh", k_hh)):
-            want = role_words(weight).replace("#W", "#B")
-            for key, a in arrays.items():
-                if key not in used and a.shape == (3 * H,) and _is_float(a) \
-                        and role_words(key) == want and "#B" in want:
-                    biases[role] = key
+        biases = _biases_named_like(arrays, k_ih, k_hh, H, used)
         name = template.split("*")[0].rstrip("./_-")
         try:
             model = GRUModel(((GRUWeights.from_fused(

@@ -14,7 +14,7 @@ from gru_viz.figures.dynamics import phase_portrait, retention_heatmap
 from gru_viz.figures.traces import heatmap_spec, lines_spec
 from gru_viz.teaching import lesson
 from gru_viz.ui.charts import chart
-from gru_viz.ui.page import notation
+from gru_viz.ui.page import chosen_notation
 
 STEP = "lesson.step"  # index of the step shown
 SHORT = ("Latch", "Leaky", "Reset", "Counter", "Flip-flop", "Portrait", "Memory")
@@ -46,13 +46,14 @@ def _sync_step() -> int:
 def _figure(step: lesson.Step, r: lesson.Run, nt) -> None:
     tokens = r.labels if r.preset.vocabulary is not None else None
     if step.figure == "heatmaps":
-        spec = heatmap_spec(r.cell, nt, tokens, height=FIGURE_HEIGHT, max_ticks=16)
+        spec = heatmap_spec(r.cell, nt, tokens, height=FIGURE_HEIGHT, max_ticks=16,
+                            input_track=True)
         for note in spec["layout"].get("annotations", []):  # titles that fit the column
             note.setdefault("font", {})["size"] = 15
         chart(spec, key=f"lesson.fig.{step.key}")
     elif step.figure == "lines":
         units = list(range(r.cell.hidden_size))
-        spec = lines_spec(r.cell, nt, units, tokens)
+        spec = lines_spec(r.cell, nt, units, tokens, show_t=True)
         spec["layout"]["height"] = FIGURE_HEIGHT
         chart(spec, key=f"lesson.fig.{step.key}")
     elif step.figure == "portrait":
@@ -67,13 +68,13 @@ def _figure(step: lesson.Step, r: lesson.Run, nt) -> None:
         fig.update_layout(height=FIGURE_HEIGHT + 60)
         chart(fig, key=f"lesson.fig.{step.key}")
     else:  # retention
-        fig = retention_heatmap(memory.retention_to_end(r.cell), r.labels, nt)
+        fig = retention_heatmap(memory.retention_to_end(r.cell), r.labels, nt, show_t=True)
         fig.update_layout(height=320)
         chart(fig, key=f"lesson.fig.{step.key}")
 
 
 def lesson_view() -> None:
-    nt = notation()
+    nt = chosen_notation()
     i = _sync_step()
     step = lesson.STEPS[i]
     # one screen on a 1280×720 projector: less of Streamlit's empty top margin

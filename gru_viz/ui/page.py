@@ -154,5 +154,6 @@ def frame(title: str, icon: str = "🔁") -> None:
         _theme_switch()
 
 
-def notation() -> Notation:
+def chosen_notation() -> Notation:
+    """The notation the sidebar switch has chosen (course until it is touched)."""
     return NOTATIONS[st.session_state.get(NOTATION, "course")]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from gru_viz.analysis.dynamics import PRESETS
+from gru_viz.analysis.dynamics import PLANE_PRESETS
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.limits import check_input, server_limits
 from gru_viz.core.model import GRUModel
@@ -51,7 +51,7 @@ class Subject:
         if self.captured is not None:
             return self.captured
         if self.name.startswith(PRESET):
-            return PRESETS[self.name[len(PRESET):]].example
+            return PLANE_PRESETS[self.name[len(PRESET):]].example
         if self.vocabulary is not None:
             known = set(self.vocabulary.symbols)
             return next((s for s in SAMPLE_TEXT if set(s) <= known),
@@ -120,7 +120,7 @@ def _random(prefix: str) -> Subject:
 def picker(prefix: str) -> Subject | None:
     """Widgets choosing the model (the Explorer's picker, ``ui.model_choice``, with the
     2-unit presets and a random GRU added); None when nothing usable is chosen yet."""
-    presets = [PRESET + k for k in PRESETS]
+    presets = [PRESET + k for k in PLANE_PRESETS]
     playground = _playground()
     if playground is not None and f"{prefix}.model" not in st.session_state:
         st.session_state[f"{prefix}.model"] = PLAYGROUND  # first visit after the Playground
@@ -134,7 +134,7 @@ def picker(prefix: str) -> Subject | None:
     if choice == RANDOM:
         return _random(prefix)
     if choice in presets:
-        preset = PRESETS[choice[len(PRESET):]]
+        preset = PLANE_PRESETS[choice[len(PRESET):]]
         return Subject(GRUModel(((preset.weights(),),)), choice, choice,
                        f"{preset.description} Input: 2 channels, channel i drives unit i.")
     if loaded is None:

@@ -34,7 +34,7 @@ def _heard(key: str) -> None:
         st.session_state[lab.STEP] = t
 
 
-def timeline(payload: dict, key: str) -> None:
+def mount_timeline(payload: dict, key: str) -> None:
     """Mount (or update in place) the time component with ``payload``."""
     _component(key=key, data=payload, default={"t": payload["t0"]},
                on_t_change=lambda: _heard(key))
