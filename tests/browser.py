@@ -127,10 +127,14 @@ class AppPage:
         self.page.on("response", lambda r: r.status >= 400 and not _probe(r.url)
                      and self.errors.append(f"HTTP {r.status}: {r.url}"))
         self.sent: list[float] = []  # when the page sent the server a websocket message
-        self.page.on("websocket", lambda ws: ws.on(
-            "framesent", lambda _payload: self.sent.append(time.monotonic())))
+        self.received: list[float] = []  # when a websocket message from the server arrived
+        self.page.on("websocket", self._watch)
         self.page.goto(url)
         self.wait_idle()
+
+    def _watch(self, ws) -> None:
+        ws.on("framesent", lambda _payload: self.sent.append(time.monotonic()))
+        ws.on("framereceived", lambda _payload: self.received.append(time.monotonic()))
 
     def _console(self, msg) -> None:
         url = msg.location.get("url", "")
