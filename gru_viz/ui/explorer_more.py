@@ -50,22 +50,7 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
     too_long = (f"{name} holds more than {most:,} steps in all, this server's limit for a "
                 f"corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter corpus.")
     if kind == "vectors":
-        width = ckpt.model.input_size
-        try:
-            if data.startswith(b"PK"):  # .npz: one sequence per array
-                _check_npz(data, name, lim.max_upload_mb, most, width, too_long)
-                with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                    arrays = [z[k] for k in z.files]
-            else:
-                if int(np.prod(_npy_shape(io.BytesIO(data)), dtype=object)) > most * width:
-                    raise InputError(too_long)
-                x = np.load(io.BytesIO(data), allow_pickle=False)
-                arrays = list(x) if x.ndim == 3 else [x]
-        except InputError:  # a ValueError too: already says what is wrong
-            raise
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise InputError(f"{name} is not a readable .npy or .npz of numbers: {exc}") from None
-        xs = [read_npy(_npy(a), width) for a in arrays]
+        xs = _vector_corpus(data, name, ckpt.model.input_size, lim.max_upload_mb, most, too_long)
         return xs, None, [step_labels(x) for x in xs], ""
     try:
         lines = [s for s in data.decode("utf-8").splitlines() if s.strip()]
@@ -96,6 +81,27 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
         symbols.append(list(sym))
     notice = f"{skipped} character(s) not in the vocabulary were skipped." if skipped else ""
     return xs, ids, symbols, notice
+
+
+def _vector_corpus(data: bytes, name: str, width: int, max_mb: int, most: int,
+                   too_long: str) -> list[np.ndarray]:
+    """The (T_i, width) sequences of a .npy (B, T, I) or (T, I), or of a .npz (one a member),
+    their sizes checked before they are unpacked."""
+    try:
+        if data.startswith(b"PK"):  # .npz: one sequence per array
+            _check_npz(data, name, max_mb, most, width, too_long)
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                arrays = [z[k] for k in z.files]
+        else:
+            if int(np.prod(_npy_shape(io.BytesIO(data)), dtype=object)) > most * width:
+                raise InputError(too_long)
+            x = np.load(io.BytesIO(data), allow_pickle=False)
+            arrays = list(x) if x.ndim == 3 else [x]
+    except InputError:  # a ValueError too: already says what is wrong
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{name} is not a readable .npy or .npz of numbers: {exc}") from None
+    return [read_npy(_npy(a), width) for a in arrays]
 
 
 def _check_npz(data: bytes, name: str, max_mb: int, most: int, width: int,
