@@ -419,6 +419,21 @@ def record(module, *args, tokens: Sequence | np.ndarray | None = None, descripti
     finally:
         for h in handles:
             h.remove()
+    grus = _replay_all(calls, dtype, warnings)
+    never = [names[m] or "(the module)" for m in targets if all(c.module is not m for c in calls)]
+    if never:
+        warnings.append(f"Not called in this forward: {', '.join(never)}.")
+    if not grus:
+        raise InputError("The forward ran but called none of its GRUs.")
+    for w in warnings:
+        _warnings.warn(w, stacklevel=2)
+    return Recording(tuple(grus), _token_rows(tokens), str(description), tuple(warnings))
+
+
+def _replay_all(calls: list[_Call], dtype: np.dtype | type, warnings: list[str]
+                ) -> list[RecordedGRU]:
+    """Our replay of every captured call, labelled by path (and call number when a module ran
+    more than once); a warning in ``warnings`` for each that differs from the module."""
     grus, seen = [], {}
     for c in _gather_cells(calls):
         path = c.path + (f" @ {c.site}" if c.site else "")
@@ -429,19 +444,17 @@ def record(module, *args, tokens: Sequence | np.ndarray | None = None, descripti
             warnings.append(f"{label or '(the module)'}: our h differs from the module's by "
                             f"{g.max_error:.2g} (over {TOLERANCE:g}).")
         grus.append(g)
-    never = [names[m] or "(the module)" for m in targets if all(c.module is not m for c in calls)]
-    if never:
-        warnings.append(f"Not called in this forward: {', '.join(never)}.")
-    if not grus:
-        raise InputError("The forward ran but called none of its GRUs.")
-    for w in warnings:
-        _warnings.warn(w, stacklevel=2)
-    tok = None
-    if tokens is not None:
-        tok = np.asarray(tokens, dtype=str)
-        tok = tok[None] if tok.ndim == 1 else tok
-        tok.setflags(write=False)
-    return Recording(tuple(grus), tok, str(description), tuple(warnings))
+    return grus
+
+
+def _token_rows(tokens: Sequence | np.ndarray | None) -> np.ndarray | None:
+    """Step labels as a read-only (B, T) array of str, or None."""
+    if tokens is None:
+        return None
+    tok = np.asarray(tokens, dtype=str)
+    tok = tok[None] if tok.ndim == 1 else tok
+    tok.setflags(write=False)
+    return tok
 
 
 def describe(recording: Recording) -> str:
