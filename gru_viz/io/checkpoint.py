@@ -406,23 +406,53 @@ def _choose(tensors: Mapping[str, np.ndarray], key: Any, cols: int, what: str,
     return key
 
 
+def _chosen_gru(grus: tuple[FoundGRU, ...], gru_name: str | None, warnings: tuple[str, ...]
+                ) -> tuple[FoundGRU, tuple[str, ...]]:
+    """The GRU named ``gru_name`` (the first when None, with a warning naming the others)."""
+    if gru_name is None:
+        chosen = grus[0]
+        if len(grus) > 1:
+            warnings += (f"{_SEVERAL} found: {', '.join(g.label for g in grus)}; showing "
+                         f"{chosen.label}. Choose another with gru=NAME.",)
+        return chosen, warnings
+    matches = [g for g in grus if g.name == gru_name]
+    if not matches:
+        raise CheckpointError(f"No GRU named {gru_name!r}; this file has "
+                              f"{', '.join(repr(g.name) for g in grus)}.")
+    return matches[0], warnings
+
+
+def _vocabulary_for(vocabulary: Vocabulary | None, vocab_override: Any, V: int,
+                    embedded: bool, warnings: tuple[str, ...]
+                    ) -> tuple[Vocabulary | None, tuple[str, ...]]:
+    """The vocabulary in force for a model reading ``V`` symbols: the override (False or ""
+    for none; CheckpointError when it does not fit), else the file's when its size fits."""
+    if vocab_override is False or vocab_override == "":
+        return None, warnings
+    if vocab_override is not None:
+        given = vocab_override if isinstance(vocab_override, Vocabulary) \
+            else vocabulary_from(vocab_override)
+        if given is None:
+            raise CheckpointError("The vocabulary must be a string (one symbol per character) "
+                                  "or a list of distinct strings.")
+        if len(given) != V:
+            raise CheckpointError(f"The vocabulary has {len(given)} symbols but the model reads "
+                                  f"{V} ({'embedding rows' if embedded else 'one-hot inputs'}).")
+        return given, warnings
+    if vocabulary is not None and len(vocabulary) != V:
+        warnings += (f"The vocabulary has {len(vocabulary)} symbols but the model takes {V}; "
+                     "it is ignored.",)
+        return None, warnings
+    return vocabulary, warnings
+
+
 def _assemble(tensors: Mapping[str, np.ndarray], meta: dict, grus: tuple[FoundGRU, ...],
               gru_name: str | None, vocabulary: Vocabulary | None, warnings: tuple[str, ...],
               embedding: Any = None, head: Any = None, vocab_override: Any = None,
               captures: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> Checkpoint:
     names = tuple(g.name for g in grus)
     detected = vocabulary
-    if gru_name is None:
-        chosen: FoundGRU = grus[0]
-        if len(grus) > 1:
-            warnings += (f"{_SEVERAL} found: {', '.join(g.label for g in grus)}; showing "
-                         f"{chosen.label}. Choose another with gru=NAME.",)
-    else:
-        matches = [g for g in grus if g.name == gru_name]
-        if not matches:
-            raise CheckpointError(f"No GRU named {gru_name!r}; this file has "
-                                  f"{', '.join(repr(n) for n in names)}.")
-        chosen = matches[0]
+    chosen, warnings = _chosen_gru(grus, gru_name, warnings)
     if chosen.assigned:
         auto_emb, auto_head = chosen.embedding, chosen.head
     else:
@@ -437,22 +467,8 @@ def _assemble(tensors: Mapping[str, np.ndarray], meta: dict, grus: tuple[FoundGR
         b = tensors[b_key] if b_key else None
         head_bias = b if b is not None and b.shape == (tensors[head_key].shape[0],) else None
     V = tensors[emb_key].shape[0] if emb_key else chosen.model.input_size  # one-hot input
-    if vocab_override is False or vocab_override == "":
-        vocabulary = None
-    elif vocab_override is not None:
-        given = vocab_override if isinstance(vocab_override, Vocabulary) \
-            else vocabulary_from(vocab_override)
-        if given is None:
-            raise CheckpointError("The vocabulary must be a string (one symbol per character) "
-                                  "or a list of distinct strings.")
-        if len(given) != V:
-            raise CheckpointError(f"The vocabulary has {len(given)} symbols but the model reads "
-                                  f"{V} ({'embedding rows' if emb_key else 'one-hot inputs'}).")
-        vocabulary = given
-    elif vocabulary is not None and len(vocabulary) != V:
-        warnings += (f"The vocabulary has {len(vocabulary)} symbols but the model takes {V}; "
-                     "it is ignored.",)
-        vocabulary = None
+    vocabulary, warnings = _vocabulary_for(vocabulary, vocab_override, V, bool(emb_key),
+                                           warnings)
     if head_key and (emb_key or vocabulary) and tensors[head_key].shape[0] != V:
         warnings += (f"The linear head {head_key!r} gives {tensors[head_key].shape[0]} outputs, "
                      f"not one per symbol ({V}): it may be the first of several layers, so no "
