@@ -192,9 +192,24 @@ def _embedding(node, graph, consts, label, budget, tensors) -> str | None:
     return None
 
 
+def _metadata_vocabulary(model):
+    """The vocabulary a model's metadata names (a JSON list, or the symbols as one string)."""
+    from gru_viz.io.checkpoint import VOCAB_KEYS, vocabulary_from
+
+    for prop in model.metadata_props:
+        if prop.key.lower() in VOCAB_KEYS:
+            value: Any = prop.value
+            with contextlib.suppress(ValueError):  # a JSON list, or the symbols as one string
+                value = json.loads(prop.value)
+            vocabulary = vocabulary_from(value)
+            if vocabulary is not None:
+                return vocabulary
+    return None
+
+
 def read_onnx(data: bytes, label: str, max_mb: float):
     """An ONNX model as checkpoint contents (see io.checkpoint.Contents)."""
-    from gru_viz.io.checkpoint import VOCAB_KEYS, Contents, vocabulary_from
+    from gru_viz.io.checkpoint import Contents
 
     onnx, _ = _onnx()
     try:
@@ -227,15 +242,7 @@ def read_onnx(data: bytes, label: str, max_mb: float):
     if len(set(names)) != len(names):
         grus = [FoundGRU(f"{g.name} #{i}", g.model, g.keys, g.cell, g.bias, g.embedding, None,
                          True, g.source) for i, g in enumerate(grus)]
-    vocabulary = None
-    for prop in model.metadata_props:
-        if prop.key.lower() in VOCAB_KEYS:
-            value: Any = prop.value
-            with contextlib.suppress(ValueError):  # a JSON list, or the symbols as one string
-                value = json.loads(prop.value)
-            vocabulary = vocabulary_from(value)
-            if vocabulary is not None:
-                break
+    vocabulary = _metadata_vocabulary(model)
     meta = {"container": "ONNX", "producer": f"{model.producer_name} {model.producer_version}"
             .strip(), "opset": [int(o.version) for o in model.opset_import][:4]}
     return Contents(tensors, tuple(grus), vocabulary, meta)
