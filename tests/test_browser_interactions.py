@@ -169,7 +169,7 @@ def drawn_points(fig: dict) -> np.ndarray:
 
 
 def library_points(w00: float) -> np.ndarray:
-    p = next(iter(dy.PRESETS.values()))
+    p = next(iter(dy.PLANE_PRESETS.values()))
     W = ((w00, p.W_hn[0][1]), (p.W_hn[1][0], p.W_hn[1][1]))
     pts = dy.fixed_points(dy.two_unit(W, p.b_n, p.b_z), np.zeros(2))
     return np.array([pt.h for pt in pts])
@@ -182,7 +182,7 @@ def same_points(a: np.ndarray, b: np.ndarray) -> None:
 
 def test_phase_portrait_recurrent_weight_slider(opened):
     app = opened("Phase_portrait")
-    first = next(iter(dy.PRESETS.values()))
+    first = next(iter(dy.PLANE_PRESETS.values()))
     before = drawn_points(app.figures()[0])
     same_points(before, library_points(first.W_hn[0][0]))
     app.shot("Phase_portrait-1-default", tall=True)
