@@ -35,6 +35,7 @@ import numpy as np
 from gru_viz.core.errors import CheckpointError, WeightsError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
+from gru_viz.io.arrays import read_only
 from gru_viz.io.detect import FoundGRU
 
 MAX_CONFIG = 16 * 2**20  # bytes of config JSON
@@ -87,9 +88,7 @@ class _Weights:
         except Exception as exc:
             raise CheckpointError(f"{self.label} is a truncated or corrupt Keras file: {where} "
                                   f"cannot be read ({type(exc).__name__}).") from None
-        a = a.astype(np.float32) if a.dtype == np.float16 else a
-        a.setflags(write=False)
-        return a
+        return read_only(a)
 
     def _vars(self, path: str) -> list[np.ndarray]:
         group = self._get(self.h5, path)

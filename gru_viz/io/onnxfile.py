@@ -23,6 +23,7 @@ import numpy as np
 from gru_viz.core.errors import CheckpointError, WeightsError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
+from gru_viz.io.arrays import read_only
 from gru_viz.io.detect import FoundGRU
 
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh")
@@ -62,11 +63,7 @@ def _array(tensor, label: str, budget: int) -> np.ndarray:
         raise CheckpointError(f"{label} is a truncated or corrupt ONNX file: tensor "
                               f"{tensor.name!r} cannot be read ({type(exc).__name__}). Export "
                               "it again.") from None
-    a = np.array(a)
-    if a.dtype == np.float16:
-        a = a.astype(np.float32)
-    a.setflags(write=False)
-    return a
+    return read_only(np.array(a))
 
 
 def _constants(graph, label: str, budget: int) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from gru_viz.figures import explorer as ef
 from gru_viz.figures.files import figure_html, figure_image
 from gru_viz.figures.traces import step_labels
 from gru_viz.io import export
+from gru_viz.io.arrays import npy_header
 from gru_viz.io.inputs import parse_ids, read_npy
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
@@ -92,7 +93,7 @@ def _vector_corpus(data: bytes, name: str, width: int, max_mb: int, most: int,
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 arrays = [z[k] for k in z.files]
         else:
-            if int(np.prod(_npy_shape(io.BytesIO(data)), dtype=object)) > most * width:
+            if int(np.prod(npy_header(io.BytesIO(data))[0], dtype=object)) > most * width:
                 raise InputError(too_long)
             x = np.load(io.BytesIO(data), allow_pickle=False)
             arrays = list(x) if x.ndim == 3 else [x]
@@ -112,18 +113,10 @@ def _check_npz(data: bytes, name: str, max_mb: int, most: int, width: int,
         steps = 0
         for info in z.infolist():
             with z.open(info) as f:
-                shape = _npy_shape(f)
+                shape = npy_header(f)[0]  # ValueError when not a .npy: said by the caller
             steps += shape[0] if shape else 1
             if steps > most or int(np.prod(shape, dtype=object)) > most * width:
                 raise InputError(too_long)
-
-
-def _npy_shape(f) -> tuple[int, ...]:
-    """The shape a .npy header declares (ValueError when it is not a .npy: the caller says so)."""
-    version = np.lib.format.read_magic(f)
-    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-            else np.lib.format.read_array_header_2_0)
-    return read(f)[0]
 
 
 def _npy(a: np.ndarray) -> bytes:
