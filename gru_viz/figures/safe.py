@@ -4,8 +4,8 @@ unit and file names) reach a figure through those keys only; ``escaped`` HTML-es
 string there, so a vocabulary symbol is drawn as the characters it is. Our own templates
 (titles, hover templates, annotations) are written here and keep their markup.
 
-Every figure leaves the library through ``escaped``: ``escaped_figure`` for the app's
-``gru_viz.ui.charts.chart``, ``gru_viz.figures.files`` for HTML and images.
+Every figure leaves the library through ``escaped``: ``gru_viz.figures.wire.page_figure`` for
+the app's ``gru_viz.ui.charts.chart``, ``gru_viz.figures.files`` for HTML and images.
 """
 
 from __future__ import annotations
@@ -51,13 +51,3 @@ def escaped(fig: Any) -> dict:
         out["frames"] = [escaped(f) | {k: v for k, v in f.items() if k not in ("data", "layout")}
                          for f in spec["frames"]]
     return out
-
-
-def escaped_figure(fig: Any) -> Any:
-    """``escaped`` as a ``go.Figure`` that Plotly does not validate: validating a dict
-    property by property costs more, at teaching sizes, than the whole rest of a rerun. Our
-    specs are validated in the tests (``gate_heatmaps``/``unit_lines`` build checked Figures).
-    Plotly is imported here, not above: the notebook summaries import this module without it."""
-    import plotly.graph_objects as go
-
-    return go.Figure(escaped(fig), _validate=False)
