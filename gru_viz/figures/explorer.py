@@ -8,6 +8,8 @@ signal. Same vocabulary as figures.py: gates fixed to [0, 1], values diverging a
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,18 +18,23 @@ import plotly.colors
 from gru_viz.analysis.units import GATES, SaturationCounts
 from gru_viz.core.notation import Notation
 from gru_viz.core.trace import LayerTrace
+from gru_viz.core.untrusted import html_text
 from gru_viz.figures.traces import (
     FONT,
     GATE_SCALE,
+    HOVER_CELLS,
     UNIT_COLOURS,
     VALUE_SCALE,
     columns,
     heatmap_spec,
     stacked_domains,
+    step_labels,
     ticks,
 )
 
 PROB_SCALE = "Viridis"
+CHART_BYTES = 8 * 2**20  # DESIGN §6: the most one chart may send
+WINDOW_TICKS = 40  # about how many steps of a window get a tick label
 
 
 def text_scale(field: str) -> list[list]:
@@ -40,9 +47,10 @@ def text_scale(field: str) -> list[list]:
 def ordered_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
                      tokens: Sequence[str] | None = None,
                      window: tuple[int, int] | None = None, max_cols: int | None = None,
-                     height: int | None = None) -> dict:
+                     height: int | None = None, hover_cells: int = HOVER_CELLS) -> dict:
     """figures.heatmap_spec with its unit rows in ``order`` (units keep their ids as labels)."""
-    spec = heatmap_spec(cell, notation, tokens, window, max_cols, height)
+    spec = heatmap_spec(cell, notation, tokens, window, max_cols, height,
+                        hover_cells=hover_cells)
     labels = [str(u) for u in order]
     for trace in spec["data"]:
         trace["z"] = trace["z"][order]
@@ -53,6 +61,66 @@ def ordered_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
             axis.pop("tickvals", None)
             if len(order) > 32:
                 axis["showticklabels"] = False
+    return spec
+
+
+def heatmap_bytes(H: int, steps: int, label_bytes: float = 0.0) -> float:
+    """About the JSON bytes of ``ordered_heatmaps`` over ``steps`` full-resolution columns:
+    per panel, H × steps float32 values and the steps' x (int64), base64-encoded by plotly,
+    and ``label_bytes`` per cell when the hover names each step's input; the layout (ticks,
+    titles) on top. Linear in ``steps``."""
+    return 4 * (4 / 3 * (4 * H + 8) + H * label_bytes) * steps + 64 * steps + 20_000
+
+
+def label_bytes(labels: Sequence[str]) -> float:
+    """Mean JSON bytes of one escaped step label in a list (the hover's input, a cell each)."""
+    return sum(len(json.dumps(html_text(s))) + 1 for s in labels) / max(1, len(labels))
+
+
+def browser_span(T: int, H: int, window: tuple[int, int],
+                 labels: Sequence[str]) -> tuple[tuple[int, int], bool]:
+    """The steps (start, stop) to draw at full resolution so that ``window`` moves over them
+    in the browser, and whether the hover names each step's input.
+
+    The whole run when it fits CHART_BYTES, else as many steps centred on the window as fit
+    (at least the window: beyond the span, moving is a server round trip). The hover names
+    the input where the window alone would (``HOVER_CELLS``), and its bytes are counted.
+    """
+    start, stop = window
+    hover = H * (stop - start) <= HOVER_CELLS
+    each = label_bytes(labels) if hover else 0.0
+    fixed = heatmap_bytes(H, 0, each)
+    fits = int((CHART_BYTES - fixed) // (heatmap_bytes(H, 1, each) - fixed))
+    steps = min(T, max(stop - start, fits))
+    first = min(max(0, start - (steps - (stop - start)) // 2), T - steps)
+    return (first, first + steps), hover
+
+
+def window_ticks(labels: Sequence[str], start: int, stop: int,
+                 most: int = WINDOW_TICKS) -> dict:
+    """Ticks of the window [start, stop) at the multiples of a stride that gives about
+    ``most`` of them: a tick stays on its step while the window moves (window.js does the
+    same in the browser)."""
+    k = max(1, math.ceil((stop - start) / most))
+    shown = range(-(-start // k) * k, stop, k)
+    return {"tickvals": list(shown), "ticktext": [labels[t] for t in shown]}
+
+
+def window_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
+                    tokens: Sequence[str] | None, span: tuple[int, int],
+                    window: tuple[int, int], hover: bool) -> dict:
+    """``ordered_heatmaps`` of the steps ``span`` at full resolution, showing ``window``
+    (start, stop) of them: the browser moves the x range over the span without the server.
+    The span's step labels ride in the first trace's ``meta`` (escaped with the figure's
+    other data strings) for the ticks the browser writes."""
+    H = cell.hidden_size
+    spec = ordered_heatmaps(cell, notation, order, tokens, window=span,
+                            hover_cells=H * (span[1] - span[0]) if hover else 0)
+    labels = step_labels(cell.x, tokens)
+    spec["data"][0]["meta"] = labels[span[0]:span[1]]
+    start, stop = window
+    spec["layout"]["xaxis"] |= {"range": [start - 0.5, stop - 0.5],
+                                **window_ticks(labels, start, stop)}
     return spec
 
 

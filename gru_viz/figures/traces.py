@@ -89,17 +89,18 @@ def _bottom(ticktext: list[str], below: int) -> int:
 def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | None = None,
                  window: tuple[int, int] | None = None, max_cols: int | None = None,
                  height: int | None = None, max_ticks: int = 40,
-                 input_track: bool = False) -> dict:
+                 input_track: bool = False, hover_cells: int = HOVER_CELLS) -> dict:
     """The figure of ``gate_heatmaps`` as a plain dict (st.plotly_chart takes it directly;
     building it without Plotly's per-call validation keeps a rerun fast). ``max_ticks``: about
     how many time steps get a tick label (fewer for a narrow figure). ``input_track``: the
     input as a fifth, thin panel under the four, ticks reading "t" over the input, and titles
-    left-aligned over the whole width (a narrow column keeps them whole)."""
+    left-aligned over the whole width (a narrow column keeps them whole). ``hover_cells``: up
+    to how many cells per panel the hover names each step's input (it costs payload)."""
     T, H = cell.steps, cell.hidden_size
     labels = step_labels(cell.x, tokens)
     cols = columns(T, window, max_cols)
     units = np.arange(H)
-    hover_input = H * len(cols) <= HOVER_CELLS
+    hover_input = H * len(cols) <= hover_cells
     custom = np.broadcast_to(np.array([labels[t] for t in cols], dtype=object),
                              (H, len(cols))).tolist() if hover_input else None
     stride = int(cols[1] - cols[0]) if len(cols) > 1 else 1
