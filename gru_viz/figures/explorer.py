@@ -261,7 +261,7 @@ def prediction_heatmap(probs: np.ndarray, symbols: Sequence[str], tokens: Sequen
                                                           dtype=np.float32),
              "x": cols, "y": [symbols[v] for v in shown], "colorscale": PROB_SCALE,
              "zmin": 0, "zmax": 1, "colorbar": {"title": {"text": "p(next)"}},
-             "hovertemplate": "t = %{x}<br>next = %{y}<br>p = %{z:.3f}<extra></extra>"}]
+             "hovertemplate": "t = %{x:d}<br>next = %{y}<br>p = %{z:.3f}<extra></extra>"}]
     shapes = [] if step is None else [{"type": "line", "x0": step, "x1": step, "y0": 0,
                                        "y1": 1, "yref": "paper",
                                        "line": {"color": "#d62728", "width": 2}}]
@@ -298,7 +298,7 @@ def head_lines(head: np.ndarray, tokens: Sequence[str], names: Sequence[str]) ->
     data = [{"type": "scatter", "mode": "lines", "x": t, "y": head[:, j].astype(np.float32),
              "name": f"output {names[j]}", "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)],
                                                    "width": 3},
-             "hovertemplate": f"t = %{{x}}<br>output {names[j]} = %{{y:.3f}}<extra></extra>"}
+             "hovertemplate": f"t = %{{x:d}}<br>output {names[j]} = %{{y:.3f}}<extra></extra>"}
             for j in range(head.shape[1])]
     return {"data": data, "layout": _layout(
         380, xaxis={"title": {"text": "time step t (input)"}, **ticks(list(tokens), t, 30)},

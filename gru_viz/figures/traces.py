@@ -120,7 +120,7 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
             "z": np.ascontiguousarray(field_values(cell, notation, f)[cols].T, dtype=np.float32),
             "x": cols, "y": units, "coloraxis": "coloraxis" if f in "zr" else "coloraxis2",
             "customdata": custom,
-            "hovertemplate": f"t = %{{x}}<br>{'input: %{customdata}<br>' if hover_input else ''}"
+            "hovertemplate": f"t = %{{x:d}}<br>{'input: %{customdata}<br>' if hover_input else ''}"
                              f"unit %{{y}}<br>{sym} = %{{z:.3f}}<extra></extra>"})
         layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "title": {"text": "unit"}, **TICKS,
                                 "autorange": "reversed",
@@ -139,7 +139,7 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                      "z": np.ascontiguousarray(xs), "x": cols, "y": np.arange(xs.shape[0]),
                      "colorscale": "Greys", "zmin": -float(np.abs(xs).max() or 1),
                      "zmax": float(np.abs(xs).max() or 1), "showscale": False,
-                     "hovertemplate": "t = %{x}<br>input %{y} = %{z:.3g}<extra></extra>"})
+                     "hovertemplate": "t = %{x:d}<br>input %{y} = %{z:.3g}<extra></extra>"})
         layout["yaxis5"] = {"domain": [0, track], "anchor": "x", **TICKS, "autorange": "reversed",
                             "tickvals": list(range(len(rows))), "ticktext": rows}
         layout["xaxis"] |= {"anchor": "y5", "title": {"text": ""}}
@@ -200,7 +200,7 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                 "name": f"unit {j}",
                 "legendgroup": str(j), "showlegend": k == 0, "customdata": labels,
                 "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)], "width": 3},
-                "hovertemplate": f"t = %{{x}}<br>input: %{{customdata}}<br>unit {j}<br>"
+                "hovertemplate": f"t = %{{x:d}}<br>input: %{{customdata}}<br>unit {j}<br>"
                                  f"{sym} = %{{y:.3f}}<extra></extra>"})
         layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **ticks(labels, t, 8),
                                 **TICKS, **({"matches": "x"} if k else {})}
