@@ -8,6 +8,7 @@ signal. Same vocabulary as figures.py: gates fixed to [0, 1], values diverging a
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Sequence
@@ -64,12 +65,23 @@ def ordered_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
     return spec
 
 
-def heatmap_bytes(H: int, steps: int, label_bytes: float = 0.0) -> float:
+def value_bytes(values: np.ndarray) -> float:
+    """JSON bytes per float32 value of ``values`` as plotly writes them: base64, with each "/"
+    written as 6 bytes. It depends on the data: the float32 exponent of a number in [0.5, 1)
+    encodes to many "/", so it is measured (on at most a million of the values)."""
+    flat = np.ascontiguousarray(values, np.float32).ravel()
+    flat = flat[::max(1, flat.size // 1_000_000)]
+    b = base64.b64encode(flat.tobytes())
+    return (len(b) + 5 * b.count(b"/")) / max(1, flat.size)
+
+
+def heatmap_bytes(H: int, steps: int, each_value: float, label_bytes: float = 0.0) -> float:
     """About the JSON bytes of ``ordered_heatmaps`` over ``steps`` full-resolution columns:
-    per panel, H × steps float32 values and the steps' x (int64), base64-encoded by plotly,
-    and ``label_bytes`` per cell when the hover names each step's input; the layout (ticks,
-    titles) on top. Linear in ``steps``."""
-    return 4 * (4 / 3 * (4 * H + 8) + H * label_bytes) * steps + 64 * steps + 20_000
+    per panel, H × steps values of ``each_value`` bytes (``value_bytes``), the steps' x
+    (plotly narrows them to ≤ 4 bytes, in base64) and ``label_bytes`` per cell when the hover
+    names each step's input; the layout (ticks, titles, the span's labels) on top. Linear in
+    ``steps``."""
+    return 4 * (each_value * H + 6 + H * label_bytes) * steps + 64 * steps + 20_000
 
 
 def label_bytes(labels: Sequence[str]) -> float:
@@ -77,7 +89,7 @@ def label_bytes(labels: Sequence[str]) -> float:
     return sum(len(json.dumps(html_text(s))) + 1 for s in labels) / max(1, len(labels))
 
 
-def browser_span(T: int, H: int, window: tuple[int, int],
+def browser_span(cell: LayerTrace, notation: Notation, window: tuple[int, int],
                  labels: Sequence[str]) -> tuple[tuple[int, int], bool]:
     """The steps (start, stop) to draw at full resolution so that ``window`` moves over them
     in the browser, and whether the hover names each step's input.
@@ -86,11 +98,13 @@ def browser_span(T: int, H: int, window: tuple[int, int],
     (at least the window: beyond the span, moving is a server round trip). The hover names
     the input where the window alone would (``HOVER_CELLS``), and its bytes are counted.
     """
+    T, H = cell.steps, cell.hidden_size
     start, stop = window
     hover = H * (stop - start) <= HOVER_CELLS
-    each = label_bytes(labels) if hover else 0.0
-    fixed = heatmap_bytes(H, 0, each)
-    fits = int((CHART_BYTES - fixed) // (heatmap_bytes(H, 1, each) - fixed))
+    each = value_bytes(np.stack([notation.values(f, getattr(cell, f)) for f in "zrnh"]))
+    per_label = label_bytes(labels) if hover else 0.0
+    fixed = heatmap_bytes(H, 0, each, per_label)
+    fits = int((CHART_BYTES - fixed) // (heatmap_bytes(H, 1, each, per_label) - fixed))
     steps = min(T, max(stop - start, fits))
     first = min(max(0, start - (steps - (stop - start)) // 2), T - steps)
     return (first, first + steps), hover
@@ -111,13 +125,13 @@ def window_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
                     window: tuple[int, int], hover: bool) -> dict:
     """``ordered_heatmaps`` of the steps ``span`` at full resolution, showing ``window``
     (start, stop) of them: the browser moves the x range over the span without the server.
-    The span's step labels ride in the first trace's ``meta`` (escaped with the figure's
-    other data strings) for the ticks the browser writes."""
+    The first trace's ``meta`` holds the span's first step and step labels (escaped with the
+    figure's other data strings) for the ticks the browser writes."""
     H = cell.hidden_size
     spec = ordered_heatmaps(cell, notation, order, tokens, window=span,
                             hover_cells=H * (span[1] - span[0]) if hover else 0)
     labels = step_labels(cell.x, tokens)
-    spec["data"][0]["meta"] = labels[span[0]:span[1]]
+    spec["data"][0]["meta"] = {"first": span[0], "labels": labels[span[0]:span[1]]}
     start, stop = window
     spec["layout"]["xaxis"] |= {"range": [start - 0.5, stop - 0.5],
                                 **window_ticks(labels, start, stop)}

@@ -82,7 +82,8 @@ def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
     if drawn and drawn[0] == what and drawn[1][0] <= start and start + size <= drawn[1][1]:
         _, span, hover, at = drawn
     else:
-        span, hover = ef.browser_span(T, H, (start, start + size), step_labels(cell.x, r.tokens))
+        span, hover = ef.browser_span(cell, nt, (start, start + size),
+                                       step_labels(cell.x, r.tokens))
         at = start
         st.session_state[DRAWN] = (what, span, hover, at)
     pan_bar(T, size, span, start, "ex.zoomed", key=f"ex.pan.{T}")

@@ -3,7 +3,8 @@
 // The Explorer sends a span of a long run at full resolution once (the whole run when it
 // fits the chart budget); this bar moves the chart's x range over that span with
 // Plotly.relayout: no rerun, no message to the server. The ticks are rewritten from the step
-// labels the chart carries (its first trace's meta, escaped by the server with the figure).
+// labels the chart carries (its first trace's meta: the span's first step and its labels,
+// escaped by the server with the figure's other data strings).
 // A window beyond the span asks the server for a new span at once (state "start"); within
 // it, the server hears of the window only once moving has been idle 2 s, and the link
 // (?win=) follows at once with history.replaceState.
@@ -71,10 +72,15 @@ class Pan {
       this.tell();
       return;
     }
+    this.soon();
+    this.idle = setTimeout(() => this.tell(), IDLE_MS);
+  }
+
+  soon() {
+    // one relayout per frame however fast the bar moves
     if (this.raf === null) {
       this.raf = requestAnimationFrame(() => { this.raf = null; this.draw(); });
     }
-    this.idle = setTimeout(() => this.tell(), IDLE_MS);
   }
 
   tell() {
@@ -103,12 +109,17 @@ class Pan {
       this.retry = setTimeout(() => this.draw(), 100);
       return;
     }
+    if (gd !== this.gd) { // a chart element we have not seen: keep its range ours after any
+      this.gd = gd;       // redraw of Streamlit's (a resize, a rerun's new layout)
+      gd.on("plotly_afterplot", () => this.soon());
+    }
+    // the steps this chart element holds, from the chart itself (it may be an old one)
+    const meta = (gd.data[0] && gd.data[0].meta) || { first: 0, labels: [] };
+    const a = meta.first, labels = meta.labels;
     const s = this.start, e = s + d.size;
-    const [a, b] = d.span;
-    if (s < a || e > b) return; // a new span is on its way
+    if (s < a || e > a + labels.length) return; // a new span is on its way
     const range = (gd.layout.xaxis || {}).range || [];
     if (range[0] === s - 0.5 && range[1] === e - 0.5) return;
-    const labels = gd.data[0].meta || [];
     const k = Math.max(1, Math.ceil(d.size / d.ticks));
     const vals = [], text = [];
     for (let t = Math.ceil(s / k) * k; t < e; t += k) {
