@@ -7,11 +7,13 @@ the page can draw the plots (already showing the change) before the editors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.elements.widgets.data_editor import DataEditorSerde, DataEditorState
 
 from gru_viz.core.errors import GRUVizError, InputError
 from gru_viz.core.model import GRUModel
@@ -38,6 +40,34 @@ GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
 UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
 EDIT_PROBLEM = "pg.edit_problem"  # why the matrix editor's last edit was not used
 EDITOR_GEN = "pg.table.gen"  # bumped to replace an editor whose browser state was forged
+
+
+UNREADABLE = "unreadable"  # the row (and column) an editor state Streamlit cannot read becomes
+
+
+def _read_tolerantly(deserialize):
+    """Streamlit reads every editor's browser state itself (JSON, row keys as integers) before
+    any page code runs, to decide which callbacks to call: a forged state it cannot read (a row
+    key "zero", JSON that does not parse) raised there, on every rerun of that session, where no
+    page can catch it. Such a state is read instead as one edit of a row named UNREADABLE,
+    which our callback (``_edit``) and Streamlit's application of the edits (``_matrix``)
+    refuse like any edit that does not fit: a message, a fresh editor, the weights kept."""
+    if getattr(deserialize, "tolerant", False):  # already wrapped (a module reload)
+        return deserialize
+
+    @functools.wraps(deserialize)
+    def read(self, ui_value):
+        try:
+            return deserialize(self, ui_value)
+        except (ValueError, TypeError, AttributeError):
+            return DataEditorState(edited_rows={UNREADABLE: {UNREADABLE: None}}, added_rows=[],
+                                   deleted_rows=[])
+
+    read.tolerant = True
+    return read
+
+
+DataEditorSerde.deserialize = _read_tolerantly(DataEditorSerde.deserialize)
 
 
 def _gate_note(g: str, notation: Notation) -> str:
