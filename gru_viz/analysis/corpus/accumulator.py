@@ -97,11 +97,9 @@ class Accumulator:
                 acc[f"{p}.{f}.sumsq"] += (v * v).sum(0).double()
                 nan = not bool(torch.isfinite(total).all())
                 bins[f] = self._bins(v, f, nan)
-                if f in GATES:  # bool as uint8: the fast reduction
-                    acc[f"{p}.{f}.below"] += (v < o.left).view(torch.uint8).sum(
-                        0, dtype=torch.int32)
-                    acc[f"{p}.{f}.above"] += (v > o.right).view(torch.uint8).sum(
-                        0, dtype=torch.int32)
+                if f in GATES:
+                    acc[f"{p}.{f}.below"] += self._count(v, o.left, -1.0, nan)
+                    acc[f"{p}.{f}.above"] += self._count(v, o.right, 1.0, nan)
                 if self.top:
                     self._index(f"{p}.{f}", v, doc, off, key, nan)
             for a, b in (("z", "r"), ("n", "h")):  # one count per pair: joint bins, then marginals
@@ -126,6 +124,17 @@ class Accumulator:
             acc["loss.count"] += torch.bincount(target, minlength=self.V)
             right = target[mine >= scores.amax(0)]  # the top score (an exact tie counts)
             acc["loss.correct"] += torch.bincount(right, minlength=self.V)
+
+    def _count(self, v, edge: float, sign: float, nan: bool):
+        """(H,) counts of v < edge (sign −1) or v > edge (sign 1). For finite values as
+        ⌈clamp(sign · (v − edge), 0, 1)⌉ summed in float: a nonzero difference stays nonzero
+        (gradual underflow), and this runs about three times faster than comparing."""
+        torch = self.torch
+        if nan or len(v) >= 2**24:  # NaN is on neither side; float counts exact below 2²⁴
+            hit = (v < edge) if sign < 0 else (v > edge)
+            return hit.view(torch.uint8).sum(0, dtype=torch.int32)
+        d = (v - edge) if sign > 0 else (edge - v)
+        return d.clamp_(0, 1).ceil_().sum(0).to(torch.int64)
 
     def _bins(self, v, f: str, nan: bool):
         """(N, H) int32 bins: b = floor((v − lo) / (hi − lo) · bins), clamped to the end bins
@@ -199,8 +208,9 @@ class Accumulator:
         u_k = u_n[keep]
         slot = np.arange(len(keep)) - np.searchsorted(u_k, u_k)
         units, u_k = np.unique(u_k, return_inverse=True)  # merge only the units with news
-        new = empty_top(len(units), k, self.np_dtype, None)
-        new["rows"] = np.zeros((len(units), k, H), self.np_dtype)
+        m = int(slot.max()) + 1  # as wide as the most news of a unit (often 1 or 2, not k)
+        new = empty_top(len(units), m, self.np_dtype, None)
+        new["rows"] = np.zeros((len(units), m, H), self.np_dtype)
         new["value"][u_k, slot] = val[keep]
         new["doc"][u_k, slot] = doc[r_n[keep]]
         new["offset"][u_k, slot] = off[r_n[keep]]
