@@ -174,8 +174,9 @@ class Accumulator:
         ``vw``: the values (N, H) and those compared (NaN replaced); ``ext`` (blocks, H): each
         block's signed extreme; ``block_key`` (blocks,): each block's first position.
 
-        A unit's threshold is its running k-th best, raised to the k-th best of its blocks'
-        extremes (k blocks reach that, so the chunk's k best do too). Rows beyond it are
+        A unit's threshold is its running k-th best, raised while a list is not full to the
+        k-th best of its blocks' extremes (k blocks reach that, so the chunk's k best do
+        too; once full, the k-th rarely falls short of it). Rows beyond the threshold are
         candidates, and rows equal to it that come before the running k-th by (document,
         offset) (all of them when the chunk raised it); only blocks that can hold one are
         compared, never the whole chunk. The k best by (value, document, offset) are merged,
@@ -185,7 +186,9 @@ class Accumulator:
         cur, k = self.top[p], self.opts.top_k
         N, H = w.shape
         kth = torch.from_numpy(cur["value"][:, -1]).to(self.dev, w.dtype)  # −inf: not full
-        t = torch.maximum(kth, torch.topk(ext, k, dim=0)[0][-1]) if len(ext) >= k else kth
+        t = kth
+        if len(ext) >= k and not np.isfinite(cur["value"][:, -1]).all():  # not full yet
+            t = torch.maximum(kth, torch.topk(ext, k, dim=0)[0][-1])
         lim = torch.from_numpy(cur["doc"][:, -1] * 2**32 + cur["offset"][:, -1]).to(self.dev)
         lim = torch.where(t > kth, torch.iinfo(torch.int64).max, lim)  # ties before this key
         reach = (ext > t).logical_or_((ext == t).logical_and_(block_key[:, None] < lim))
