@@ -11,7 +11,7 @@ from gru_viz.figures.timeline import clock_payload
 from gru_viz.figures.traces import heatmap_spec, lines_spec, step_labels
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import chosen_notation, frame, lab
-from gru_viz.ui.charts import chart
+from gru_viz.ui.charts import chart_in_place
 from gru_viz.ui.page import persistent, store
 from gru_viz.ui.teaching import (
     compact_page,
@@ -37,11 +37,11 @@ nt = chosen_notation()
 H = state.model.hidden_size
 with plots:
     # about 12 tick labels (t over the input): what the narrow column holds legibly
-    chart(heatmap_spec(state.cell, nt, state.tokens, max_ticks=12, input_track=True,
-                       height=430 + 24 * max(0, min(H, 8) - 2)), key="pg.heatmaps")
+    chart_in_place(heatmap_spec(state.cell, nt, state.tokens, max_ticks=12, input_track=True,
+                                height=430 + 24 * max(0, min(H, 8) - 2)), key="pg.heatmaps")
     time_bar = st.container()
     units = follow_picker(H)
-    chart(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
+    chart_in_place(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
     with time_bar:
         mount_timeline(clock_payload(state.cell, nt, step_labels(state.x, state.tokens), units,
                                      st.session_state[lab.STEP],
