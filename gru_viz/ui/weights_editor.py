@@ -38,6 +38,7 @@ GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
 UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
 EDIT_PROBLEM = "pg.edit_problem"  # why the matrix editor's last edit was not used
 EDITOR_GEN = "pg.table.gen"  # bumped to replace an editor whose browser state was forged
+SERVED = "pg.served"  # {"now": (weights, vocabulary)}: what the download button serves
 
 
 def _gate_note(g: str, notation: Notation) -> str:
@@ -240,6 +241,7 @@ def weight_editors(notation: Notation) -> None:
     is kept by letter, so a notation switch (new tab labels) keeps it open.
     """
     w = st.session_state[lab.WEIGHTS]
+    _serve()
     small = w.hidden_size <= SLIDER_LIMIT and w.input_size <= SLIDER_LIMIT
     labels = {g: f"{GATE_TITLES[g]} {notation.symbol(g)}" for g in "zrn"}
     key = f"{GATE}.{notation.key}"
@@ -251,6 +253,14 @@ def weight_editors(notation: Notation) -> None:
             with tab:
                 st.caption(authored(_gate_note(g, notation)))
                 (_sliders if small else _matrix)(w, g)
+
+
+def _serve() -> dict:
+    """The weights the download button serves, made current by every run that may have
+    changed them: an edit reruns only the editors' fragment, not the sidebar's button."""
+    box = st.session_state.setdefault(SERVED, {})
+    box["now"] = (lab.weights_in_force(), st.session_state[lab.VOCAB])
+    return box
 
 
 def _resize() -> None:
@@ -305,9 +315,10 @@ def model_controls() -> None:
     c2.button("🎲 Randomize", on_click=_randomize, width="stretch",
               help="PyTorch's default initialisation, from this seed.")
     st.button("↺ Reset to the preset", on_click=_reset, width="stretch")
-    st.download_button("⬇ Download weights (JSON)", weights_to_json(
-        lab.weights_in_force(), st.session_state[lab.VOCAB]), "gru-weights.json",
-        "application/json", width="stretch")
+    box = _serve()  # read when clicked, with no session at hand: the box, not session state
+    st.download_button("⬇ Download weights (JSON)", lambda: weights_to_json(*box["now"]),
+                       "gru-weights.json", "application/json", on_click="ignore",
+                       width="stretch")
     st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
                      max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
     if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
