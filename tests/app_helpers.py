@@ -6,7 +6,8 @@ import pathlib
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from gru_viz.ui.weights_editor import GATE, GATE_TITLES
+from gru_viz.ui.state import Frame, Lab, Playground
+from gru_viz.ui.weights_editor import GATE_TITLES
 from tests.ws_client import figure_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -57,8 +58,8 @@ def heatmap(at: AppTest, row: int) -> np.ndarray:
 def open_gate(at: AppTest, gate: str) -> None:
     """Open the weights tab of ``gate`` ("z", "r" or "n"), as a click on it would."""
     label = next(t.label for t in at.tabs if t.label.startswith(GATE_TITLES[gate]))
-    at.session_state[f"{GATE}.{at.session_state['notation']}"] = label
-    at.session_state[GATE] = gate
+    at.session_state[Playground.gate_tabs(at.session_state[Frame.notation.key]).key] = label
+    at.session_state[Lab.gate.key] = gate
     at.run()
 
 

@@ -240,7 +240,7 @@ def test_cli_corpus(tmp_path, capsys):
 
 def test_dask_shards_equal_single_process(tmp_path):
     distributed = pytest.importorskip("distributed")
-    from gru_viz.analysis.corpus_cluster import run_on_dask
+    from gru_viz.analysis.corpus.cluster import run_on_dask
 
     s = char_subject(L=2)
     folder = write_texts(tmp_path, TEXTS + ["(x)\n" * 11, "ab\n" * 13])

@@ -20,9 +20,9 @@ from gru_viz.teaching.urlstate import unpack_weights
 from tests.ws_client import Run, Session
 
 
-def _editor(r: Run) -> str:
-    return next(el.dataframe.id for el in r.elements.values()
-                if el.WhichOneof("type") == "dataframe")
+def _editor(r: Run) -> str | None:
+    return next((el.dataframe.id for el in r.elements.values()
+                 if el.WhichOneof("type") == "dataframe"), None)
 
 
 def _state(edits: dict) -> str:
@@ -67,9 +67,6 @@ def test_matrix_edits_reach_the_plots_of_the_same_run(server):
 
 FORGED = [{"99": {"x[0]": 1.0}}, {"0": {"nope": 1.0}}, {"0": {"x[0]": "abc"}},
           {"0": {"x[0]": [1, 2]}}, {"0": {"h[9]": 1.0}}]
-# Not covered: a row key that is not a whole number ({"zero": ...}) fails inside Streamlit
-# (session_state's callback check deserializes the old value before any page code runs), for
-# the forging session only and until it reloads; no browser sends one.
 
 
 async def _forge(url: str) -> list[tuple[dict, Run, Run]]:
@@ -100,3 +97,50 @@ def test_forged_editor_states_are_messages_and_do_not_stick(server):
         assert len(forged.charts()) == 2  # the plots are drawn
         assert not valid.exceptions(), (edits, valid.exceptions())
         assert len(valid.charts()) == 2
+
+
+# States Streamlit's own reading of the editor's JSON fails on, before any page code runs (its
+# callback check deserializes every widget): a row key that is not a whole number, JSON that
+# does not parse, edits that are not a mapping.
+UNREADABLE = [_state({"zero": {"x[0]": 1.0}}), "{not json", json.dumps([1, 2]),
+              json.dumps({"edited_rows": [1, 2]}), _state({"1.5": {"x[0]": 1.0}})]
+
+
+def _errors(r: Run) -> list[str]:
+    return [el.alert.body for el in r.elements.values()
+            if el.WhichOneof("type") == "alert" and el.alert.format == el.alert.ERROR]
+
+
+async def _unreadable(url: str) -> tuple[Run, list[tuple[str, Run, str, Run]]]:
+    """Each unreadable state, then a valid edit; (run, URL) after each."""
+    runs = []
+    async with Session(url, page="Playground") as s:
+        first = await s.rerun()
+        s.values[first.widgets()["hidden size"][0]] = 3
+        start = await s.rerun()
+        editor = _editor(start)
+        for forged_state in UNREADABLE:
+            before = s.query_string
+            s.values[editor] = forged_state
+            forged = await s.rerun()
+            after = s.query_string
+            s.values.pop(editor)  # a browser sends only the editors it shows
+            editor = _editor(forged) or editor
+            s.values[editor] = _state({"1": {"x[0]": 0.5}})
+            valid = await s.rerun()
+            editor = _editor(valid) or editor
+            runs.append((forged_state, forged, before == after, valid))
+    return start, runs
+
+
+@pytest.mark.browser
+def test_unreadable_editor_states_are_messages_and_keep_the_weights(server):
+    with ThreadPoolExecutor(1) as pool:
+        _, runs = pool.submit(asyncio.run, _unreadable(server)).result()
+    for forged_state, forged, kept, valid in runs:
+        assert not forged.exceptions(), (forged_state, forged.exceptions())
+        assert len(forged.charts()) == 2, forged_state  # the plots are drawn
+        assert any("does not fit this table" in e for e in _errors(forged)), forged_state
+        assert kept, forged_state  # the link (the weights in force) did not change
+        assert not valid.exceptions(), (forged_state, valid.exceptions())
+        assert len(valid.charts()) == 2 and not _errors(valid)

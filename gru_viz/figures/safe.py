@@ -4,14 +4,12 @@ unit and file names) reach a figure through those keys only; ``escaped`` HTML-es
 string there, so a vocabulary symbol is drawn as the characters it is. Our own templates
 (titles, hover templates, annotations) are written here and keep their markup.
 
-Every figure leaves the library through ``escaped``: ``gru_viz.ui.charts`` in the app,
-``gru_viz.figures.files`` for HTML and images.
+Every figure leaves the library through ``escaped``: ``gru_viz.figures.wire.page_figure`` for
+the app's ``gru_viz.ui.charts.chart``, ``gru_viz.figures.files`` for HTML and images.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import numpy as np
@@ -53,31 +51,3 @@ def escaped(fig: Any) -> dict:
         out["frames"] = [escaped(f) | {k: v for k, v in f.items() if k not in ("data", "layout")}
                          for f in spec["frames"]]
     return out
-
-
-# plotly.js's typed arrays: what a NumPy array is sent as (base64 bytes, little-endian)
-_TYPED = ("f4", "f8", "i1", "u1", "i2", "u2", "i4", "u4")
-
-
-def _typed(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if not isinstance(v, np.ndarray):
-        raise TypeError(f"{type(v).__name__} in a figure")
-    if v.dtype.kind in "iu" and v.dtype.itemsize == 8 and (
-            v.size == 0 or (v.min() >= -2**31 and v.max() < 2**31)):
-        v = v.astype(np.int32)  # plotly.js has no 64-bit integers
-    code = v.dtype.str[1:]
-    if code not in _TYPED:
-        return v.tolist()
-    out = {"dtype": code,
-           "bdata": base64.b64encode(np.ascontiguousarray(v, v.dtype.newbyteorder("<"))).decode()}
-    if v.ndim > 1:
-        out["shape"] = ", ".join(map(str, v.shape))
-    return out
-
-
-def figure_json(fig: Any) -> str:
-    """``escaped(fig)`` as the JSON plotly.js reads, NumPy arrays as typed arrays (as
-    plotly.py sends them, without its validation and template: a tenth of the time)."""
-    return json.dumps(escaped(fig), default=_typed, allow_nan=False, separators=(",", ":"))

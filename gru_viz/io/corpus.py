@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gru_viz.core.errors import InputError
+from gru_viz.io.arrays import npy_header
 from gru_viz.io.inputs import Vocabulary
 
 SPLITS = ("file", "line", "none")
@@ -135,10 +136,7 @@ def corpus_files(paths: list[str | os.PathLike] | str | os.PathLike) -> list[Pat
 def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     with open(path, "rb") as f:
         try:
-            version = np.lib.format.read_magic(f)
-            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read(f)
+            shape, fortran, dtype = npy_header(f)
         except ValueError as exc:
             raise InputError(f"{path.name} is not a readable .npy file: {exc}") from None
         return shape, fortran, dtype, f.tell()

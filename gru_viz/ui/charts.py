@@ -1,13 +1,13 @@
-"""Drawing our figure specs in Streamlit without Plotly's per-property validation."""
+"""Drawing our figure specs in Streamlit."""
 
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from gru_viz.figures.safe import escaped, figure_json
+from gru_viz.figures.wire import figure_json, page_figure
 
 HERE = pathlib.Path(__file__).parent
 # Streamlit's own Plotly bundle (a hashed file name): charts.js imports it from the server
@@ -20,23 +20,19 @@ _in_place = st.components.v2.component(
     css=".gvc { width: 100%; }", isolate_styles=False)  # Plotly's styles live in the page
 
 
-def chart(spec: dict | go.Figure, key: str, **kwargs) -> None:
-    """Draw a spec (or Figure) from ``gru_viz.figures``: with ``chart_in_place`` the only way a
-    figure reaches the page (tests/test_untrusted_sinks.py), so its data strings are always
-    HTML-escaped (``escaped``).
-
-    st.plotly_chart validates a dict property by property, which at teaching sizes costs more
-    than the whole rest of a rerun; an unvalidated Figure is passed through as it is. The
-    specs are validated in the tests (``gate_heatmaps``/``unit_lines`` build checked Figures).
-    """
-    st.plotly_chart(go.Figure(escaped(spec), _validate=False), key=key, **kwargs)
+def chart(spec: Any, key: str, **kwargs) -> None:
+    """Draw a spec (dict or ``go.Figure``) from ``gru_viz.figures``: with ``chart_in_place``
+    the only way a figure reaches the page (tests/test_untrusted_sinks.py), so its data
+    strings are always HTML-escaped; ``figures.wire.page_figure`` says why it is sent as a
+    plain dict."""
+    st.plotly_chart(page_figure(spec), key=key, **kwargs)
 
 
 def chart_in_place(spec: dict, key: str) -> None:
     """Draw a spec that changes with every weight: the element stays (keyed by ``key``) and
     the browser redraws it in place with Plotly.react (``charts.js``), with no remount and no
-    blank frame. Falls back to ``chart`` if this Streamlit has no Plotly bundle to load."""
+    blank frame (st.plotly_chart names its element by a hash of the figure: new numbers mount
+    a new chart). Falls back to ``chart`` if this Streamlit has no Plotly bundle to load."""
     if PLOTLY_CHUNK is None:
         return chart(spec, key)
-    _in_place(key=key, data={"figure": figure_json(spec),
-                             "plotly": PLOTLY_CHUNK})
+    _in_place(key=key, data={"figure": figure_json(spec), "plotly": PLOTLY_CHUNK})

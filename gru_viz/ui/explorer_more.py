@@ -21,14 +21,14 @@ from gru_viz.figures import explorer as ef
 from gru_viz.figures.files import figure_html, figure_image
 from gru_viz.figures.traces import step_labels
 from gru_viz.io import export
+from gru_viz.io.arrays import npy_header
 from gru_viz.io.inputs import parse_ids, read_npy
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import Loaded
-from gru_viz.ui.explorer_views import SEARCH, heatmap_cols, window_slider
+from gru_viz.ui.explorer_views import heatmap_cols, window_slider
+from gru_viz.ui.state import Explorer
 
-CORPUS = "ex.corpus.result"  # (key, stats, sequences, texts)
-MATCHES = "ex.corpus.matches"  # (key, matches)
 CONTEXT = 12  # steps of context shown either side of a corpus match
 CORPUS_STEPS = 64  # a corpus holds at most this many times GRUVIZ_MAX_STEPS steps (characters)
 
@@ -93,7 +93,7 @@ def _vector_corpus(data: bytes, name: str, width: int, max_mb: int, most: int,
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 arrays = [z[k] for k in z.files]
         else:
-            if int(np.prod(_npy_shape(io.BytesIO(data)), dtype=object)) > most * width:
+            if int(np.prod(npy_header(io.BytesIO(data))[0], dtype=object)) > most * width:
                 raise InputError(too_long)
             x = np.load(io.BytesIO(data), allow_pickle=False)
             arrays = list(x) if x.ndim == 3 else [x]
@@ -113,18 +113,10 @@ def _check_npz(data: bytes, name: str, max_mb: int, most: int, width: int,
         steps = 0
         for info in z.infolist():
             with z.open(info) as f:
-                shape = _npy_shape(f)
+                shape = npy_header(f)[0]  # ValueError when not a .npy: said by the caller
             steps += shape[0] if shape else 1
             if steps > most or int(np.prod(shape, dtype=object)) > most * width:
                 raise InputError(too_long)
-
-
-def _npy_shape(f) -> tuple[int, ...]:
-    """The shape a .npy header declares (ValueError when it is not a .npy: the caller says so)."""
-    version = np.lib.format.read_magic(f)
-    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-            else np.lib.format.read_array_header_2_0)
-    return read(f)[0]
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -173,8 +165,8 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         except GRUVizError as exc:
             st.error(markdown_text(exc))
             return
-        st.session_state[CORPUS] = (key, stats, xs, symbols)
-    result = st.session_state.get(CORPUS)
+        Explorer.corpus.set((key, stats, xs, symbols))
+    result = Explorer.corpus.get()
     if result is None or result[0] != key:
         st.info("Press “Run the corpus” to compute its statistics.")
         return
@@ -195,7 +187,7 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
 def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray],
                     symbols: list[list[str]]) -> None:
     st.subheader("The unit search's matches in the corpus")
-    search = st.session_state.get(SEARCH)
+    search = Explorer.search.get()
     if search is None or search["model"] != loaded.key or not len(search["units"]):
         st.info("Find units with the unit search first; their matches are listed here.")
         return
@@ -213,8 +205,8 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
                                   search["threshold"], snt, search["min_length"],
                                   lambda done, n: bar.progress(done / n), search["sign"],
                                   limits=server_limits())
-        st.session_state[MATCHES] = (mkey, found)
-    stored = st.session_state.get(MATCHES)
+        Explorer.matches.set((mkey, found))
+    stored = Explorer.matches.get()
     if stored is None or stored[0] != mkey:
         return
     found = stored[1]
@@ -234,7 +226,7 @@ def compare_view(loaded: Loaded, a: Run, nt: Notation, cell_id: tuple[int, int],
                  order: np.ndarray) -> None:
     st.caption("Edit a token (or any part) of input B; the differences are shown where the two "
                "inputs align (equal tokens, and same-length replacements).")
-    got = read_input(loaded, "ex.compare", "Input B", _edited(loaded, a))
+    got = read_input(loaded, "compare", "Input B", _edited(loaded, a))
     if got is None:
         return
     try:
@@ -319,12 +311,12 @@ def export_view(loaded: Loaded, r: Run, figures: dict[str, dict], view_key: str)
     if c[1].button("Draw PNG and SVG on the server", key="ex.draw"):
         with st.spinner("Drawing with kaleido…"):
             try:
-                st.session_state["ex.images"] = (json.dumps([r.key, view_key, name]), {
-                    fmt: figure_image(spec, fmt) for fmt in ("png", "svg")})
+                Explorer.images.set((json.dumps([r.key, view_key, name]), {
+                    fmt: figure_image(spec, fmt) for fmt in ("png", "svg")}))
             except Exception as exc:  # kaleido needs Chromium; say what failed, keep the page
                 st.error(md("Server-side drawing failed ({}: {}). Use the chart toolbar's "
                             "camera button instead.", type(exc).__name__, exc))
-    images = st.session_state.get("ex.images")
+    images = Explorer.images.get()
     if images and images[0] == json.dumps([r.key, view_key, name]):
         c[2].download_button("PNG", images[1]["png"], f"{slug}.png", "image/png",
                              key="ex.dl_png")

@@ -20,14 +20,11 @@ from dataclasses import replace
 from functools import reduce
 from pathlib import Path
 
-from gru_viz.analysis.corpus import (
-    CorpusJob,
-    CorpusStats,
-    Jobs,
-    model_digest,
-    run_jobs,
-    shard_jobs,
-)
+from gru_viz.analysis.corpus.driver import run_jobs
+from gru_viz.analysis.corpus.job import CorpusJob
+from gru_viz.analysis.corpus.schedule import Jobs, shard_jobs
+from gru_viz.analysis.corpus.stats import CorpusStats
+from gru_viz.analysis.corpus.subject import model_digest
 from gru_viz.core.errors import GRUVizError
 
 _OPENED: dict[str, CorpusJob] = {}  # per worker process: a corpus is encoded once

@@ -1,0 +1,201 @@
+"""The chunk engine: B streams run for T steps on torch, every gate of every layer recorded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gru_viz.analysis.corpus.subject import Subject
+from gru_viz.core.errors import InputError
+
+RECORDERS = ("auto", "fused", "loop")
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class ChunkEngine:
+    """Runs a chunk of B streams for T steps and gives every gate of every layer (torch)."""
+
+    def __init__(self, subject: Subject, dtype: str, device: str, recorder: str = "auto"
+                 ) -> None:
+        import torch
+
+        self.torch, self.subject = torch, subject
+        self.dtype = getattr(torch, dtype)
+        self.device = torch.device(device)
+        if recorder not in RECORDERS:
+            raise InputError(f"recorder must be one of {', '.join(RECORDERS)}; got {recorder!r}.")
+        self.recorder = recorder if recorder != "auto" else (
+            "fused" if self.device.type == "cuda" else "loop")
+        m = subject.model
+        self.H, self.D = m.hidden_size, m.num_directions
+        if self.D == 2:
+            self.recorder = "loop"  # both directions in the recording loop
+
+        def t(a):
+            return torch.as_tensor(np.array(a)).to(self.device, self.dtype)
+
+        self.cells = []  # [k][d]: (nn.GRU or None, fused weights, reset_after)
+        for layer in m.cells:
+            self.cells.append([self._cell(w, t) for w in layer])
+        self.layers = [c[0] for c in self.cells]  # forward cells
+        self.emb = None if subject.embedding is None else t(subject.embedding)
+        self.table = None  # symbols: layer 0's input side x W_iᵀ + b_i for each symbol (V, 3H)
+        if subject.kind == "ids":
+            rows = self.emb if self.emb is not None else torch.eye(m.input_size).to(
+                self.device, self.dtype)
+            self.table = [torch.addmm(c[1]["bias_ih"], rows, c[1]["weight_ih"].T)
+                          for c in self.cells[0]]
+        self.head_w = t(subject.head_weight) if subject.scores_symbols else None
+        self.head_b = (t(subject.head_bias) if subject.head_bias is not None
+                       else None) if subject.scores_symbols else None
+        if self.head_w is not None:
+            self.head_b_col = (self.head_b if self.head_b is not None else torch.zeros(
+                self.head_w.shape[0], dtype=self.dtype, device=self.device))[:, None]
+
+    def _cell(self, w, t):
+        torch = self.torch
+        fused = {n: t(a) for n, a in w.fused().items()}
+        gru = None
+        if w.reset_after:
+            gru = torch.nn.GRU(w.input_size, self.H, 1, batch_first=True)
+            gru = gru.to(self.device, self.dtype)
+            with torch.no_grad():
+                for n, a in fused.items():
+                    getattr(gru, f"{n}_l0").copy_(a)
+            if self.device.type == "cuda":
+                gru.flatten_parameters()
+        return gru, fused, w.reset_after
+
+    def logits(self, h):
+        """The head's scores, transposed: (V, N) for states h (N, D·H)."""
+        return self.torch.addmm(self.head_b_col, self.head_w, h.T)
+
+    def inputs(self, tokens: np.ndarray):
+        """(B, T) ids or (B, T, I) vectors -> (B, T, I) on the device."""
+        torch = self.torch
+        x = torch.from_numpy(tokens).to(self.device)
+        if self.subject.kind == "vectors":
+            return x.to(self.dtype)
+        if self.emb is not None:
+            return self.emb[x]
+        return torch.nn.functional.one_hot(x, self.subject.model.input_size).to(self.dtype)
+
+    def _states(self, gru, p, reset_after, x, h0):
+        torch = self.torch
+        if gru is not None:
+            return gru(x, h0[None])[0]
+        H, T = self.H, x.shape[1]  # reset before: a torch loop (nn.GRU has only reset after)
+        gi = torch.addmm(p["bias_ih"], x.reshape(-1, x.shape[-1]), p["weight_ih"].T)
+        gi = gi.reshape(x.shape[0], T, 3 * H)
+        W_rz, b_rz = p["weight_hh"][:2 * H].T, p["bias_hh"][:2 * H]
+        W_n, b_n = p["weight_hh"][2 * H:].T, p["bias_hh"][2 * H:]
+        out, h = x.new_empty((x.shape[0], T, H)), h0
+        for s in range(T):
+            rz = torch.sigmoid(torch.addmm(b_rz, h, W_rz).add_(gi[:, s, :2 * H]))
+            r, z = rz[:, :H], rz[:, H:]
+            n = torch.tanh(torch.addmm(b_n, r * h, W_n).add_(gi[:, s, 2 * H:]))
+            h = n + z * (h - n)
+            out[:, s] = h
+        return out
+
+    def run(self, x, h0, ids=None):
+        """x (B, T, I), h0 (L, B, H) -> ([{z, r, n, h, h_prev} (B·T, H) per layer], h_T (L, B, H)).
+
+        The input side a = x W_iᵀ + b_i of all steps is one product (for symbols ``ids``
+        (B·T,), rows of a per-symbol table). Then either recorder:
+
+        - ``fused``: the states from ``nn.GRU``'s fused kernel, then every gate of the chunk at
+          once from h_{t−1} with whole-chunk products (parallel over time: fast on a GPU);
+        - ``loop``: a torch loop over the steps that writes every gate as it goes, each op into
+          the recorded arrays (on CPU about half the time of the fused states plus the
+          recomputation, ``benchmarks/bench_corpus.py``).
+        """
+        torch = self.torch
+        B, T = x.shape[:2]
+        H, D, out_layers, finals = self.H, self.D, [], []
+        with torch.no_grad():
+            for k, cells in enumerate(self.cells):
+                outs = []
+                for d, (gru, p, reset_after) in enumerate(cells):
+                    if k == 0 and ids is not None and self.table is not None:
+                        gi = self.table[d][ids]
+                    else:
+                        gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
+                    if self.recorder == "loop":
+                        rec, out = self._loop(p, reset_after, gi.view(B, T, 3 * H),
+                                              h0[k * D + d], reverse=d == 1)
+                    else:
+                        rec, out = self._fused(gru, p, reset_after, x, gi, h0[k])
+                    out_layers.append(rec)
+                    finals.append(out[:, 0 if d else -1])
+                    outs.append(out)
+                x = outs[0] if D == 1 else torch.cat(outs, -1)
+        return out_layers, torch.stack(finals)
+
+    def _fused(self, gru, p, reset_after, x, gi, h0):
+        torch, H = self.torch, self.H
+        B, T = x.shape[:2]
+        out = self._states(gru, p, reset_after, x, h0)
+        hp = torch.cat([h0[:, None], out[:, :-1]], 1).reshape(B * T, H)
+        if reset_after:
+            gh = torch.addmm(p["bias_hh"], hp, p["weight_hh"].T)
+            rz = torch.sigmoid(gi[:, :2 * H].add_(gh[:, :2 * H]))
+            r, z = rz[:, :H], rz[:, H:]
+            n = torch.tanh(gi[:, 2 * H:].addcmul_(r, gh[:, 2 * H:]))
+        else:
+            gh = torch.addmm(p["bias_hh"][:2 * H], hp, p["weight_hh"][:2 * H].T)
+            rz = torch.sigmoid(gi[:, :2 * H].add_(gh))
+            r, z = rz[:, :H], rz[:, H:]
+            hn = torch.addmm(p["bias_hh"][2 * H:], r * hp, p["weight_hh"][2 * H:].T)
+            n = torch.tanh(gi[:, 2 * H:].add_(hn))
+        return {"z": z.contiguous(), "r": r.contiguous(), "n": n, "h": out.reshape(B * T, H),
+                "h_prev": hp}, out
+
+    def _loop(self, p, reset_after, gi, h0, reverse=False):
+        """gi (B, T, 3H) -> the records, every op writing into them (batch-major views).
+
+        hs[:, t + 1] is the state after step t reading forward (hs[:, 0] = h0); reading in
+        reverse, hs[:, t] is the state after step t (hs[:, T] = h0)."""
+        torch, H = self.torch, self.H
+        B, T = gi.shape[:2]
+        rz = gi.new_empty((B, T, 2 * H))
+        n = gi.new_empty((B, T, H))
+        hs = gi.new_empty((B, T + 1, H))
+        hs[:, T if reverse else 0] = h0
+        if reset_after:
+            W, b = p["weight_hh"].T.contiguous(), p["bias_hh"]
+            gh = gi.new_empty((B, 3 * H))
+        else:
+            W, b = p["weight_hh"][:2 * H].T.contiguous(), p["bias_hh"][:2 * H]
+            W_n, b_n = p["weight_hh"][2 * H:].T.contiguous(), p["bias_hh"][2 * H:]
+            gh, d = gi.new_empty((B, 2 * H)), gi.new_empty((B, H))
+        h = hs[:, T if reverse else 0].contiguous()
+        addmm, add, sub, addcmul = torch.addmm, torch.add, torch.sub, torch.addcmul
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            addmm(b, h, W, out=gh)
+            a = rz[:, t]
+            add(gi[:, t, :2 * H], gh[:, :2 * H], out=a)
+            a.sigmoid_()
+            nt = n[:, t]
+            if reset_after:  # n = tanh(a_n + r ⊙ (W_hn h + b_hn))
+                addcmul(gi[:, t, 2 * H:], a[:, :H], gh[:, 2 * H:], out=nt)
+            else:  # n = tanh(a_n + W_hn (r ⊙ h) + b_hn)
+                torch.mul(a[:, :H], h, out=d)
+                addmm(b_n, d, W_n, out=nt)
+                nt.add_(gi[:, t, 2 * H:])
+            nt.tanh_()
+            ht = hs[:, t if reverse else t + 1]
+            sub(h, nt, out=ht)  # h = n + z ⊙ (h_prev − n)
+            ht.mul_(a[:, H:]).add_(nt)
+            h = ht
+        rz, n = rz.view(B * T, 2 * H), n.view(B * T, H)
+        out, prev = (hs[:, :-1], hs[:, 1:]) if reverse else (hs[:, 1:], hs[:, :-1])
+        # contiguous fields: the statistics' reductions and gathers run several times faster
+        return {"z": rz[:, H:].contiguous(), "r": rz[:, :H].contiguous(), "n": n,
+                "h": out.reshape(B * T, H), "h_prev": prev.reshape(B * T, H)}, out

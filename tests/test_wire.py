@@ -1,0 +1,67 @@
+"""``figures.wire.plain`` is Plotly's own ``go.Figure(spec).to_dict()``, made without a Figure: the
+app sends it for every chart, so it must agree with Plotly on every kind of value a spec holds."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from gru_viz.core.engine import run
+from gru_viz.core.model import GRUModel
+from gru_viz.core.notation import COURSE, PYTORCH
+from gru_viz.figures.dynamics import retention_heatmap
+from gru_viz.figures.safe import escaped
+from gru_viz.figures.traces import heatmap_spec, lines_spec, squash_spec
+from gru_viz.figures.wire import plain
+
+
+def _sent(d: dict) -> dict:
+    """What reaches the browser: the JSON Streamlit writes, read back."""
+    return json.loads(pio.to_json(d, validate=False))
+
+
+def _plotly(spec: dict) -> dict:
+    return go.Figure(copy.deepcopy(spec), _validate=False).to_dict()  # it pops trace types
+
+
+def _specs(rng) -> list[dict]:
+    model = GRUModel.random(2, 3, seed=4)
+    x = rng.normal(size=(9, 2))
+    cell = run(model, x).layers[0][0]
+    tokens = [f"<b>{i}</b>" for i in range(9)]
+    odd = {"data": [{"type": "scatter", "x": np.arange(5, dtype=np.int64) - 200,
+                     "y": np.arange(5, dtype=">f4"), "text": np.array(list("abcde")),
+                     "customdata": [np.ones(2), [1, 2]], "marker": {"color": pd.Series([1., 2.])},
+                     "ids": ("a", "b"), "meta": None},
+                    {"type": "heatmap", "z": np.zeros((2, 0)), "zmin": np.float32(0.5),
+                     "x": np.arange(3, dtype=np.uint64) * 2**40},
+                    {"type": "scatter", "x": np.arange(3, dtype=np.uint64) + 300,
+                     "y": np.array([-2**40, 0, 1]), "z": np.array([True, False])}],
+           "layout": {"xaxis": {"range": np.array([0.0, 1.0])}, "height": 300,
+                      "annotations": ({"text": "t", "x": np.float64(1)},)}}
+    return [heatmap_spec(cell, COURSE, tokens, max_ticks=4, input_track=True),
+            heatmap_spec(cell, PYTORCH, None), lines_spec(cell, COURSE, [0, 2], tokens),
+            squash_spec(), odd, retention_heatmap(rng.random((9, 3)), tokens, COURSE).to_dict(),
+            {"data": [], "layout": {"template": "plotly_dark"}}]
+
+
+@pytest.mark.parametrize("template", ["plotly", "streamlit", None])
+def test_plain_is_what_plotly_sends(rng, template):
+    import streamlit.elements.plotly_chart  # noqa: F401 - registers the "streamlit" template
+
+    old = pio.templates.default
+    pio.templates.default = template
+    try:
+        for spec in _specs(rng):
+            before = repr(spec)
+            assert _sent(plain(escaped(spec))) == _sent(_plotly(escaped(spec)))
+            assert _sent(plain(spec)) == _sent(_plotly(spec))
+            assert repr(spec) == before  # the caller's spec is not changed
+    finally:
+        pio.templates.default = old
