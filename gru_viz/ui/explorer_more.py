@@ -22,6 +22,7 @@ from gru_viz.figures.files import figure_html, figure_image
 from gru_viz.figures.traces import step_labels
 from gru_viz.io import export
 from gru_viz.io.arrays import npy_header
+from gru_viz.io.corpus import text_documents
 from gru_viz.io.inputs import parse_ids, read_npy
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
@@ -31,18 +32,24 @@ from gru_viz.ui.state import Explorer
 
 CONTEXT = 12  # steps of context shown either side of a corpus match
 CORPUS_STEPS = 64  # a corpus holds at most this many times GRUVIZ_MAX_STEPS steps (characters)
+SPLITS = {"file": "the whole text, the state carried across lines",
+          "line": "one a line, each from h0 = 0"}  # the corpus job's --split, as offered here
 
 
 # --- corpus ----------------------------------------------------------------------------------
 
-def read_corpus(loaded: Loaded, data: bytes, name: str
+def read_corpus(loaded: Loaded, data: bytes, name: str, split: str = "file"
                 ) -> tuple[list[np.ndarray], list[np.ndarray] | None, list[list[str]], str]:
     """A corpus file -> (inputs (T_i, I), ids or None, symbols per sequence, notice).
 
-    Text and ids: one sequence a line (unknown characters skipped, counted in the notice).
-    Vectors: a .npy of shape (B, T, I) or (T, I), or a .npz with one (T, I) array each.
-    Sizes are checked before anything is unpacked: a small compressed file can hold a huge
-    array. At most ``CORPUS_STEPS`` × GRUVIZ_MAX_STEPS steps in all.
+    Text is read as the corpus job reads a text file (``gru_viz.io.corpus.text_documents``):
+    with ``split`` "file" the whole text is one sequence, the state carried across lines and
+    the newline a token (when the vocabulary has it); with "line" each line is a sequence.
+    Unknown characters are skipped (counted in the notice). Ids: whitespace-separated, the
+    same two ways. Vectors: a .npy of shape (B, T, I) or (T, I), or a .npz with one (T, I)
+    array each. Sizes are checked before the model runs, and for vectors before anything is
+    unpacked (a small compressed file can hold a huge array): at most ``CORPUS_STEPS`` ×
+    GRUVIZ_MAX_STEPS steps in all.
     """
     ckpt, kind = loaded.ckpt, input_kind(loaded.ckpt)
     lim = server_limits()
@@ -53,34 +60,40 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
         xs = _vector_corpus(data, name, ckpt.model.input_size, lim.max_upload_mb, most, too_long)
         return xs, None, [step_labels(x) for x in xs], ""
     try:
-        lines = [s for s in data.decode("utf-8").splitlines() if s.strip()]
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{name} is not UTF-8 text (byte {exc.start}).") from None
-    if kind == "text" and sum(map(len, lines)) > most:
-        raise InputError(f"{name} holds more than {most:,} characters, this server's limit for "
-                         f"a corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter corpus.")
-    skipped = steps = 0
-    xs, ids, symbols = [], [], []
-    for line in lines:
-        if kind == "ids":
-            i = parse_ids(line, len(symbol_names(ckpt)))
-            if steps + len(i) > most:
-                raise InputError(too_long)
-            x, sym = checkpoint_input(ckpt, ids=i)
-        else:
-            known = set(ckpt.vocabulary.symbols)
-            kept = "".join(c for c in line if c in known)
-            skipped += len(line) - len(kept)
-            if not kept:
-                continue
-            x, sym = checkpoint_input(ckpt, text=kept)
-            i = ckpt.vocabulary.encode(sym)
-        steps += len(x)
+    skipped = 0
+    if kind == "ids":
+        ids = _id_documents(text, len(symbol_names(ckpt)), split, most, too_long)
+    else:
+        ids, skipped = text_documents(text, ckpt.vocabulary, split)
+        if sum(map(len, ids)) > most:
+            raise InputError(f"{name} holds more than {most:,} characters, this server's limit "
+                             f"for a corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter "
+                             "corpus.")
+    xs, symbols = [], []
+    for i in ids:
+        x, sym = checkpoint_input(ckpt, ids=i)
         xs.append(x)
-        ids.append(i)
         symbols.append(list(sym))
     notice = f"{skipped} character(s) not in the vocabulary were skipped." if skipped else ""
     return xs, ids, symbols, notice
+
+
+def _id_documents(text: str, symbols: int, split: str, most: int, too_long: str
+                  ) -> list[np.ndarray]:
+    """Whitespace-separated ids: one sequence a line (``split`` "line"), else one in all."""
+    seqs, steps = [], 0
+    for line in text.splitlines():
+        i = parse_ids(line, symbols) if line.strip() else np.zeros(0, np.int64)
+        steps += len(i)
+        if steps > most:
+            raise InputError(too_long)
+        seqs.append(np.asarray(i, np.int64))
+    if split != "line":
+        seqs = [np.concatenate(seqs)] if seqs else []
+    return [s for s in seqs if len(s)]
 
 
 def _vector_corpus(data: bytes, name: str, width: int, max_mb: int, most: int,
@@ -134,11 +147,14 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         stats_view(loaded, nt, cell_id, order)
         return
     kind = input_kind(loaded.ckpt)
-    up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
+    up = st.file_uploader("Corpus: " + ("a text file" if kind != "vectors"
                                         else ".npy (B, T, I) or .npz of (T, I) arrays"),
                           key="ex.corpus_file", max_upload_size=server_limits().max_upload_mb)
     pasted = "" if kind == "vectors" else st.text_area(
-        "…or paste sequences, one a line", key="ex.corpus_text", height=100)
+        "…or paste it", key="ex.corpus_text", height=100)
+    split = "file" if kind == "vectors" else st.radio(
+        "Sequences", list(SPLITS), format_func=SPLITS.get, key="ex.corpus_split",
+        horizontal=True)
     data, name = (up.getvalue(), up.name) if up is not None else (pasted.encode(), "pasted")
     if not data.strip():
         st.info("Give a corpus to compute saturation, expected response and unit-search "
@@ -147,10 +163,11 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
     c1, c2 = st.columns(2)
     left = c1.slider("Left-saturated below", 0.0, 0.5, 0.1, 0.01, key="ex.c_left")
     right = c2.slider("Right-saturated above", 0.5, 1.0, 0.9, 0.01, key="ex.c_right")
-    key = "|".join((loaded.key, hashlib.sha256(data).hexdigest(), f"{left}:{right}", nt.key))
+    key = "|".join((loaded.key, hashlib.sha256(data).hexdigest(), f"{left}:{right}", nt.key,
+                    split))
     if st.button("Run the corpus", key="ex.corpus_go", type="primary"):
         try:
-            xs, ids, symbols, notice = read_corpus(loaded, data, name)
+            xs, ids, symbols, notice = read_corpus(loaded, data, name, split)
         except GRUVizError as exc:
             st.error(markdown_text(exc))
             return
