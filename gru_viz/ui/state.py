@@ -111,6 +111,7 @@ class Playground:
     upload_problem = Slot[str | None]("pg.upload_problem", None)  # why it was not used
     edit_problem = Slot[str | None]("pg.edit_problem", None)  # why an edit was not used
     editor_gen = Slot[int]("pg.table.gen", 0)  # bumped to replace an editor forged in a browser
+    served = Slot[dict]("pg.served")  # {"now": (weights, vocabulary)}: what the download serves
 
     @staticmethod
     def gate_tabs(notation: str) -> Slot[str]:
