@@ -16,6 +16,7 @@ from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui import explorer_input, explorer_model, lab
 from gru_viz.ui.loading import load_cached
+from gru_viz.ui.state import Explorer
 from tests.app_helpers import (
     PLAYGROUND,
     charts,
@@ -88,8 +89,8 @@ def test_explorer_sessions_each_see_only_their_own_upload():
 def test_the_same_file_uploaded_twice_is_loaded_once_and_shared_read_only():
     data = own_format()
     a, b = upload(page(), "one.pt", data), upload(page(), "one.pt", data)
-    ckpt_a = a.session_state[explorer_model.CURRENT].ckpt
-    ckpt_b = b.session_state[explorer_model.CURRENT].ckpt
+    ckpt_a = a.session_state[Explorer.model.current.key].ckpt
+    ckpt_b = b.session_state[Explorer.model.current.key].ckpt
     assert ckpt_a is ckpt_b  # one cached object, keyed by content: it must be immutable
     assert_read_only(ckpt_a)
 
