@@ -2,6 +2,7 @@
 reduce; the views that grow faster than T·H are windowed."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -128,6 +129,38 @@ def test_the_trace_cache_has_a_byte_budget():
     assert made == [4000, 4000, 4000, 4000]
     cache.get("huge", make(80_000), budget.nbytes)  # larger than the budget: not kept
     assert cache.bytes <= 10_000
+
+
+def test_the_trace_cache_drops_entries_idle_too_long():
+    """A class's traces stayed resident after it left (RSS +26%): entries idle for
+    ``idle_s`` go, while those in use stay."""
+    now = [0.0]
+    cache = budget.ByteCache(max_bytes=10**6, idle_s=60, clock=lambda: now[0])
+    for key in "abc":
+        cache.get(key, lambda: (np.zeros(100),), budget.nbytes)
+    now[0] = 50.0
+    cache.get("a", lambda: pytest.fail("a is cached"), budget.nbytes)  # used: its clock restarts
+    now[0] = 70.0
+    assert cache.sweep() == 2 and cache.bytes == 800
+    made = []
+    cache.get("b", lambda: made.append(1) or (np.zeros(100),), budget.nbytes)
+    assert made == [1]  # recomputed
+    now[0] = 200.0
+    assert cache.sweep() == 2 and cache.bytes == 0
+
+
+def test_idle_entries_go_without_any_request():
+    """Nobody calls the cache once the class has left: a background sweep drops them."""
+    cache = budget.ByteCache(max_bytes=10**6, idle_s=0.05)
+    cache.get("a", lambda: (np.zeros(1000),), budget.nbytes)
+    deadline = time.monotonic() + 30
+    while cache.bytes and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.bytes == 0
+    cache.get("b", lambda: (np.zeros(1000),), budget.nbytes)  # a new entry: a new sweep
+    while cache.bytes and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.bytes == 0
 
 
 def test_nbytes_counts_a_trace_once():
