@@ -122,6 +122,22 @@ class ByteCache:
             self.bytes = 0
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def large_blocks_apart(threshold: int = 128 * 1024) -> None:
+    """Give every heap block of ``threshold`` bytes or more its own mapping, so freeing it
+    returns it to the system (glibc; elsewhere a no-op). Call once, in a server process.
+
+    glibc raises this threshold, up to 32 MB, each time such a block is freed: later large
+    arrays and strings then come from the heap, where freed they stay resident between
+    smaller blocks (malloc_trim cannot return them). After an abusive class left, the server
+    kept +25% RSS that way; with the threshold fixed at glibc's initial 128 kB, +17% at once.
+    """
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, threshold)
+
+
 def release_memory() -> None:
     """Hand the C heap's free pages back to the system (glibc ``malloc_trim``; elsewhere a
     no-op): after large arrays are freed, the process's resident memory shrinks with them."""
