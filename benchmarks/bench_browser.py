@@ -18,7 +18,7 @@ overview drawn with it (a page load always starts on a shipped example, so navig
 cannot show a large uploaded model). Each repetition types a new random text: nothing is
 served from the run cache. Prints medians of the repetitions and their ratio to the goal; a
 Playground slider's time is also split where it goes (the widget's delay, the server's rerun,
-the transport, the browser's remount and draw: ``timed_parts``).
+the transport, the browser's redraw: ``timed_parts``).
 
 Time in the browser (issue 16), mode ``time``: on Step through and the Playground, a step
 change (a key press) -> the step's equations, diagram, values and cursor drawn and painted
@@ -129,7 +129,8 @@ def timed_parts(app: AppPage, action) -> dict[str, float]:
     """A key-press action's milliseconds, split where they go: key press -> the page's message
     to the server (the widget's own delay), -> the server's first reply (its rerun up to the
     first element), -> its last reply before the drawing (the rest of the rerun and the
-    transport), -> the chart drawn and painted (the browser: remount and Plotly's draw).
+    transport), -> the chart drawn and painted (the browser: Streamlit's handling of the
+    messages and Plotly's redraw).
     The page's clock is mapped onto this process's (one round trip, a few ms)."""
     sent, got = len(app.sent), len(app.received)
     a = time.monotonic()
@@ -265,12 +266,12 @@ STEP_ARM = """() => {
 }"""
 
 # Every animation frame: is every chart on screen (a Plotly chart drawn: heatmap images or
-# line paths, taller than 50 px, not hidden; or, while Streamlit swaps a chart element for a
-# new one, the time component's picture of its last drawing in its place) and the time view
-# (values, diagram) present? Counts the frames where something is not, and apart the frames
-# where a chart was on screen only as that picture (the raw remount gaps).
+# line paths, taller than 50 px, not hidden) and the time view (values, diagram) present?
+# Counts the frames where something is not, and apart the frames where a chart element seen
+# at the start had left the page (replaced by a new one: a remount, not an update in place).
 SAMPLER = """(expectCharts) => {
-  const s = window.__blank = {frames: 0, blank: 0, ghost: 0, first: null, stop: false};
+  const s = window.__blank = {frames: 0, blank: 0, replaced: 0, first: null, stop: false};
+  const start = Array.from(document.querySelectorAll('.js-plotly-plot'));
   const ok = () => {
     const charts = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(gd =>
         gd.querySelector('.main-svg') && gd.querySelectorAll(
@@ -278,12 +279,11 @@ SAMPLER = """(expectCharts) => {
           .length > 0 && gd.getBoundingClientRect().height > 50
         && getComputedStyle(gd.closest('[data-testid=stPlotlyChart]') || gd).visibility
            !== 'hidden').length;
-    const ghosts = document.querySelectorAll('[data-gruviz-ghost="1"]').length;
-    if (ghosts) s.ghost++;
+    if (start.some(gd => !gd.isConnected)) s.replaced++;
     const tl = window.__gruviz_timeline;
     const view = tl && tl.root.isConnected && tl.vals.childElementCount > 0
         && (!tl.diagram || tl.diagram.querySelector('svg'));
-    return Math.min(charts, expectCharts) + ghosts >= expectCharts && view;
+    return charts >= expectCharts && view;
   };
   const tick = () => {
     if (s.stop) return;
@@ -326,14 +326,14 @@ def play_rate(app: AppPage, seconds: float = 3.0) -> tuple[float, int]:
     return rate, len(app.sent) - before
 
 
-def blank_frames(app: AppPage, action, charts: int) -> tuple[int, int]:
+def blank_frames(app: AppPage, action, charts: int) -> tuple[int, int, int]:
     """(frames sampled, frames with a chart or the time view blank or missing, frames where
-    a chart was bridged by its last drawing) during ``action``."""
+    a chart element had been replaced) during ``action``."""
     app.page.evaluate(SAMPLER, charts)
     action()
     app.page.evaluate("() => { window.__blank.stop = true; }")
     return app.page.evaluate(
-        "() => [window.__blank.frames, window.__blank.blank, window.__blank.ghost]")
+        "() => [window.__blank.frames, window.__blank.blank, window.__blank.replaced]")
 
 
 HEATMAP_DRAWN = """() => Array.from(document.querySelectorAll(
@@ -396,9 +396,9 @@ def time_in_browser(browser, url: str, reps: int) -> None:
                     for _ in range(10):
                         with app.changing():
                             app.slide("W_ux[0, 0]")
-                frames, blank, ghost = blank_frames(app, weights10, charts)
+                frames, blank, replaced = blank_frames(app, weights10, charts)
                 print(f"{'Playground: 10 weight changes':<46} {blank} blank of {frames} "
-                      f"frames (goal 0); {ghost} frames bridged by the last drawing",
+                      f"frames (goal 0); {replaced} with a chart element replaced",
                       flush=True)
                 report_parts("Playground 2x200: slider -> redrawn",
                              [timed_parts(app, partial(app.slide, "W_ux[0, 0]"))

@@ -2,12 +2,19 @@
 
     python benchmarks/bench_corpus.py                 # ratio at H = 128, batch 64, CPU
     python benchmarks/bench_corpus.py --memory 1e6 4e6  # peak memory of whole jobs
+    python benchmarks/bench_corpus.py --whole 1e6     # a whole job against nn.GRU, end to end
 
 Throughput: the same model (assets/pysource.pt, H = 128, a head) reads the same batches
 (``--batch`` streams of ``--chunk`` steps, the state carried), once through ``nn.GRU`` alone
 (states only) and once through the whole job step (states, every gate recomputed, every
 statistic accumulated). Both are timed in the same run, alternating, best of ``--repeat``; the
 ratio is job tokens/s over nn.GRU tokens/s. A GPU is used when present (``--device``).
+
+Whole job: ``corpus_stats`` (default options but ``--mode segments``, so that one long
+document runs as ``--batch`` streams) over N characters of Python source, against nn.GRU's
+forward over the same tokens in the same (batch, chunk) shape; alternating, medians of
+``--repeat``, wall and process CPU time (on a loaded machine the CPU time is the steadier one;
+with one thread both measure the same work), with the load average.
 
 Memory: each size runs as a fresh process (``python -m gru_viz corpus``) on a text corpus of
 that many characters of Python source; its peak resident memory is printed per size.
@@ -166,6 +173,61 @@ def memory(args) -> None:
               f"{done.stdout.strip().splitlines()[0]}", flush=True)
 
 
+def whole(args) -> None:
+    import os
+
+    import torch
+
+    from gru_viz.analysis.corpus import ChunkEngine, corpus_stats, pick_device, subject_of
+    from gru_viz.io.checkpoint import load_checkpoint
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    n = int(float(args.whole))
+    ckpt = load_checkpoint(ROOT / "assets" / "pysource.pt")
+    subject, device = subject_of(ckpt), pick_device(args.device)
+    vocab, B, T = subject.vocabulary, args.batch, args.chunk
+    text = "".join(c for c in source_text(2 * n) if c in set(vocab.symbols))[:n]
+    folder = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
+    (folder / "corpus.py").write_text(text)
+    gru = ChunkEngine(subject, "float32", device).layers[0][0]
+    ids = vocab.encode(text)[: n // B * B].reshape(B, -1)
+
+    def gru_alone():
+        h = torch.zeros(1, B, subject.model.hidden_size, device=device)
+        with torch.no_grad():
+            for c in range(0, ids.shape[1], T):
+                x = torch.nn.functional.one_hot(torch.from_numpy(ids[:, c:c + T]).to(device),
+                                                subject.model.input_size).float() \
+                    if ckpt.embedding is None else torch.from_numpy(
+                        ckpt.embedding[ids[:, c:c + T]]).float().to(device)
+                _, h = gru(x, h)
+
+    def job(**kw):
+        corpus_stats(ckpt, folder, mode="segments", batch=B, chunk=T, device=device,
+                     threads=args.threads, progress=False, **kw)
+
+    runs = {"nn.GRU forward alone": gru_alone, "whole job (index on)": job,
+            "whole job, --top-k 0": lambda: job(top_k=0)}
+    wall, cpu = ({k: [] for k in runs} for _ in range(2))
+    loads = []
+    for _ in range(args.repeat):
+        for name, fn in runs.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+        loads.append(os.getloadavg()[0])
+    print(f"device {device}, threads {torch.get_num_threads()}, H "
+          f"{subject.model.hidden_size}, batch {B}, chunk {T}, {n:,} tokens, medians of "
+          f"{args.repeat}, load average {min(loads):.1f}-{max(loads):.1f}")
+    g = {m: np.median(d["nn.GRU forward alone"]) for m, d in (("wall", wall), ("cpu", cpu))}
+    for name in runs:
+        w, c = np.median(wall[name]), np.median(cpu[name])
+        print(f"{name:24s} wall {w:7.2f} s  ratio {g['wall'] / w:.2f}   "
+              f"CPU {c:7.2f} s  ratio {g['cpu'] / c:.2f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     p.add_argument("--batch", type=int, default=64)
@@ -177,9 +239,12 @@ def main() -> None:
     p.add_argument("--threads", type=int)
     p.add_argument("--device", default="auto")
     p.add_argument("--memory", nargs="*", help="corpus sizes in tokens, e.g. 1e6 4e6")
+    p.add_argument("--whole", help="tokens of a whole job timed end to end, e.g. 1e6")
     args = p.parse_args()
     if args.memory:
         memory(args)
+    elif args.whole:
+        whole(args)
     else:
         throughput(args)
 

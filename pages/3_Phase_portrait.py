@@ -16,10 +16,11 @@ from gru_viz.teaching.phase import bifurcation_help, slider_labels, update_bias_
 from gru_viz.ui import chosen_notation, frame
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import input_key
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Phase, Study
 from gru_viz.ui.subjects import Subject, picker, typed_input
 
 HAND = "2-unit GRU (sliders)"
+STUDY = Study("pp")
 SLIDERS = {  # key -> (label, low, high, help)
     "w00": ("W_hn[0,0]: unit 0 → its own candidate", -3.0, 3.0, None),
     "w01": ("W_hn[0,1]: unit 1 → unit 0's candidate", -3.0, 3.0, None),
@@ -35,19 +36,19 @@ SLIDERS = {  # key -> (label, low, high, help)
 
 def hand_values() -> tuple:
     """(W_hn, b_n) of the sliders as they stand."""
-    v = {k: st.session_state[f"pp.{k}"] for k in ("w00", "w01", "w10", "w11", "b0", "b1")}
+    v = {k: Phase.param(k).get() for k in ("w00", "w01", "w10", "w11", "b0", "b1")}
     return ((v["w00"], v["w01"]), (v["w10"], v["w11"])), (v["b0"], v["b1"])
 
 
 def update_bias_slider(nt, label: str, lo: float, hi: float) -> None:
-    """The update gate's bias, kept as PyTorch's b_z in "pp.bz"; in course notation the
-    slider shows and sets b_u = −b_z (Γu = σ(b_u) = 1 − z)."""
+    """The update gate's bias, kept as PyTorch's b_z in ``Phase.param("bz")``; in course
+    notation the slider shows and sets b_u = −b_z (Γu = σ(b_u) = 1 − z)."""
     course = nt.key == "course"
-    key, sign = ("pp.bu.w", -1.0) if course else ("pp.bz.w", 1.0)
-    st.session_state[key] = sign * st.session_state["pp.bz"]
-    st.slider(authored(label), -hi if course else lo, -lo if course else hi, step=0.05, key=key,
-              help=authored(update_bias_help(nt)),
-              on_change=lambda: st.session_state.update({"pp.bz": sign * st.session_state[key]}))
+    bz, widget, sign = Phase.param("bz"), Phase.bias_widget(course), -1.0 if course else 1.0
+    widget.set(sign * bz.get())
+    st.slider(authored(label), -hi if course else lo, -lo if course else hi, step=0.05,
+              key=widget.key, help=authored(update_bias_help(nt)),
+              on_change=lambda: bz.set(sign * widget.get()))
 
 
 def preset_values(p: dy.PlanePreset) -> dict[str, float]:
@@ -57,10 +58,10 @@ def preset_values(p: dy.PlanePreset) -> dict[str, float]:
 
 
 def apply_preset() -> None:
-    p = dy.PLANE_PRESETS[st.session_state["pp.preset"]]
+    p = dy.PLANE_PRESETS[Phase.preset.get()]
     for k, v in preset_values(p).items():
-        st.session_state[f"pp.{k}"] = float(v)
-    st.session_state["pp.hand_text"] = p.example
+        Phase.param(k).set(float(v))
+    Phase.hand_text.set(p.example)
 
 
 @st.cache_data(max_entries=64, ttl=budget.IDLE_SECONDS, show_spinner=False)
@@ -72,12 +73,12 @@ def hand_set(values: tuple, xbar: tuple):
 def hand_set_view() -> None:
     first = next(iter(dy.PLANE_PRESETS))
     for k, v in preset_values(dy.PLANE_PRESETS[first]).items():
-        st.session_state.setdefault(f"pp.{k}", float(v))
-    st.session_state.setdefault("pp.hand_text", dy.PLANE_PRESETS[first].example)
+        Phase.param(k).init(float(v))
+    Phase.hand_text.init(dy.PLANE_PRESETS[first].example)
     controls, plot = st.columns([1, 2], gap="large")
     nt = chosen_notation()
     with controls:
-        name = st.selectbox("Preset", list(dy.PLANE_PRESETS), key="pp.preset",
+        name = st.selectbox("Preset", list(dy.PLANE_PRESETS), key=Phase.preset.key,
                             on_change=apply_preset)
         st.caption(authored(dy.PLANE_PRESETS[name].description))
         st.caption(f"The reset gate is held open ({markdown_text(nt.reset)} = 1) and input "
@@ -85,21 +86,21 @@ def hand_set_view() -> None:
                        "c̃ = tanh(x + W_cc c + b_c)." if nt.key == "course" else
                        "n = tanh(x + W_hn h + b_in)."))
         labels = slider_labels(nt)
-        xbar = (st.session_state.get("pp.x0", 0.0), st.session_state.get("pp.x1", 0.0))
+        xbar = (Phase.x0.get(), Phase.x1.get())
         for k, (_, lo, hi, helptext) in SLIDERS.items():
             if k == "w00":  # computed for the model on screen, not the textbook's 1
                 helptext = bifurcation_help(nt, *hand_values(), xbar)
             if k == "bz":
                 update_bias_slider(nt, labels[k], lo, hi)
                 continue
-            st.slider(authored(labels[k]), lo, hi, step=0.05, key=f"pp.{k}",
+            st.slider(authored(labels[k]), lo, hi, step=0.05, key=Phase.param(k).key,
                       help=authored(helptext))
         c = st.columns(2)
-        xbar = (c[0].number_input("constant input x̄₀", -3.0, 3.0, 0.0, 0.1, key="pp.x0"),
-                c[1].number_input("constant input x̄₁", -3.0, 3.0, 0.0, 0.1, key="pp.x1"))
+        xbar = (c[0].number_input("constant input x̄₀", -3.0, 3.0, 0.0, 0.1, key=Phase.x0.key),
+                c[1].number_input("constant input x̄₁", -3.0, 3.0, 0.0, 0.1, key=Phase.x1.key))
         text = st.text_area("Input sequence for the trajectory (2 numbers a step, rows split by "
-                            "';'); channel i drives unit i", key="pp.hand_text", height=90)
-    values = tuple(st.session_state[f"pp.{k}"] for k in SLIDERS)
+                            "';'); channel i drives unit i", key=Phase.hand_text.key, height=90)
+    values = tuple(Phase.param(k).get() for k in SLIDERS)
     w, field, points = hand_set(values, xbar)
     try:
         x = parse_rows(text, 2)
@@ -157,7 +158,7 @@ def larger_view(subject: Subject) -> None:
     layer = c[0].selectbox("Layer", range(model.num_layers), key="pp.layer")
     direction = c[1].selectbox("Direction", range(model.num_directions), key="pp.dir",
                                format_func=("forward", "reverse").__getitem__)
-    parsed = typed_input("pp", subject)
+    parsed = typed_input(STUDY, subject)
     if parsed is None:
         return
     x, tokens = parsed
@@ -233,11 +234,11 @@ frame("Phase portrait", "🌀")
 st.title("Phase portrait: fixed points and slow points")
 st.markdown("Hold the input constant and a GRU layer becomes a map h ↦ F(h). Where it rests "
             "(its fixed points) and how fast it gets there is how it remembers.")
-source = st.radio("Study", [HAND, "a larger model"], key=persistent("pp.source", HAND),
-                  on_change=store, args=("pp.source",), horizontal=True)
+source = st.radio("Study", [HAND, "a larger model"], key=Phase.source.bind(HAND),
+                  on_change=Phase.source.store, horizontal=True)
 if source == HAND:
     hand_set_view()
 else:
-    chosen = picker("pp")
+    chosen = picker(STUDY)
     if chosen is not None:
         larger_view(chosen)

@@ -24,10 +24,11 @@ from gru_viz.figures.traces import step_labels
 from gru_viz.ui import chosen_notation, frame
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import input_key
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Memory, Study
 from gru_viz.ui.subjects import Subject, picker, typed_input
 
 VIEWS = ("Memory", "Gradients through time", "Ablation")
+STUDY = Study("mg")
 
 
 @st.cache_data(max_entries=16, ttl=budget.IDLE_SECONDS, show_spinner="Computing gradients…")
@@ -194,16 +195,16 @@ def ablation_view(subject: Subject, x: np.ndarray, labels: list[str], layer: int
 frame("Memory and gradients", "🧠")
 st.title("Memory, gradients through time, ablation")
 nt = chosen_notation()
-subject = picker("mg")
-parsed = typed_input("mg", subject) if subject is not None else None
+subject = picker(STUDY)
+parsed = typed_input(STUDY, subject) if subject is not None else None
 if parsed is not None:
     x, tokens = parsed
     labels = step_labels(x, tokens)
     model = subject.model
     st.caption(markdown_text(subject.summary))
     c = st.columns(3)
-    view = c[0].radio("Show", VIEWS, key=persistent("mg.view", VIEWS[0]), on_change=store,
-                      args=("mg.view",))
+    view = c[0].radio("Show", VIEWS, key=Memory.view.bind(VIEWS[0]),
+                      on_change=Memory.view.store)
     layer = c[1].selectbox("Layer", range(model.num_layers), key="mg.layer")
     direction = c[2].selectbox("Direction", range(model.num_directions), key="mg.dir",
                                format_func=("forward", "reverse").__getitem__)

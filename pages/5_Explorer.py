@@ -21,7 +21,7 @@ from gru_viz.ui.explorer_views import (
     unit_order,
     units_view,
 )
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Explorer
 
 frame("Explorer", "🔬")
 st.title("🔬 Checkpoint explorer")
@@ -68,10 +68,10 @@ cell_id = (layer, direction)
 
 views = ["Gates", "Units", "Saturation", "Unit search"] + (
     ["Predictions"] if run.head is not None else []) + ["Corpus", "Compare", "Export"]
-if st.session_state.get("ex.view") not in views:  # e.g. Predictions, then a model without head
-    st.session_state["ex.view"] = views[0]
-view = st.radio("View", views, horizontal=True, key=persistent("ex.view", views[0]),
-                on_change=store, args=("ex.view",), label_visibility="collapsed")
+if not Explorer.view.is_set() or Explorer.view.get() not in views:  # e.g. Predictions, then
+    Explorer.view.set(views[0])                                      # a model without head
+view = st.radio("View", views, horizontal=True, key=Explorer.view.bind(views[0]),
+                on_change=Explorer.view.store, label_visibility="collapsed")
 if view == "Gates":
     gates_view(run, cell, nt, order)
 elif view == "Units":

@@ -1,13 +1,14 @@
 """Helpers for driving the app's pages in Streamlit's AppTest (imported by conftest)."""
 
 import base64
-import json
 import pathlib
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from gru_viz.ui.weights_editor import GATE, GATE_TITLES
+from gru_viz.ui.state import Frame, Lab, Playground
+from gru_viz.ui.weights_editor import GATE_TITLES
+from tests.ws_client import figure_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
@@ -35,7 +36,17 @@ def charts(at: AppTest) -> list[dict]:
         if isinstance(v, list):
             return [decode(x) for x in v]
         return v
-    return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+    return [decode(spec) for spec in map(figure_spec, _walk(at._tree)) if spec is not None]
+
+
+def _walk(node):
+    """Every element under ``node`` in page order."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for k in sorted(children):
+        yield from _walk(children[k])
 
 
 def heatmap(at: AppTest, row: int) -> np.ndarray:
@@ -47,8 +58,8 @@ def heatmap(at: AppTest, row: int) -> np.ndarray:
 def open_gate(at: AppTest, gate: str) -> None:
     """Open the weights tab of ``gate`` ("z", "r" or "n"), as a click on it would."""
     label = next(t.label for t in at.tabs if t.label.startswith(GATE_TITLES[gate]))
-    at.session_state[f"{GATE}.{at.session_state['notation']}"] = label
-    at.session_state[GATE] = gate
+    at.session_state[Playground.gate_tabs(at.session_state[Frame.notation.key]).key] = label
+    at.session_state[Lab.gate.key] = gate
     at.run()
 
 

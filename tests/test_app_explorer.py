@@ -138,10 +138,16 @@ def test_unit_search_finds_the_planted_unit_and_its_corpus_matches():
     assert_ok(at)
     assert len(at.get("plotly_chart")) == 2  # saturation scatter and expected response
     at.button(key="ex.c_match").click().run()
+    rows = at.dataframe[0].value  # one sequence, the newlines (not in VOCAB) skipped
+    assert sorted(zip(rows["sequence"], rows["start"], rows["steps"])) == [
+        (0, 1, 3), (0, 10, 2), (0, 15, 5)]
+    assert rows["match"][0] == "axxxx"  # longest first
+    at.radio(key="ex.corpus_split").set_value("line").run()  # each line a sequence
+    at.button(key="ex.corpus_go").click().run()
+    at.button(key="ex.c_match").click().run()
     rows = at.dataframe[0].value
     assert sorted(zip(rows["sequence"], rows["start"], rows["steps"])) == [
         (0, 1, 3), (2, 0, 2), (2, 5, 5)]
-    assert rows["match"][0] == "axxxx"  # longest first
 
 
 def test_compare_aligns_an_edited_input():

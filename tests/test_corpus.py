@@ -275,12 +275,85 @@ def test_top_k_ties_go_to_the_earliest_positions_in_any_order():
     for order in (np.arange(60), rng.permutation(60), np.arange(60)[::-1]):
         acc = Accumulator(s, opts, ChunkEngine(s, "float32", "cpu"))
         for part in np.array_split(order, 3):
-            acc._top("l0.z.top", torch.from_numpy(v[part]), 1.0, doc[part], off[part])
+            acc._index("l0.z", torch.from_numpy(v[part]), doc[part], off[part])
         got = acc.top["l0.z.top"]
         for u in range(3):
             assert list(zip(-got["value"][u], got["doc"][u], got["offset"][u])) == want[u]
             np.testing.assert_array_equal(got["rows"][u], v[[np.flatnonzero(
                 (doc == d) & (off == o))[0] for _, d, o in want[u]]])
+
+
+def brute_top(v, doc, off, sign, k):
+    """Per unit, the k positions of the highest (sign −1: lowest) values by (value, document,
+    offset), NaN never: a full sort of every position."""
+    out = []
+    for u in range(v.shape[1]):
+        ok = np.flatnonzero(~np.isnan(v[:, u]))
+        order = ok[np.lexsort((off[ok], doc[ok], -sign * v[ok, u]))[:k]]
+        out.append(order)
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_index_equals_a_brute_force_top_k_with_ties(dtype):
+    """Many exact ties (saturated gates, 0.0 and −0.0), a NaN, chunks longer than a block with
+    a short last block, positions in no order: every split gives the brute-force list."""
+    import torch
+
+    from gru_viz.analysis.corpus import BLOCK, Accumulator
+
+    H, N, k = 5, 7 * BLOCK + 13, 6
+    rng = np.random.default_rng(1)
+    v = rng.choice([-1.0, -0.5, -0.0, 0.0, 0.5, 1.0], size=(N, H))
+    free = rng.random((N, H)) < 0.3
+    v[free] = rng.uniform(-1, 1, free.sum())
+    v[:, 1] = 1.0  # one unit saturated everywhere: its list is decided by position alone
+    v[:, 2] = np.where(rng.random(N) < 0.02, 0.75, 0.25)
+    v[BLOCK + 3, 3] = np.nan  # at unit 0's highest value: its row keeps the NaN
+    v[BLOCK + 3, 0] = 2.0
+    v = v.astype(dtype)
+    doc, off = rng.integers(0, 4, N), rng.permutation(N)
+    s = Subject(GRUModel.random(2, H, seed=0))
+    for parts in (1, 3, 8):
+        for order in (np.arange(N), rng.permutation(N)):
+            acc = Accumulator(s, Options(top_k=k, dtype=dtype), ChunkEngine(s, dtype, "cpu"))
+            for part in np.array_split(order, parts):
+                acc._index("l0.z", torch.from_numpy(v[part]), doc[part], off[part],
+                           nan=bool(np.isnan(v[part]).any()))
+            for name, sign in (("top", 1.0), ("bottom", -1.0)):
+                got = acc.top[f"l0.z.{name}"]
+                for u, want in enumerate(brute_top(v, doc, off, sign, k)):
+                    np.testing.assert_array_equal(got["doc"][u], doc[want])
+                    np.testing.assert_array_equal(got["offset"][u], off[want])
+                    np.testing.assert_array_equal(got["value"][u], sign * v[want, u])
+                    np.testing.assert_array_equal(got["rows"][u], v[want])
+
+
+def test_job_index_equals_brute_force_on_a_saturated_model(tmp_path):
+    """A model whose gates saturate (exact 0 and 1 in float32, ties everywhere): the job's
+    index over a small corpus equals the brute-force top-k of every position the job saw
+    (the same job with k ≥ its tokens keeps every position)."""
+    rng = np.random.default_rng(3)
+    s = char_subject(H=6)
+    s = Subject(s.model.map(lambda w: w.replace(**{n: getattr(w, n) * 40 for n in
+                                                   ("W_ir", "W_iz", "W_hz", "W_hr")})),
+                s.embedding, s.head_weight, s.head_bias, VOCAB)
+    texts = ["".join(rng.choice(list("ab()\n x"), 150)) for _ in range(4)]
+    folder = write_texts(tmp_path, texts)
+    opts = dict(dtype="float32", batch=3, chunk=37, threads=1, context=0, progress=False)
+    every = corpus_stats(s, folder, top_k=600, **opts)
+    stats = corpus_stats(s, folder, top_k=5, **opts)
+    for f in ("z", "r", "h"):
+        a = every.arrays
+        doc, off = a[f"l0.{f}.top.doc"][0], a[f"l0.{f}.top.offset"][0]
+        assert (doc >= 0).all()  # every position kept
+        v = a[f"l0.{f}.top.rows"][0]
+        assert (v == 1.0).any() or f == "h"
+        for name, sign in (("top", 1.0), ("bottom", -1.0)):
+            for u, want in enumerate(brute_top(v, doc, off, sign, 5)):
+                t = stats.top(0, 0, f, u, name)
+                np.testing.assert_array_equal(t.doc, doc[want])
+                np.testing.assert_array_equal(t.offset, off[want])
 
 
 def test_no_index_with_top_k_0(tmp_path):

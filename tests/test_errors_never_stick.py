@@ -9,6 +9,7 @@ import pytest
 from gru_viz.core.errors import WeightsError
 from gru_viz.teaching.urlstate import MAX_TEXT, weights_from_json
 from gru_viz.ui import lab
+from gru_viz.ui.state import Explorer, Playground, Slot
 from tests.app_helpers import PLAYGROUND, STEP, heatmap, open_page, page, upload
 from tests.helpers import own_format
 
@@ -76,11 +77,11 @@ def test_forged_data_editor_edits_are_a_message(monkeypatch):
               {"0": {"x[0]": [1, 2]}}, {"0": {"x[0]": 1e400}}, [1, 2], None]
     for edits in forged:
         fake["k"] = {"edited_rows": edits}
-        we._edit("z", "k")  # no exception
+        we._edit("z", Slot("k"))  # no exception
         assert fake[lab.WEIGHTS] is w
-        assert fake.pop(we.EDIT_PROBLEM, None) or edits == {"0": {"x[0]": 1e400}}
+        assert fake.pop(Playground.edit_problem.key, None) or edits == {"0": {"x[0]": 1e400}}
     fake["k"] = {"edited_rows": {"1": {"x[0]": 2.5}}}
-    we._edit("z", "k")
+    we._edit("z", Slot("k"))
     assert fake[lab.WEIGHTS].W_iz[1, 0] == 2.5
 
 
@@ -100,7 +101,8 @@ def test_explorer_text_is_bounded_before_parsing(monkeypatch):
     monkeypatch.setenv("GRUVIZ_MAX_STEPS", "50")
     at = upload(page(), "own.pt", own_format())
     assert at.text_area[0].proto.max_chars == 200
-    at.session_state[f"ex.input.{at.session_state['ex.current'].key}"] = "([])" * 100_000
+    model = at.session_state[Explorer.model.current.key].key
+    at.session_state[Explorer.input(model).key] = "([])" * 100_000
     at.run()
     assert not at.exception
     assert all(len(kw.get("text", "")) <= 50 for kw in calls)

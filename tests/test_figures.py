@@ -31,7 +31,7 @@ def test_heatmaps_hold_the_trace_on_one_time_axis(cell, notation):
     for m, values in zip(maps, expected):
         assert m["z"].dtype == np.float32
         np.testing.assert_allclose(m["z"], values.T, atol=1e-6)  # units × time
-        assert "t = %{x}" in m["hovertemplate"] and "unit %{y}" in m["hovertemplate"]
+        assert "t = %{x:d}" in m["hovertemplate"] and "unit %{y}" in m["hovertemplate"]
         assert m["customdata"][0][3] == "d"
     lay = fig["layout"]
     assert (lay["coloraxis"]["cmin"], lay["coloraxis"]["cmax"]) == (0, 1)

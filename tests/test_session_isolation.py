@@ -16,6 +16,7 @@ from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui import explorer_input, explorer_model, lab
 from gru_viz.ui.loading import load_cached
+from gru_viz.ui.state import Explorer, Lab
 from tests.app_helpers import (
     PLAYGROUND,
     charts,
@@ -39,7 +40,7 @@ def ticks(at) -> list[str]:
 def own_states(at, x: list[float]) -> np.ndarray:
     """(H, T) states of the session's own weights on its own input, by the core."""
     w = at.session_state[lab.WEIGHTS].replace(
-        reset_after=at.session_state[lab.VARIANT] == "after")
+        reset_after=at.session_state[Lab.variant.key] == "after")
     return run(GRUModel(((w,),)), np.array(x)[:, None]).layers[0][0].h.T
 
 
@@ -88,8 +89,8 @@ def test_explorer_sessions_each_see_only_their_own_upload():
 def test_the_same_file_uploaded_twice_is_loaded_once_and_shared_read_only():
     data = own_format()
     a, b = upload(page(), "one.pt", data), upload(page(), "one.pt", data)
-    ckpt_a = a.session_state[explorer_model.CURRENT].ckpt
-    ckpt_b = b.session_state[explorer_model.CURRENT].ckpt
+    ckpt_a = a.session_state[Explorer.model.current.key].ckpt
+    ckpt_b = b.session_state[Explorer.model.current.key].ckpt
     assert ckpt_a is ckpt_b  # one cached object, keyed by content: it must be immutable
     assert_read_only(ckpt_a)
 

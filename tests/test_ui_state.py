@@ -18,7 +18,7 @@ from gru_viz.core.notation import NOTATIONS
 from gru_viz.io.checkpoint import load_checkpoint
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_more import read_corpus
-from gru_viz.ui.explorer_views import SEARCH
+from gru_viz.ui.state import Explorer
 from tests.helpers import VOCAB, own_format, planted_model, saved
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def test_corpus_matches_use_the_notation_the_search_was_made_in(made_in):
     at.radio(key="ex.view.w").set_value("Corpus").run()
     at.text_area(key="ex.corpus_text").set_value(CORPUS).run()
     at.button(key="ex.corpus_go").click().run()
-    at.session_state[SEARCH] = {"model": model_key, "notation": made_in, "cell": (0, 0),
+    at.session_state[Explorer.search.key] = {"model": model_key, "notation": made_in, "cell": (0, 0),
                                 "field": "z", "sign": 1.0, "units": units, "threshold": thr,
                                 "min_length": 1}
     at.run()
@@ -285,9 +285,9 @@ def test_a_bad_member_in_a_npz_is_an_input_error():
 def test_text_and_id_corpora_are_capped(monkeypatch):
     monkeypatch.setenv("GRUVIZ_MAX_STEPS", "2")  # 128 steps (characters) in all
     text = Loaded(load_checkpoint(own_format()), "own.pt", "k")
-    assert len(read_corpus(text, b"()\n" * 64, "c.txt")[0]) == 64
+    assert len(read_corpus(text, b"()\n" * 64, "c.txt", "line")[0]) == 64
     with pytest.raises(InputError, match="more than 128 characters"):
-        read_corpus(text, b"()\n" * 64 + b"(", "c.txt")
+        read_corpus(text, b"()\n" * 64 + b"(", "c.txt", "line")
 
     class Ids(torch.nn.Module):
         def __init__(self):
@@ -296,7 +296,8 @@ def test_text_and_id_corpora_are_capped(monkeypatch):
             self.rnn = torch.nn.GRU(3, 4, batch_first=True)
 
     ids = Loaded(load_checkpoint(saved(Ids().state_dict())), "ids.pt", "k")
-    assert len(read_corpus(ids, b"1 2 3 4\n" * 32, "c.txt")[0]) == 32
+    assert len(read_corpus(ids, b"1 2 3 4\n" * 32, "c.txt", "line")[0]) == 32
+    assert [len(x) for x in read_corpus(ids, b"1 2 3 4\n" * 32, "c.txt")[0]] == [128]
     with pytest.raises(InputError, match="more than 128 steps"):
         read_corpus(ids, b"1 2 3 4\n" * 32 + b"0", "c.txt")
 

@@ -8,6 +8,9 @@ signal. Same vocabulary as figures.py: gates fixed to [0, 1], values diverging a
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,18 +19,23 @@ import plotly.colors
 from gru_viz.analysis.units import GATES, SaturationCounts
 from gru_viz.core.notation import Notation
 from gru_viz.core.trace import LayerTrace
+from gru_viz.core.untrusted import html_text
 from gru_viz.figures.traces import (
     FONT,
     GATE_SCALE,
+    HOVER_CELLS,
     UNIT_COLOURS,
     VALUE_SCALE,
     columns,
     heatmap_spec,
     stacked_domains,
+    step_labels,
     ticks,
 )
 
 PROB_SCALE = "Viridis"
+CHART_BYTES = 8 * 2**20  # DESIGN §6: the most one chart may send
+WINDOW_TICKS = 40  # about how many steps of a window get a tick label
 
 
 def text_scale(field: str) -> list[list]:
@@ -40,9 +48,10 @@ def text_scale(field: str) -> list[list]:
 def ordered_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
                      tokens: Sequence[str] | None = None,
                      window: tuple[int, int] | None = None, max_cols: int | None = None,
-                     height: int | None = None) -> dict:
+                     height: int | None = None, hover_cells: int = HOVER_CELLS) -> dict:
     """figures.heatmap_spec with its unit rows in ``order`` (units keep their ids as labels)."""
-    spec = heatmap_spec(cell, notation, tokens, window, max_cols, height)
+    spec = heatmap_spec(cell, notation, tokens, window, max_cols, height,
+                        hover_cells=hover_cells)
     labels = [str(u) for u in order]
     for trace in spec["data"]:
         trace["z"] = trace["z"][order]
@@ -53,6 +62,79 @@ def ordered_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
             axis.pop("tickvals", None)
             if len(order) > 32:
                 axis["showticklabels"] = False
+    return spec
+
+
+def value_bytes(values: np.ndarray) -> float:
+    """JSON bytes per float32 value of ``values`` as plotly writes them: base64, with each "/"
+    written as 6 bytes. It depends on the data: the float32 exponent of a number in [0.5, 1)
+    encodes to many "/", so it is measured (on at most a million of the values)."""
+    flat = np.ascontiguousarray(values, np.float32).ravel()
+    flat = flat[::max(1, flat.size // 1_000_000)]
+    b = base64.b64encode(flat.tobytes())
+    return (len(b) + 5 * b.count(b"/")) / max(1, flat.size)
+
+
+def heatmap_bytes(H: int, steps: int, each_value: float, label_bytes: float = 0.0) -> float:
+    """About the JSON bytes of ``ordered_heatmaps`` over ``steps`` full-resolution columns:
+    per panel, H × steps values of ``each_value`` bytes (``value_bytes``), the steps' x
+    (plotly narrows them to ≤ 4 bytes, in base64) and ``label_bytes`` per cell when the hover
+    names each step's input; the layout (ticks, titles, the span's labels) on top. Linear in
+    ``steps``."""
+    return 4 * (each_value * H + 6 + H * label_bytes) * steps + 64 * steps + 20_000
+
+
+def label_bytes(labels: Sequence[str]) -> float:
+    """Mean JSON bytes of one escaped step label in a list (the hover's input, a cell each)."""
+    return sum(len(json.dumps(html_text(s))) + 1 for s in labels) / max(1, len(labels))
+
+
+def browser_span(cell: LayerTrace, notation: Notation, window: tuple[int, int],
+                 labels: Sequence[str]) -> tuple[tuple[int, int], bool]:
+    """The steps (start, stop) to draw at full resolution so that ``window`` moves over them
+    in the browser, and whether the hover names each step's input.
+
+    The whole run when it fits CHART_BYTES, else as many steps centred on the window as fit
+    (at least the window: beyond the span, moving is a server round trip). The hover names
+    the input where the window alone would (``HOVER_CELLS``), and its bytes are counted.
+    """
+    T, H = cell.steps, cell.hidden_size
+    start, stop = window
+    hover = H * (stop - start) <= HOVER_CELLS
+    each = value_bytes(np.stack([notation.values(f, getattr(cell, f)) for f in "zrnh"]))
+    per_label = label_bytes(labels) if hover else 0.0
+    fixed = heatmap_bytes(H, 0, each, per_label)
+    fits = int((CHART_BYTES - fixed) // (heatmap_bytes(H, 1, each, per_label) - fixed))
+    steps = min(T, max(stop - start, fits))
+    first = min(max(0, start - (steps - (stop - start)) // 2), T - steps)
+    return (first, first + steps), hover
+
+
+def window_ticks(labels: Sequence[str], start: int, stop: int,
+                 most: int = WINDOW_TICKS) -> dict:
+    """Ticks of the window [start, stop) at the multiples of a stride that gives about
+    ``most`` of them: a tick stays on its step while the window moves (window.js does the
+    same in the browser)."""
+    k = max(1, math.ceil((stop - start) / most))
+    shown = range(-(-start // k) * k, stop, k)
+    return {"tickvals": list(shown), "ticktext": [labels[t] for t in shown]}
+
+
+def window_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
+                    tokens: Sequence[str] | None, span: tuple[int, int],
+                    window: tuple[int, int], hover: bool) -> dict:
+    """``ordered_heatmaps`` of the steps ``span`` at full resolution, showing ``window``
+    (start, stop) of them: the browser moves the x range over the span without the server.
+    The first trace's ``meta`` holds the span's first step and step labels (escaped with the
+    figure's other data strings) for the ticks the browser writes."""
+    H = cell.hidden_size
+    spec = ordered_heatmaps(cell, notation, order, tokens, window=span,
+                            hover_cells=H * (span[1] - span[0]) if hover else 0)
+    labels = step_labels(cell.x, tokens)
+    spec["data"][0]["meta"] = {"first": span[0], "labels": labels[span[0]:span[1]]}
+    start, stop = window
+    spec["layout"]["xaxis"] |= {"range": [start - 0.5, stop - 0.5],
+                                **window_ticks(labels, start, stop)}
     return spec
 
 
@@ -193,7 +275,7 @@ def prediction_heatmap(probs: np.ndarray, symbols: Sequence[str], tokens: Sequen
                                                           dtype=np.float32),
              "x": cols, "y": [symbols[v] for v in shown], "colorscale": PROB_SCALE,
              "zmin": 0, "zmax": 1, "colorbar": {"title": {"text": "p(next)"}},
-             "hovertemplate": "t = %{x}<br>next = %{y}<br>p = %{z:.3f}<extra></extra>"}]
+             "hovertemplate": "t = %{x:d}<br>next = %{y}<br>p = %{z:.3f}<extra></extra>"}]
     shapes = [] if step is None else [{"type": "line", "x0": step, "x1": step, "y0": 0,
                                        "y1": 1, "yref": "paper",
                                        "line": {"color": "#d62728", "width": 2}}]
@@ -230,7 +312,7 @@ def head_lines(head: np.ndarray, tokens: Sequence[str], names: Sequence[str]) ->
     data = [{"type": "scatter", "mode": "lines", "x": t, "y": head[:, j].astype(np.float32),
              "name": f"output {names[j]}", "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)],
                                                    "width": 3},
-             "hovertemplate": f"t = %{{x}}<br>output {names[j]} = %{{y:.3f}}<extra></extra>"}
+             "hovertemplate": f"t = %{{x:d}}<br>output {names[j]} = %{{y:.3f}}<extra></extra>"}
             for j in range(head.shape[1])]
     return {"data": data, "layout": _layout(
         380, xaxis={"title": {"text": "time step t (input)"}, **ticks(list(tokens), t, 30)},

@@ -4,8 +4,8 @@ unit and file names) reach a figure through those keys only; ``escaped`` HTML-es
 string there, so a vocabulary symbol is drawn as the characters it is. Our own templates
 (titles, hover templates, annotations) are written here and keep their markup.
 
-Every figure leaves the library through ``escaped``: ``gru_viz.ui.charts.chart`` in the app,
-``gru_viz.figures.files`` for HTML and images.
+Every figure leaves the library through ``escaped``: ``gru_viz.figures.wire.page_figure`` for
+the app's ``gru_viz.ui.charts.chart``, ``gru_viz.figures.files`` for HTML and images.
 """
 
 from __future__ import annotations

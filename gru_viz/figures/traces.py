@@ -89,17 +89,18 @@ def _bottom(ticktext: list[str], below: int) -> int:
 def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | None = None,
                  window: tuple[int, int] | None = None, max_cols: int | None = None,
                  height: int | None = None, max_ticks: int = 40,
-                 input_track: bool = False) -> dict:
+                 input_track: bool = False, hover_cells: int = HOVER_CELLS) -> dict:
     """The figure of ``gate_heatmaps`` as a plain dict (st.plotly_chart takes it directly;
     building it without Plotly's per-call validation keeps a rerun fast). ``max_ticks``: about
     how many time steps get a tick label (fewer for a narrow figure). ``input_track``: the
     input as a fifth, thin panel under the four, ticks reading "t" over the input, and titles
-    left-aligned over the whole width (a narrow column keeps them whole)."""
+    left-aligned over the whole width (a narrow column keeps them whole). ``hover_cells``: up
+    to how many cells per panel the hover names each step's input (it costs payload)."""
     T, H = cell.steps, cell.hidden_size
     labels = step_labels(cell.x, tokens)
     cols = columns(T, window, max_cols)
     units = np.arange(H)
-    hover_input = H * len(cols) <= HOVER_CELLS
+    hover_input = H * len(cols) <= hover_cells
     custom = np.broadcast_to(np.array([labels[t] for t in cols], dtype=object),
                              (H, len(cols))).tolist() if hover_input else None
     stride = int(cols[1] - cols[0]) if len(cols) > 1 else 1
@@ -119,7 +120,7 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
             "z": np.ascontiguousarray(field_values(cell, notation, f)[cols].T, dtype=np.float32),
             "x": cols, "y": units, "coloraxis": "coloraxis" if f in "zr" else "coloraxis2",
             "customdata": custom,
-            "hovertemplate": f"t = %{{x}}<br>{'input: %{customdata}<br>' if hover_input else ''}"
+            "hovertemplate": f"t = %{{x:d}}<br>{'input: %{customdata}<br>' if hover_input else ''}"
                              f"unit %{{y}}<br>{sym} = %{{z:.3f}}<extra></extra>"})
         layout[f"yaxis{ax}"] = {"domain": dom, "anchor": "x", "title": {"text": "unit"}, **TICKS,
                                 "autorange": "reversed",
@@ -138,7 +139,7 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                      "z": np.ascontiguousarray(xs), "x": cols, "y": np.arange(xs.shape[0]),
                      "colorscale": "Greys", "zmin": -float(np.abs(xs).max() or 1),
                      "zmax": float(np.abs(xs).max() or 1), "showscale": False,
-                     "hovertemplate": "t = %{x}<br>input %{y} = %{z:.3g}<extra></extra>"})
+                     "hovertemplate": "t = %{x:d}<br>input %{y} = %{z:.3g}<extra></extra>"})
         layout["yaxis5"] = {"domain": [0, track], "anchor": "x", **TICKS, "autorange": "reversed",
                             "tickvals": list(range(len(rows))), "ticktext": rows}
         layout["xaxis"] |= {"anchor": "y5", "title": {"text": ""}}
@@ -199,7 +200,7 @@ def lines_spec(cell: LayerTrace, notation: Notation, units: Sequence[int],
                 "name": f"unit {j}",
                 "legendgroup": str(j), "showlegend": k == 0, "customdata": labels,
                 "line": {"color": UNIT_COLOURS[j % len(UNIT_COLOURS)], "width": 3},
-                "hovertemplate": f"t = %{{x}}<br>input: %{{customdata}}<br>unit {j}<br>"
+                "hovertemplate": f"t = %{{x:d}}<br>input: %{{customdata}}<br>unit {j}<br>"
                                  f"{sym} = %{{y:.3f}}<extra></extra>"})
         layout[f"xaxis{ax}"] = {"domain": xdom, "anchor": f"y{ax}", **ticks(labels, t, 8),
                                 **TICKS, **({"matches": "x"} if k else {})}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from _plotly_utils.utils import (
     plotlyjsShortTypes,
     to_typed_array_spec,
 )
+
+from gru_viz.figures.safe import escaped
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -98,3 +101,32 @@ def plain(spec: dict) -> dict:
     if spec.get("frames"):
         out["frames"] = _walk(spec["frames"])
     return out
+
+
+class _Plain(go.Figure):
+    """A stand-in for the Figure whose ``to_dict`` is ``data``: st.plotly_chart reads a Figure
+    only through ``to_dict``, so the Figure itself is never built (an empty one costs ~1 ms)."""
+
+    def __init__(self, data: dict):
+        self._plain = data
+
+    def to_dict(self) -> dict:
+        return self._plain
+
+
+def page_figure(spec: dict | go.Figure) -> go.Figure:
+    """What ``gru_viz.ui.charts.chart`` hands st.plotly_chart: the spec with its data strings
+    HTML-escaped (``figures.safe.escaped``), as the plain dict Plotly would send (``plain``).
+    Validating a dict property by property, or converting a Figure (a copy of it and of its
+    template), costs more than the whole rest of a rerun at teaching sizes; the specs are
+    validated in the tests (``gate_heatmaps``/``unit_lines`` build checked Figures)."""
+    return _Plain(plain(escaped(spec)))
+
+
+def figure_json(spec: dict | go.Figure) -> str:
+    """The spec with its data strings HTML-escaped, as the JSON plotly.js reads (arrays in the
+    same typed form as ``plain``), without a template: for ``gru_viz.ui.charts.chart_in_place``,
+    whose chart takes its colours from the app's theme in the browser."""
+    fig = escaped(spec)
+    return json.dumps({"data": [_props(t) for t in fig["data"]],
+                       "layout": _props(fig["layout"])}, allow_nan=False, separators=(",", ":"))

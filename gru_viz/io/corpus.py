@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gru_viz.core.errors import InputError
+from gru_viz.io.arrays import npy_header
 from gru_viz.io.inputs import Vocabulary
 
 SPLITS = ("file", "line", "none")
@@ -135,10 +136,7 @@ def corpus_files(paths: list[str | os.PathLike] | str | os.PathLike) -> list[Pat
 def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     with open(path, "rb") as f:
         try:
-            version = np.lib.format.read_magic(f)
-            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read(f)
+            shape, fortran, dtype = npy_header(f)
         except ValueError as exc:
             raise InputError(f"{path.name} is not a readable .npy file: {exc}") from None
         return shape, fortran, dtype, f.tell()
@@ -155,6 +153,50 @@ def _encoder(vocabulary: Vocabulary) -> np.ndarray:
     return table
 
 
+def encode_chars(text: str, table: np.ndarray, lines: bool
+                 ) -> tuple[np.ndarray, int, np.ndarray]:
+    """Ids (int32) of ``text``'s characters through ``table``, those not in it skipped.
+
+    Returns (ids, characters skipped, the number of ids before each newline when ``lines``:
+    then newlines end lines and are not ids or skipped, else they are characters like any).
+    """
+    cps = np.frombuffer(text.encode("utf-32-le"), "<u4")
+    ids = table[np.minimum(cps, len(table) - 1)]
+    keep = ids >= 0
+    ends = np.zeros(0, np.int64)
+    newlines = 0
+    if lines:
+        nl = np.flatnonzero(cps == 10)
+        keep[nl] = False  # a line's document does not hold its newline
+        ends = np.cumsum(keep)[nl]  # ids kept up to and including each newline
+        newlines = len(nl)
+    kept = ids[keep]
+    return kept, int(cps.size - kept.size - newlines), ends
+
+
+def text_documents(text: str, vocabulary: Vocabulary, split: str = "file"
+                   ) -> tuple[list[np.ndarray], int]:
+    """A text's documents as a corpus job reads a text file: (id arrays, characters skipped).
+
+    ``split`` "file" or "none": one document, the newline a token like any other (when the
+    vocabulary has it); "line": one document a line, its newline not fed. Empty documents
+    are dropped."""
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {', '.join(SPLITS)}; got {split!r}.")
+    ids, skipped, ends = encode_chars(text, _encoder(vocabulary), split == "line")
+    spans = document_spans(ends, len(ids), split == "line")
+    return [ids[a:b] for a, b, _ in spans if b > a], skipped
+
+
+def document_spans(line_ends, n: int, lines: bool) -> list[tuple[int, int, int]]:
+    """(start, stop, label) of the documents of n encoded tokens: one (label −1), or with
+    ``lines`` one a non-empty line (label: its line number) ending at ``line_ends``."""
+    if not lines:
+        return [(0, n, -1)]
+    bounds = [0, *(int(e) for e in line_ends), n]
+    return [(a, b, line) for line, (a, b) in enumerate(zip(bounds, bounds[1:])) if b > a]
+
+
 def encode_text(path: Path, table: np.ndarray, out: Path, lines: bool
                 ) -> tuple[int, int, list[int]]:
     """Encode a UTF-8 file into raw int32 ids at ``out``, a block at a time.
@@ -164,7 +206,6 @@ def encode_text(path: Path, table: np.ndarray, out: Path, lines: bool
     decoder = codecs.getincrementaldecoder("utf-8")()
     n = skipped = 0
     ends: list[int] = []
-    top = len(table) - 1
     with open(path, "rb") as src, open(out, "wb") as dst:
         while True:
             raw = src.read(TEXT_BLOCK)
@@ -174,16 +215,9 @@ def encode_text(path: Path, table: np.ndarray, out: Path, lines: bool
                 raise InputError(f"{path.name} is not UTF-8 text (near byte {exc.start} of a "
                                  "block).") from None
             if text:
-                cps = np.frombuffer(text.encode("utf-32-le"), "<u4")
-                ids = table[np.minimum(cps, top)]
-                keep = ids >= 0
-                if lines:
-                    nl = np.flatnonzero(cps == 10)
-                    keep[nl] = False  # a line's document does not hold its newline
-                    before = np.cumsum(keep)  # tokens kept up to and including each char
-                    ends += (n + before[nl]).tolist()
-                kept = ids[keep]
-                skipped += int(cps.size - kept.size - (len(nl) if lines else 0))
+                kept, skip, line_ends = encode_chars(text, table, lines)
+                ends += (n + line_ends).tolist()
+                skipped += skip
                 dst.write(kept.astype("<i4").tobytes())
                 n += kept.size
             if not raw:
@@ -270,11 +304,7 @@ def _text_file(path: Path, i: int, table, kind: str, width: int | None, work: Pa
     out = work / f"tokens-{i}.bin"
     n, skipped, ends = encode_text(path, table, out, split == "line")
     tf = TokenFile(str(out), "<i4", 0, n, 0)
-    if split != "line":
-        return tf, [(0, n, -1)], skipped
-    bounds = [0, *ends, n]
-    spans = [(a, b, line) for line, (a, b) in enumerate(zip(bounds, bounds[1:])) if b > a]
-    return tf, spans, skipped
+    return tf, document_spans(ends, n, split == "line"), skipped
 
 
 def _check_ids(tf: TokenFile, symbols: int, block: int = 1 << 22) -> None:

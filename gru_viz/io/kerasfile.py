@@ -35,6 +35,7 @@ import numpy as np
 from gru_viz.core.errors import CheckpointError, WeightsError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
+from gru_viz.io.arrays import read_only
 from gru_viz.io.detect import FoundGRU
 
 MAX_CONFIG = 16 * 2**20  # bytes of config JSON
@@ -87,9 +88,7 @@ class _Weights:
         except Exception as exc:
             raise CheckpointError(f"{self.label} is a truncated or corrupt Keras file: {where} "
                                   f"cannot be read ({type(exc).__name__}).") from None
-        a = a.astype(np.float32) if a.dtype == np.float16 else a
-        a.setflags(write=False)
-        return a
+        return read_only(a)
 
     def _vars(self, path: str) -> list[np.ndarray]:
         group = self._get(self.h5, path)
@@ -256,6 +255,21 @@ def _inbound(layer: Mapping) -> set[str]:
     return found
 
 
+@dataclass
+class _Assembly:
+    """What the walk over a Keras model's layers, in order, has found so far."""
+
+    weights: _Weights
+    label: str
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    stacks: list[_Stack] = field(default_factory=list)
+    others: set[str] = field(default_factory=set)  # other recurrent layers; mask:<embedding>
+    current: _Stack | None = None  # the stack the next GRU layer may join
+    prev_name: str | None = None
+    prev_class: str | None = None
+    pending_emb: str | None = None  # an embedding the next GRU layer may read
+
+
 def _assemble_keras(config: Mapping, weights: _Weights, label: str):
     from gru_viz.io.checkpoint import Contents
 
@@ -264,122 +278,167 @@ def _assemble_keras(config: Mapping, weights: _Weights, label: str):
     layers = _flatten(config, label) if config.get("class_name") in CONTAINERS else \
         [((), str(config.get("config", {}).get("name", "layer")), config)]
     functional = config.get("class_name") != "Sequential"
-    tensors: dict[str, np.ndarray] = {}
-    stacks: list[_Stack] = []
-    current: _Stack | None = None
-    prev_name, prev_class, pending_emb = None, None, None
-    others: set[str] = set()
+    a = _Assembly(weights, label)
     for path, name, layer in layers:
         cls = layer.get("class_name")
         cfg = layer.get("config", {}) if isinstance(layer.get("config"), Mapping) else {}
-        direct = (not functional) or (prev_name in _inbound(layer))
+        direct = (not functional) or (a.prev_name in _inbound(layer))
         if cls in RECURRENT:
-            inner_cls, inner = cls, layer
-            merge = "concat"
-            if cls == "Bidirectional":
-                inner = cfg.get("layer", {})
-                inner_cls = inner.get("class_name")
-                merge = cfg.get("merge_mode", "concat")
-                back = cfg.get("backward_layer")
-                if isinstance(back, Mapping) and back.get("class_name") not in (None, inner_cls):
-                    raise CheckpointError(f"{label}: layer {name!r} has a different backward "
-                                          "layer; gru-viz reads Bidirectional(GRU) only.")
-            if inner_cls not in ("GRU", "RNN"):
-                others.add(f"{name!r} ({inner_cls})")
-                current, prev_name, prev_class = None, name, cls
-                continue
-            c = _cell_config(inner, name, label, inner_cls)
-            _check_options(c, name, label)
-            use_bias = bool(c.get("use_bias", True))
-            reset_after = bool(c.get("reset_after", True))
-            ws = weights.layer(path, name, cls)
-            n = 3 if use_bias else 2
-            if cls == "Bidirectional":
-                if len(ws) != 2 * n:
-                    raise CheckpointError(f"{label}: Bidirectional layer {name!r} has {len(ws)} "
-                                          f"weight arrays, expected {2 * n}.")
-                cells = (_gru_cell(ws[:n], use_bias, reset_after, name, label),
-                         _gru_cell(ws[n:], use_bias, reset_after, name, label))
-                backwards = False
-                keys = ("forward", "backward")
-            else:
-                cells = (_gru_cell(ws, use_bias, reset_after, name, label),)
-                backwards = bool(c.get("go_backwards", False))
-                keys = ("",)
-            for key, cell in zip(keys, cells):
-                for field_name, a in cell.fused().items():
-                    tensors[f"{name}{'.' + key if key else ''}.{field_name}"] = a
-            D = len(cells)
-            fits = (current is not None and current.open and direct
-                    and current.reset_after == reset_after and current.D == D
-                    and current.layers[-1][0].hidden_size == cells[0].hidden_size
-                    and cells[0].hidden_size * D == cells[0].input_size
-                    and not (D == 2 and current.flipped))
-            if not fits:
-                current = _Stack([], [], [], reset_after, D, False, True)
-                stacks.append(current)
-                if pending_emb is not None and tensors[pending_emb].shape[1] == \
-                        cells[0].input_size and prev_class == "Embedding" and direct:
-                    current.embedding = pending_emb
-            reverse = current.flipped != backwards  # reads original positions backwards
-            current.names.append(name)
-            current.layers.append(cells)
-            current.bias |= use_bias
-            current.reverse.append(reverse if D == 1 else False)
-            current.flipped = reverse if D == 1 else current.flipped
-            current.open = bool(c.get("return_sequences", False)) and merge == "concat"
-            if merge != "concat":
-                current.notes.append(f"{name!r} merges its directions by {merge!r}: no layer "
-                                     "after it is attached")
-            if backwards:
-                current.notes.append(f"{name!r} has go_backwards=True")
-            prev_name, prev_class = name, cls
-            continue
-        if cls == "InputLayer":
-            continue
-        if cls in ("LSTM", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "CuDNNGRU", "CuDNNLSTM"):
-            others.add(f"{name!r} ({cls})")
-        if cls in PASS_THROUGH:  # identity at inference: the layers around it stay direct
-            prev_name = name
-            continue
-        if cls == "Embedding":
-            ws = weights.layer(path, name, cls)
-            pending_emb = None
-            if len(ws) == 1 and ws[0].ndim == 2:
-                tensors[f"{name}.weight"] = ws[0]
-                pending_emb = f"{name}.weight"
-                if cfg.get("mask_zero"):
-                    others.add(f"mask:{name}")
-        elif cls == "Dense" and current is not None and direct and prev_class in RECURRENT \
-                and current.head is None and not any("merges" in n for n in current.notes):
-            ws = weights.layer(path, name, cls)
-            H = current.layers[-1][0].hidden_size
-            if ws and ws[0].ndim == 2 and ws[0].shape[0] == current.D * H:
-                tensors[f"{name}.weight"] = np.ascontiguousarray(ws[0].T)
-                if len(ws) > 1 and ws[1].shape == (ws[0].shape[1],):
-                    tensors[f"{name}.bias"] = ws[1]
-                current.head = f"{name}.weight"
-                act = cfg.get("activation", "linear")
-                if act not in ("linear", "softmax", None):
-                    current.notes.append(f"the head {name!r} applies {act!r} after the linear "
-                                         "part shown")
-        if cls != "Embedding":
-            pending_emb = None
-        current, prev_name, prev_class = None, name, cls
-    if not stacks:
-        listed = ", ".join(sorted(o for o in others if not o.startswith("mask:")))
+            _recurrent(a, path, name, layer, cfg, direct)
+        elif cls != "InputLayer":
+            _other_layer(a, path, name, cls, cfg, direct)
+    if not a.stacks:
+        listed = ", ".join(sorted(o for o in a.others if not o.startswith("mask:")))
         raise CheckpointError(f"{label} is a Keras model with no GRU layer"
                               + (f" (recurrent layers: {listed})" if listed else "")
                               + ". gru-viz shows GRUs (keras.layers.GRU).")
+    grus, warnings = _found_grus(a)
+    return Contents(a.tensors, grus, None, {"container": "Keras"}, warnings)
+
+
+def _unwrap(cls: str, layer: Mapping, cfg: Mapping, name: str, label: str
+            ) -> tuple[Any, Mapping, str]:
+    """(class, config, merge mode) of the recurrent layer itself, inside a Bidirectional."""
+    if cls != "Bidirectional":
+        return cls, layer, "concat"
+    inner = cfg.get("layer", {})
+    inner_cls = inner.get("class_name")
+    back = cfg.get("backward_layer")
+    if isinstance(back, Mapping) and back.get("class_name") not in (None, inner_cls):
+        raise CheckpointError(f"{label}: layer {name!r} has a different backward "
+                              "layer; gru-viz reads Bidirectional(GRU) only.")
+    return inner_cls, inner, cfg.get("merge_mode", "concat")
+
+
+def _cells(ws: list[np.ndarray], bidirectional: bool, use_bias: bool, reset_after: bool,
+           name: str, label: str) -> tuple[GRUWeights, ...]:
+    """The layer's cells: (forward, backward) of a Bidirectional, else one."""
+    if not bidirectional:
+        return (_gru_cell(ws, use_bias, reset_after, name, label),)
+    n = 3 if use_bias else 2
+    if len(ws) != 2 * n:
+        raise CheckpointError(f"{label}: Bidirectional layer {name!r} has {len(ws)} "
+                              f"weight arrays, expected {2 * n}.")
+    return (_gru_cell(ws[:n], use_bias, reset_after, name, label),
+            _gru_cell(ws[n:], use_bias, reset_after, name, label))
+
+
+def _recurrent(a: _Assembly, path: tuple[str, ...], name: str, layer: Mapping, cfg: Mapping,
+               direct: bool) -> None:
+    """A GRU, RNN(GRUCell) or Bidirectional layer: its cells join the current stack or open
+    a new one; other recurrent layers are only listed."""
+    cls = layer.get("class_name")
+    inner_cls, inner, merge = _unwrap(cls, layer, cfg, name, a.label)
+    if inner_cls not in ("GRU", "RNN"):
+        a.others.add(f"{name!r} ({inner_cls})")
+        a.current, a.prev_name, a.prev_class = None, name, cls
+        return
+    c = _cell_config(inner, name, a.label, inner_cls)
+    _check_options(c, name, a.label)
+    use_bias = bool(c.get("use_bias", True))
+    reset_after = bool(c.get("reset_after", True))
+    bidirectional = cls == "Bidirectional"
+    cells = _cells(a.weights.layer(path, name, cls), bidirectional, use_bias, reset_after, name,
+                   a.label)
+    backwards = not bidirectional and bool(c.get("go_backwards", False))
+    keys = ("forward", "backward") if bidirectional else ("",)
+    for key, cell in zip(keys, cells):
+        for field_name, arr in cell.fused().items():
+            a.tensors[f"{name}{'.' + key if key else ''}.{field_name}"] = arr
+    current = _stack_for(a, cells, reset_after, direct)
+    D = len(cells)
+    reverse = current.flipped != backwards  # reads original positions backwards
+    current.names.append(name)
+    current.layers.append(cells)
+    current.bias |= use_bias
+    current.reverse.append(reverse if D == 1 else False)
+    current.flipped = reverse if D == 1 else current.flipped
+    current.open = bool(c.get("return_sequences", False)) and merge == "concat"
+    if merge != "concat":
+        current.notes.append(f"{name!r} merges its directions by {merge!r}: no layer "
+                             "after it is attached")
+    if backwards:
+        current.notes.append(f"{name!r} has go_backwards=True")
+    a.prev_name, a.prev_class = name, cls
+
+
+def _stack_for(a: _Assembly, cells: tuple[GRUWeights, ...], reset_after: bool,
+               direct: bool) -> _Stack:
+    """The stack these cells join: the current one when they read its whole output, else a
+    new one (which takes the embedding just before it, when it fits)."""
+    current, D = a.current, len(cells)
+    fits = (current is not None and current.open and direct
+            and current.reset_after == reset_after and current.D == D
+            and current.layers[-1][0].hidden_size == cells[0].hidden_size
+            and cells[0].hidden_size * D == cells[0].input_size
+            and not (D == 2 and current.flipped))
+    if fits:
+        return current
+    a.current = _Stack([], [], [], reset_after, D, False, True)
+    a.stacks.append(a.current)
+    if a.pending_emb is not None and a.tensors[a.pending_emb].shape[1] == \
+            cells[0].input_size and a.prev_class == "Embedding" and direct:
+        a.current.embedding = a.pending_emb
+    return a.current
+
+
+def _other_layer(a: _Assembly, path: tuple[str, ...], name: str, cls: Any, cfg: Mapping,
+                 direct: bool) -> None:
+    """A layer that is not recurrent: an embedding the next GRU may read, a Dense head right
+    after a GRU, a pass-through layer, or a layer that ends the current stack."""
+    if cls in ("LSTM", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "CuDNNGRU", "CuDNNLSTM"):
+        a.others.add(f"{name!r} ({cls})")
+    if cls in PASS_THROUGH:  # identity at inference: the layers around it stay direct
+        a.prev_name = name
+        return
+    current = a.current
+    if cls == "Embedding":
+        _embedding(a, path, name, cfg)
+    elif cls == "Dense" and current is not None and direct and a.prev_class in RECURRENT \
+            and current.head is None and not any("merges" in n for n in current.notes):
+        _head(a, current, path, name, cfg)
+    if cls != "Embedding":
+        a.pending_emb = None
+    a.current, a.prev_name, a.prev_class = None, name, cls
+
+
+def _embedding(a: _Assembly, path: tuple[str, ...], name: str, cfg: Mapping) -> None:
+    ws = a.weights.layer(path, name, "Embedding")
+    a.pending_emb = None
+    if len(ws) == 1 and ws[0].ndim == 2:
+        a.tensors[f"{name}.weight"] = ws[0]
+        a.pending_emb = f"{name}.weight"
+        if cfg.get("mask_zero"):
+            a.others.add(f"mask:{name}")
+
+
+def _head(a: _Assembly, current: _Stack, path: tuple[str, ...], name: str,
+          cfg: Mapping) -> None:
+    """A Dense layer reading the stack's output: its linear head, when the shapes fit."""
+    ws = a.weights.layer(path, name, "Dense")
+    H = current.layers[-1][0].hidden_size
+    if ws and ws[0].ndim == 2 and ws[0].shape[0] == current.D * H:
+        a.tensors[f"{name}.weight"] = np.ascontiguousarray(ws[0].T)
+        if len(ws) > 1 and ws[1].shape == (ws[0].shape[1],):
+            a.tensors[f"{name}.bias"] = ws[1]
+        current.head = f"{name}.weight"
+        act = cfg.get("activation", "linear")
+        if act not in ("linear", "softmax", None):
+            current.notes.append(f"the head {name!r} applies {act!r} after the linear "
+                                 "part shown")
+
+
+def _found_grus(a: _Assembly) -> tuple[tuple[FoundGRU, ...], tuple[str, ...]]:
+    """One FoundGRU a stack, and the warnings about them."""
     grus = []
     warnings: tuple[str, ...] = ()
-    for s in stacks:
+    for s in a.stacks:
         try:
             model = GRUModel(tuple(s.layers), tuple(s.reverse))
         except WeightsError as exc:
-            raise CheckpointError(f"{label}: GRU layers {s.names}: {exc}") from None
+            raise CheckpointError(f"{a.label}: GRU layers {s.names}: {exc}") from None
         name = s.names[0] if len(s.names) == 1 else " → ".join(s.names)
-        keys = tuple(k for k in tensors if k.split(".")[0] in s.names)
+        keys = tuple(k for k in a.tensors if k.split(".")[0] in s.names)
         source = (f"Keras {'layers' if len(s.names) > 1 else 'layer'} "
                   f"{', '.join(repr(n) for n in s.names)}, reset_after={s.reset_after}"
                   + "".join(f"; {n}" for n in s.notes))
@@ -387,10 +446,10 @@ def _assemble_keras(config: Mapping, weights: _Weights, label: str):
             source += "; Keras returns this sequence last step first, ours is by position"
         grus.append(FoundGRU(name, model, keys, cell=False, bias=s.bias, embedding=s.embedding,
                              head=s.head, assigned=True, source=source))
-        if s.embedding and f"mask:{s.embedding.split('.')[0]}" in others:
+        if s.embedding and f"mask:{s.embedding.split('.')[0]}" in a.others:
             warnings += (f"The embedding {s.embedding.split('.')[0]!r} has mask_zero=True: "
                          "Keras skips steps whose id is 0, gru-viz runs every step.",)
-    return Contents(tensors, tuple(grus), None, {"container": "Keras"}, warnings)
+    return tuple(grus), warnings
 
 
 def _h5(data: bytes, label: str):

@@ -21,6 +21,7 @@ from gru_viz.core.errors import CheckpointError, WeightsError
 from gru_viz.core.limits import check_unpacked
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
+from gru_viz.io.arrays import npy_header, read_only
 from gru_viz.io.detect import PARTS, FoundGRU, role_words
 
 MAX_MEMBERS = 10_000
@@ -48,10 +49,7 @@ def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> np.nd
     key = info.filename[: -len(".npy")]
     try:
         with z.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read_header(f)
+            shape, fortran, dtype = npy_header(f)
             if dtype.hasobject:
                 raise CheckpointError(f"{label}: array {key!r} holds Python objects, which "
                                       "need pickle to read (never done). Save numbers and "
@@ -71,17 +69,7 @@ def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> np.nd
         raise CheckpointError(f"{label} is a truncated .npz: array {key!r} is cut short. "
                               "Save it again.")
     a = np.frombuffer(raw, dtype=dtype)
-    return _native(a.reshape(shape[::-1]).T if fortran else a.reshape(shape))
-
-
-def _native(a: np.ndarray) -> np.ndarray:
-    """``a`` in native byte order, float16 widened to float32, read-only."""
-    if a.dtype.byteorder not in ("=", "|"):
-        a = a.astype(a.dtype.newbyteorder("="))
-    if a.dtype == np.float16:
-        a = a.astype(np.float32)
-    a.setflags(write=False)
-    return a
+    return read_only(a.reshape(shape[::-1]).T if fortran else a.reshape(shape))
 
 
 # --- GRUs by shape ---------------------------------------------------------------------------

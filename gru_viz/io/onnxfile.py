@@ -23,6 +23,7 @@ import numpy as np
 from gru_viz.core.errors import CheckpointError, WeightsError
 from gru_viz.core.model import GRUModel
 from gru_viz.core.weights import GRUWeights
+from gru_viz.io.arrays import read_only
 from gru_viz.io.detect import FoundGRU
 
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh")
@@ -62,11 +63,7 @@ def _array(tensor, label: str, budget: int) -> np.ndarray:
         raise CheckpointError(f"{label} is a truncated or corrupt ONNX file: tensor "
                               f"{tensor.name!r} cannot be read ({type(exc).__name__}). Export "
                               "it again.") from None
-    a = np.array(a)
-    if a.dtype == np.float16:
-        a = a.astype(np.float32)
-    a.setflags(write=False)
-    return a
+    return read_only(np.array(a))
 
 
 def _constants(graph, label: str, budget: int) -> dict[str, Any]:
@@ -113,11 +110,8 @@ def _cell(W: np.ndarray, R: np.ndarray, B: np.ndarray | None, H: int,
     return GRUWeights.from_fused(reorder(W), reorder(R), b_ih, b_hh, reset_after=reset_after)
 
 
-def _gru(node, index: int, consts: dict, label: str, budget: int,
-         tensors: dict[str, np.ndarray]) -> FoundGRU:
-    name = node.name or (node.output[0] if node.output else f"GRU {index}")
-    where = f"GRU node {name!r}"
-    attrs = _attrs(node)
+def _options(attrs: dict[str, Any], where: str, label: str) -> tuple[str, int, bool]:
+    """(direction, D, reset_after) of a GRU node; refuses options we cannot reproduce."""
     if "clip" in attrs:
         raise CheckpointError(f"{label}: {where} uses clip={attrs['clip']:g}, which bounds the "
                               "pre-activations; gru-viz computes without clipping. Export "
@@ -133,8 +127,12 @@ def _gru(node, index: int, consts: dict, label: str, budget: int,
                               f"{[_text(a) for a in attrs['activations']]}; gru-viz shows the "
                               "standard GRU (Sigmoid, Tanh). Export with the default "
                               "activations.")
-    reset_after = bool(attrs.get("linear_before_reset", 0))
-    inputs = list(node.input) + [""] * 6
+    return direction, D, bool(attrs.get("linear_before_reset", 0))
+
+
+def _stored_weights(inputs: list[str], consts: dict, name: str, where: str, label: str,
+                    budget: int, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The node's W, R and (when given) B, read from the file's initializers."""
     arrays = {}
     for role, key in zip(("W", "R", "B"), inputs[1:4]):
         if not key:
@@ -147,7 +145,12 @@ def _gru(node, index: int, consts: dict, label: str, budget: int,
         tensors[f"{name}.{role}"] = arrays[role]
     if "W" not in arrays or "R" not in arrays:
         raise CheckpointError(f"{label}: {where} lacks its W or R input.")
-    W, R, B = arrays["W"], arrays.get("R"), arrays.get("B")
+    return arrays
+
+
+def _hidden_size(W: np.ndarray, R: np.ndarray, B: np.ndarray | None, D: int,
+                 attrs: dict[str, Any], direction: str, where: str, label: str) -> int:
+    """H, once W (D, 3H, I), R (D, 3H, H) and B (D, 6H) agree on it."""
     if R.ndim != 3 or R.shape[0] != D or R.shape[1] != 3 * R.shape[2]:
         raise CheckpointError(f"{label}: {where} has R of shape {R.shape}, expected "
                               f"({D}, 3H, H) for direction {direction}.")
@@ -163,6 +166,19 @@ def _gru(node, index: int, consts: dict, label: str, budget: int,
                               f"({D}, {6 * H}).")
     if not np.issubdtype(W.dtype, np.floating):
         raise CheckpointError(f"{label}: {where} has {W.dtype} weights; a GRU's are floats.")
+    return H
+
+
+def _gru(node, index: int, consts: dict, label: str, budget: int,
+         tensors: dict[str, np.ndarray]) -> FoundGRU:
+    name = node.name or (node.output[0] if node.output else f"GRU {index}")
+    where = f"GRU node {name!r}"
+    attrs = _attrs(node)
+    direction, D, reset_after = _options(attrs, where, label)
+    inputs = list(node.input) + [""] * 6
+    arrays = _stored_weights(inputs, consts, name, where, label, budget, tensors)
+    W, R, B = arrays["W"], arrays.get("R"), arrays.get("B")
+    H = _hidden_size(W, R, B, D, attrs, direction, where, label)
     try:
         cells = tuple(_cell(W[d], R[d], None if B is None else B[d], H, reset_after)
                       for d in range(D))

@@ -22,7 +22,8 @@ from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import symbol_names
 from gru_viz.ui.explorer_model import Loaded
-from gru_viz.ui.explorer_views import SEARCH, field_picker
+from gru_viz.ui.explorer_views import field_picker
+from gru_viz.ui.state import Explorer
 
 ROWS = 200  # most table rows shown
 
@@ -180,7 +181,7 @@ def _unit_positions(stats: CorpusStats, loaded: Loaded, nt: Notation, k: int, d:
 
 def _matches(stats: CorpusStats, loaded: Loaded, nt: Notation) -> None:
     st.subheader("The unit search's matches in the whole corpus")
-    search = st.session_state.get(SEARCH)
+    search = Explorer.search.get()
     if search is None or search["model"] != loaded.key or not len(search["units"]):
         st.info("Find units with the unit search first; their matches in the corpus are "
                 "listed here, from the positions where each of them is highest (or lowest).")

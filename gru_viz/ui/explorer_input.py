@@ -27,7 +27,7 @@ from gru_viz.figures.traces import step_labels
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import first_rows, format_rows, parse_ids, read_csv, read_npy
 from gru_viz.ui.explorer_model import Loaded
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Explorer, Slot
 from gru_viz.ui.uploads import upload as upload_file
 
 WIDE = 64  # input sizes above this get no default text: an empty box runs default_rows
@@ -115,15 +115,15 @@ def _skip_unknown(ckpt: Checkpoint, text: str) -> str:
     return "".join(c for c in text if c in known)
 
 
-def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
+def read_input(loaded: Loaded, box: str = "input", label: str = "Input",
                default: str | None = None) -> Input | None:
     """Widgets for one input; (x (T, I), symbols or None, ids or None, h0 or None), or None
     after an error message. A capture file offers the sequences its GRU really received."""
     ckpt = loaded.ckpt
     kind = input_kind(ckpt)
-    key = f"{prefix}.{loaded.key}"  # each model keeps its own input
+    kept = Explorer.input(loaded.key, box)
     if ckpt.capture is not None:
-        got = _captured(ckpt, key)
+        got = _captured(ckpt, kept)
         if got is not None:
             return got
     hints = {"text": f"text over the model's {len(ckpt.vocabulary or ())} symbols",
@@ -132,15 +132,15 @@ def read_input(loaded: Loaded, prefix: str = "ex.input", label: str = "Input",
                         f"{ckpt.model.input_size} number(s) each"}
     # Bound to a permanent key: Streamlit drops a widget's own state when another page runs.
     most = server_limits().max_steps
-    text = st.text_area(md("{}: {}", label, hints[kind]), key=persistent(key, default or
-                                                                  default_input(ckpt)),
-                        on_change=store, args=(key,), height=100,
+    text = st.text_area(md("{}: {}", label, hints[kind]),
+                        key=kept.bind(default or default_input(ckpt)),
+                        on_change=kept.store, height=100,
                         max_chars=max_chars(kind, most))
     text = text[:max_chars(kind, most)]  # however it got in: bounded before any parsing
     upload = None
     if kind == "vectors":
         upload = upload_file("…or a CSV or NPY file (one step a row)", type=["csv", "npy"],
-                             key=f"{key}.file")
+                             key=Explorer.input_file(kept))
     try:
         x, symbols, ids, cut = _parse(ckpt, kind, text, upload, most)
     except GRUVizError as exc:
@@ -185,14 +185,14 @@ def _parse(ckpt: Checkpoint, kind: str, text: str, upload, most: int
     return x, symbols, ids, cut
 
 
-def _captured(ckpt: Checkpoint, key: str) -> Input | None:
+def _captured(ckpt: Checkpoint, box: Slot[str]) -> Input | None:
     """A selectbox of the captured sequences; the chosen one (x, tokens, None, h0), or None
     when the user types their own input instead."""
     cap = ckpt.capture
     lengths = [int(n) for n in cap["lengths"]]
     options = list(range(len(lengths))) + [OWN]
-    choice = st.selectbox("Input", options, key=persistent(f"{key}.captured", 0),
-                          on_change=store, args=(f"{key}.captured",),
+    chosen = Explorer.captured(box)
+    choice = st.selectbox("Input", options, key=chosen.bind(0), on_change=chosen.store,
                           format_func=lambda b: b if b == OWN else
                           f"captured sequence {b} ({lengths[b]} steps)",
                           help="The inputs this GRU received when it was recorded, from the "

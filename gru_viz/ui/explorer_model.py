@@ -17,12 +17,9 @@ from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.loading import shared
 from gru_viz.ui.model_choice import Loaded, Picker, choose
 from gru_viz.ui.opened import handed_input, opened_file
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Explorer
 
 UPLOAD = "upload a file"
-SOURCE = "ex.source"  # the Model selectbox's choice (permanent; the widget binds to SOURCE.w)
-CURRENT = "ex.current"  # the Loaded in use (kept when a new file fails)
-ERROR = "ex.load_error"  # the message of the last failure
 
 
 AUTO, NONE = "(as detected)", "(none)"
@@ -54,18 +51,18 @@ def overrides(loaded: Loaded) -> Loaded:
     vocab_opts = [AUTO, NONE, OWN_VOCAB]
     st.caption("Detection wrong? Choose or drop the embedding, head and vocabulary:")
     c = st.columns(3)
-    base = f"ex.override.{key}"
-    emb = c[0].selectbox("Embedding", emb_opts, key=persistent(f"{base}.emb", AUTO),
-                         on_change=store, args=(f"{base}.emb",))
-    head = c[1].selectbox("Linear head", head_opts, key=persistent(f"{base}.head", AUTO),
-                          on_change=store, args=(f"{base}.head",))
-    v = c[2].selectbox("Vocabulary", vocab_opts, key=persistent(f"{base}.vocab", AUTO),
-                       on_change=store, args=(f"{base}.vocab",))
+    kept = {part: Explorer.override(key, part) for part in ("emb", "head", "vocab", "typed")}
+    emb = c[0].selectbox("Embedding", emb_opts, key=kept["emb"].bind(AUTO),
+                         on_change=kept["emb"].store)
+    head = c[1].selectbox("Linear head", head_opts, key=kept["head"].bind(AUTO),
+                          on_change=kept["head"].store)
+    v = c[2].selectbox("Vocabulary", vocab_opts, key=kept["vocab"].bind(AUTO),
+                       on_change=kept["vocab"].store)
     vocabulary: str | None = None if v == AUTO else "" if v == NONE else None
     if v == OWN_VOCAB:
         typed = st.text_input("Vocabulary: every character is one symbol, in id order",
-                              key=persistent(f"{base}.typed", ""), on_change=store,
-                              args=(f"{base}.typed",), max_chars=100_000)
+                              key=kept["typed"].bind(""), on_change=kept["typed"].store,
+                              max_chars=100_000)
         vocabulary = typed or None
     if (emb, head, vocabulary) == (AUTO, AUTO, None):
         return loaded
@@ -82,11 +79,11 @@ def shipped_files() -> list[Path]:
 
 
 PICKER = Picker(
-    SOURCE, "ex.upload", UPLOAD, "Model file",
+    Explorer.model, UPLOAD, "Model file",
     upload_help="A torch state dict or Lightning checkpoint, .safetensors, a Keras .keras or "
     ".h5 model, an .onnx model, a NumPy .npz of GRU weights, or a capture saved by "
     "gru_viz.record(...).save(...).", upload_types=tuple(e.lstrip(".") for e in EXTENSIONS),
-    help="Examples are trained by `python -m gru_viz train NAME`.", current=CURRENT, error=ERROR)
+    help="Examples are trained by `python -m gru_viz train NAME`.")
 
 
 def model_picker() -> Loaded | None:
@@ -94,7 +91,7 @@ def model_picker() -> Loaded | None:
     files = [(p.name, p) for p in shipped_files()]
     # opened: a model handed over by open_in_app (?open=...); its input fills the box once
     return choose(PICKER, files, opened=opened_file(),
-                  on_load=lambda digest, key: handed_input(digest, f"ex.input.{key}"))[1]
+                  on_load=lambda digest, key: handed_input(digest, Explorer.input(key)))[1]
 
 
 def detected(loaded: Loaded) -> None:

@@ -21,28 +21,35 @@ from gru_viz.figures import explorer as ef
 from gru_viz.figures.files import figure_html, figure_image
 from gru_viz.figures.traces import step_labels
 from gru_viz.io import export
+from gru_viz.io.arrays import npy_header
+from gru_viz.io.corpus import text_documents
 from gru_viz.io.inputs import parse_ids, read_npy
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run, input_kind, make_run, read_input, symbol_names
 from gru_viz.ui.explorer_model import Loaded
-from gru_viz.ui.explorer_views import SEARCH, heatmap_cols, window_slider
+from gru_viz.ui.explorer_views import heatmap_cols, window_slider
+from gru_viz.ui.state import Explorer
 
-CORPUS = "ex.corpus.result"  # (key, stats, sequences, texts)
-MATCHES = "ex.corpus.matches"  # (key, matches)
 CONTEXT = 12  # steps of context shown either side of a corpus match
 CORPUS_STEPS = 64  # a corpus holds at most this many times GRUVIZ_MAX_STEPS steps (characters)
+SPLITS = {"file": "the whole text, the state carried across lines",
+          "line": "one a line, each from h0 = 0"}  # the corpus job's --split, as offered here
 
 
 # --- corpus ----------------------------------------------------------------------------------
 
-def read_corpus(loaded: Loaded, data: bytes, name: str
+def read_corpus(loaded: Loaded, data: bytes, name: str, split: str = "file"
                 ) -> tuple[list[np.ndarray], list[np.ndarray] | None, list[list[str]], str]:
     """A corpus file -> (inputs (T_i, I), ids or None, symbols per sequence, notice).
 
-    Text and ids: one sequence a line (unknown characters skipped, counted in the notice).
-    Vectors: a .npy of shape (B, T, I) or (T, I), or a .npz with one (T, I) array each.
-    Sizes are checked before anything is unpacked: a small compressed file can hold a huge
-    array. At most ``CORPUS_STEPS`` × GRUVIZ_MAX_STEPS steps in all.
+    Text is read as the corpus job reads a text file (``gru_viz.io.corpus.text_documents``):
+    with ``split`` "file" the whole text is one sequence, the state carried across lines and
+    the newline a token (when the vocabulary has it); with "line" each line is a sequence.
+    Unknown characters are skipped (counted in the notice). Ids: whitespace-separated, the
+    same two ways. Vectors: a .npy of shape (B, T, I) or (T, I), or a .npz with one (T, I)
+    array each. Sizes are checked before the model runs, and for vectors before anything is
+    unpacked (a small compressed file can hold a huge array): at most ``CORPUS_STEPS`` ×
+    GRUVIZ_MAX_STEPS steps in all.
     """
     ckpt, kind = loaded.ckpt, input_kind(loaded.ckpt)
     lim = server_limits()
@@ -53,34 +60,40 @@ def read_corpus(loaded: Loaded, data: bytes, name: str
         xs = _vector_corpus(data, name, ckpt.model.input_size, lim.max_upload_mb, most, too_long)
         return xs, None, [step_labels(x) for x in xs], ""
     try:
-        lines = [s for s in data.decode("utf-8").splitlines() if s.strip()]
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{name} is not UTF-8 text (byte {exc.start}).") from None
-    if kind == "text" and sum(map(len, lines)) > most:
-        raise InputError(f"{name} holds more than {most:,} characters, this server's limit for "
-                         f"a corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter corpus.")
-    skipped = steps = 0
-    xs, ids, symbols = [], [], []
-    for line in lines:
-        if kind == "ids":
-            i = parse_ids(line, len(symbol_names(ckpt)))
-            if steps + len(i) > most:
-                raise InputError(too_long)
-            x, sym = checkpoint_input(ckpt, ids=i)
-        else:
-            known = set(ckpt.vocabulary.symbols)
-            kept = "".join(c for c in line if c in known)
-            skipped += len(line) - len(kept)
-            if not kept:
-                continue
-            x, sym = checkpoint_input(ckpt, text=kept)
-            i = ckpt.vocabulary.encode(sym)
-        steps += len(x)
+    skipped = 0
+    if kind == "ids":
+        ids = _id_documents(text, len(symbol_names(ckpt)), split, most, too_long)
+    else:
+        ids, skipped = text_documents(text, ckpt.vocabulary, split)
+        if sum(map(len, ids)) > most:
+            raise InputError(f"{name} holds more than {most:,} characters, this server's limit "
+                             f"for a corpus ({CORPUS_STEPS} × GRUVIZ_MAX_STEPS); use a shorter "
+                             "corpus.")
+    xs, symbols = [], []
+    for i in ids:
+        x, sym = checkpoint_input(ckpt, ids=i)
         xs.append(x)
-        ids.append(i)
         symbols.append(list(sym))
     notice = f"{skipped} character(s) not in the vocabulary were skipped." if skipped else ""
     return xs, ids, symbols, notice
+
+
+def _id_documents(text: str, symbols: int, split: str, most: int, too_long: str
+                  ) -> list[np.ndarray]:
+    """Whitespace-separated ids: one sequence a line (``split`` "line"), else one in all."""
+    seqs, steps = [], 0
+    for line in text.splitlines():
+        i = parse_ids(line, symbols) if line.strip() else np.zeros(0, np.int64)
+        steps += len(i)
+        if steps > most:
+            raise InputError(too_long)
+        seqs.append(np.asarray(i, np.int64))
+    if split != "line":
+        seqs = [np.concatenate(seqs)] if seqs else []
+    return [s for s in seqs if len(s)]
 
 
 def _vector_corpus(data: bytes, name: str, width: int, max_mb: int, most: int,
@@ -93,7 +106,7 @@ def _vector_corpus(data: bytes, name: str, width: int, max_mb: int, most: int,
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 arrays = [z[k] for k in z.files]
         else:
-            if int(np.prod(_npy_shape(io.BytesIO(data)), dtype=object)) > most * width:
+            if int(np.prod(npy_header(io.BytesIO(data))[0], dtype=object)) > most * width:
                 raise InputError(too_long)
             x = np.load(io.BytesIO(data), allow_pickle=False)
             arrays = list(x) if x.ndim == 3 else [x]
@@ -113,18 +126,10 @@ def _check_npz(data: bytes, name: str, max_mb: int, most: int, width: int,
         steps = 0
         for info in z.infolist():
             with z.open(info) as f:
-                shape = _npy_shape(f)
+                shape = npy_header(f)[0]  # ValueError when not a .npy: said by the caller
             steps += shape[0] if shape else 1
             if steps > most or int(np.prod(shape, dtype=object)) > most * width:
                 raise InputError(too_long)
-
-
-def _npy_shape(f) -> tuple[int, ...]:
-    """The shape a .npy header declares (ValueError when it is not a .npy: the caller says so)."""
-    version = np.lib.format.read_magic(f)
-    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-            else np.lib.format.read_array_header_2_0)
-    return read(f)[0]
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -142,11 +147,14 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         stats_view(loaded, nt, cell_id, order)
         return
     kind = input_kind(loaded.ckpt)
-    up = st.file_uploader("Corpus: " + ("a text file, one sequence a line" if kind != "vectors"
+    up = st.file_uploader("Corpus: " + ("a text file" if kind != "vectors"
                                         else ".npy (B, T, I) or .npz of (T, I) arrays"),
                           key="ex.corpus_file", max_upload_size=server_limits().max_upload_mb)
     pasted = "" if kind == "vectors" else st.text_area(
-        "…or paste sequences, one a line", key="ex.corpus_text", height=100)
+        "…or paste it", key="ex.corpus_text", height=100)
+    split = "file" if kind == "vectors" else st.radio(
+        "Sequences", list(SPLITS), format_func=SPLITS.get, key="ex.corpus_split",
+        horizontal=True)
     data, name = (up.getvalue(), up.name) if up is not None else (pasted.encode(), "pasted")
     if not data.strip():
         st.info("Give a corpus to compute saturation, expected response and unit-search "
@@ -155,10 +163,11 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
     c1, c2 = st.columns(2)
     left = c1.slider("Left-saturated below", 0.0, 0.5, 0.1, 0.01, key="ex.c_left")
     right = c2.slider("Right-saturated above", 0.5, 1.0, 0.9, 0.01, key="ex.c_right")
-    key = "|".join((loaded.key, hashlib.sha256(data).hexdigest(), f"{left}:{right}", nt.key))
+    key = "|".join((loaded.key, hashlib.sha256(data).hexdigest(), f"{left}:{right}", nt.key,
+                    split))
     if st.button("Run the corpus", key="ex.corpus_go", type="primary"):
         try:
-            xs, ids, symbols, notice = read_corpus(loaded, data, name)
+            xs, ids, symbols, notice = read_corpus(loaded, data, name, split)
         except GRUVizError as exc:
             st.error(markdown_text(exc))
             return
@@ -173,8 +182,8 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
         except GRUVizError as exc:
             st.error(markdown_text(exc))
             return
-        st.session_state[CORPUS] = (key, stats, xs, symbols)
-    result = st.session_state.get(CORPUS)
+        Explorer.corpus.set((key, stats, xs, symbols))
+    result = Explorer.corpus.get()
     if result is None or result[0] != key:
         st.info("Press “Run the corpus” to compute its statistics.")
         return
@@ -195,7 +204,7 @@ def corpus_view(loaded: Loaded, nt: Notation, cell_id: tuple[int, int], order: n
 def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray],
                     symbols: list[list[str]]) -> None:
     st.subheader("The unit search's matches in the corpus")
-    search = st.session_state.get(SEARCH)
+    search = Explorer.search.get()
     if search is None or search["model"] != loaded.key or not len(search["units"]):
         st.info("Find units with the unit search first; their matches are listed here.")
         return
@@ -213,8 +222,8 @@ def _corpus_matches(loaded: Loaded, nt: Notation, key: str, xs: list[np.ndarray]
                                   search["threshold"], snt, search["min_length"],
                                   lambda done, n: bar.progress(done / n), search["sign"],
                                   limits=server_limits())
-        st.session_state[MATCHES] = (mkey, found)
-    stored = st.session_state.get(MATCHES)
+        Explorer.matches.set((mkey, found))
+    stored = Explorer.matches.get()
     if stored is None or stored[0] != mkey:
         return
     found = stored[1]
@@ -234,7 +243,7 @@ def compare_view(loaded: Loaded, a: Run, nt: Notation, cell_id: tuple[int, int],
                  order: np.ndarray) -> None:
     st.caption("Edit a token (or any part) of input B; the differences are shown where the two "
                "inputs align (equal tokens, and same-length replacements).")
-    got = read_input(loaded, "ex.compare", "Input B", _edited(loaded, a))
+    got = read_input(loaded, "compare", "Input B", _edited(loaded, a))
     if got is None:
         return
     try:
@@ -319,12 +328,12 @@ def export_view(loaded: Loaded, r: Run, figures: dict[str, dict], view_key: str)
     if c[1].button("Draw PNG and SVG on the server", key="ex.draw"):
         with st.spinner("Drawing with kaleido…"):
             try:
-                st.session_state["ex.images"] = (json.dumps([r.key, view_key, name]), {
-                    fmt: figure_image(spec, fmt) for fmt in ("png", "svg")})
+                Explorer.images.set((json.dumps([r.key, view_key, name]), {
+                    fmt: figure_image(spec, fmt) for fmt in ("png", "svg")}))
             except Exception as exc:  # kaleido needs Chromium; say what failed, keep the page
                 st.error(md("Server-side drawing failed ({}: {}). Use the chart toolbar's "
                             "camera button instead.", type(exc).__name__, exc))
-    images = st.session_state.get("ex.images")
+    images = Explorer.images.get()
     if images and images[0] == json.dumps([r.key, view_key, name]):
         c[2].download_button("PNG", images[1]["png"], f"{slug}.png", "image/png",
                              key="ex.dl_png")

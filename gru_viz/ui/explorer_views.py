@@ -1,9 +1,11 @@
 """The explorer's views of one run: gates, units, saturation, unit search, predictions.
 
 Payload budget (DESIGN.md §6): a heatmap overview is capped in columns (strided) and a zoomed
-window is drawn at full resolution, both in float32, with at most PANEL_CELLS cells per panel:
-400 columns up to H = 160, fewer for larger models (250 at H = 256). Streamlit validates and
-serialises every chart on each rerun, in time proportional to its size.
+window is drawn at full resolution, both in float32, with at most PANEL_CELLS cells per panel
+in view: 400 columns up to H = 160, fewer for larger models (250 at H = 256). Streamlit
+validates and serialises every chart on each rerun, in time proportional to its size. The
+window's chart holds as many steps around it as fit 8 MB (the whole run when they fit) and is
+moved over them in the browser (``ui.panning``).
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from gru_viz.core.trace import LayerTrace
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.textcolor import coloured_text
-from gru_viz.figures.traces import lines_spec
+from gru_viz.figures.traces import lines_spec, step_labels
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run
+from gru_viz.ui.panning import pan_bar, window_start
+from gru_viz.ui.state import Explorer
 
 PANEL_CELLS = 64_000
 WINDOW = 400  # steps of the narrow charts (predictions)
 TEXT_STEPS = 2000  # most tokens coloured at once
-SEARCH = "ex.search.result"  # the last unit search: {model, notation, cell, field, units, …}
 FIELD_NAMES = {"z": "update gate", "r": "reset gate", "n": "candidate", "h": "hidden state"}
 
 
@@ -68,9 +71,24 @@ def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> Non
 
 @st.fragment
 def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
-    window = window_slider(cell.steps, "ex.zoom", heatmap_cols(cell.hidden_size))
-    chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, window=window),
-                    key="ex.zoomed")
+    """The full-resolution window: its chart holds a span of steps around it
+    (``Explorer.window_drawn``), kept while the window stays inside, so that moving it in the
+    browser and telling the server later sends no chart again."""
+    T, H = cell.steps, cell.hidden_size
+    size = heatmap_cols(H)
+    start = window_start(T, size)
+    what = (r.key, cell.name, nt.key, order.tobytes())
+    drawn = Explorer.window_drawn.get()
+    if drawn and drawn[0] == what and drawn[1][0] <= start and start + size <= drawn[1][1]:
+        _, span, hover, at = drawn
+    else:
+        span, hover = ef.browser_span(cell, nt, (start, start + size),
+                                       step_labels(cell.x, r.tokens))
+        at = start
+        Explorer.window_drawn.set((what, span, hover, at))
+    pan_bar(T, size, span, start, "ex.zoomed", key=f"ex.pan.{T}")
+    chart(ef.window_heatmaps(cell, nt, order, r.tokens, span, (at, at + size), hover),
+          key="ex.zoomed")
 
 
 def units_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
@@ -166,10 +184,9 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
         st.info("Choose a span of at least one step.")
         return
     units = an.search_units(values, start, stop, thr, int(outside))
-    st.session_state[SEARCH] = {"model": r.model_key, "notation": nt.key, "cell": cell_id,
-                                "field": field,
-                                "sign": sign, "units": units, "threshold": thr,
-                                "min_length": int(min_len)}
+    Explorer.search.set({"model": r.model_key, "notation": nt.key, "cell": cell_id,
+                         "field": field, "sign": sign, "units": units, "threshold": thr,
+                         "min_length": int(min_len)})
     shown_span = r.join(start, stop)
     if not len(units):
         st.warning(md("No unit stays on over steps {:d}–{:d} ({}) and off ", start, stop - 1,

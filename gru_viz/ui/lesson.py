@@ -15,31 +15,31 @@ from gru_viz.figures.traces import heatmap_spec, lines_spec
 from gru_viz.teaching import lesson
 from gru_viz.ui.charts import chart
 from gru_viz.ui.page import chosen_notation
+from gru_viz.ui.state import Lesson
 
-STEP = "lesson.step"  # index of the step shown
 SHORT = ("Latch", "Leaky", "Reset", "Counter", "Flip-flop", "Portrait", "Memory")
 FIGURE_HEIGHT = 470  # the figure and the question side by side in a 1280×720 view
 
 
 def _go(index: int) -> None:
-    st.session_state[STEP] = max(0, min(len(lesson.STEPS) - 1, index))
+    Lesson.step.set(max(0, min(len(lesson.STEPS) - 1, index)))
 
 
 def _picked() -> None:
-    st.session_state[STEP] = SHORT.index(st.session_state["lesson.nav"])
+    Lesson.step.set(SHORT.index(Lesson.nav.get()))
 
 
 def _sync_step() -> int:
     """The step from the link when it names a new one, else the session's; written back."""
     linked = st.query_params.get("step")
-    if linked is not None and linked != st.session_state.get("lesson.url"):
-        st.session_state[STEP] = lesson.find(linked)
-        st.session_state["lesson.url"] = linked
-    i = st.session_state.setdefault(STEP, 0)
+    if linked is not None and linked != Lesson.url.get():
+        Lesson.step.set(lesson.find(linked))
+        Lesson.url.set(linked)
+    i = Lesson.step.init(0)
     key = lesson.KEYS[i]
     if st.query_params.get("step") != key:
         st.query_params["step"] = key
-    st.session_state["lesson.url"] = key
+    Lesson.url.set(key)
     return i
 
 
@@ -80,8 +80,8 @@ def lesson_view() -> None:
     # one screen on a 1280×720 projector: less of Streamlit's empty top margin
     st.markdown("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>",
                 unsafe_allow_html=True)
-    st.session_state["lesson.nav"] = SHORT[i]
-    st.segmented_control("Step", SHORT, key="lesson.nav", on_change=_picked,
+    Lesson.nav.set(SHORT[i])
+    st.segmented_control("Step", SHORT, key=Lesson.nav.key, on_change=_picked,
                          label_visibility="collapsed",
                          format_func=lambda s: f"{SHORT.index(s) + 1} {s}")
     head = st.columns([6, 1, 1], vertical_alignment="center")
@@ -97,15 +97,15 @@ def lesson_view() -> None:
         return
     left, right = st.columns([2, 3], gap="large")
     with left:
-        pick_key = f"lesson.pick.{step.key}.{nt.key}"
-        answered = st.session_state.get(pick_key) is not None
+        pick = Lesson.pick(step.key, nt.key)
+        answered = pick.get() is not None
         if answered:  # folded away, so that the answer fits the screen
             with st.expander("What to do"):
                 st.markdown(authored(step.text("todo", nt)))
         else:
             st.markdown(authored(step.text("todo", nt)))
         choice = st.radio(f"**Predict:** {authored(step.text('prompt', nt))}", step.options,
-                          index=None, key=pick_key)
+                          index=None, key=pick.key)
         answer = step.answer(nt)
         if choice is None:
             st.caption("Answer first: the plot and the model's numbers appear once you have "
@@ -119,7 +119,7 @@ def lesson_view() -> None:
             else:
                 st.warning(authored(text), icon="🔁")
             st.button("Hide and ask again", key=f"lesson.again.{step.key}",
-                      on_click=lambda: st.session_state.pop(pick_key, None))
+                      on_click=pick.clear)
         p = r.preset
         if p.key.startswith("trained-") or p.key in ("latch", "leaky", "reset", "counter"):
             st.page_link("pages/1_Playground.py", label="Open this model in the Playground",

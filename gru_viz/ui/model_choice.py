@@ -21,7 +21,7 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui.loading import digest, load_cached, shared
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import ModelChoice
 from gru_viz.ui.uploads import upload
 
 
@@ -34,21 +34,14 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Picker:
-    """One picker's session keys and wording."""
+    """One picker's session values and wording."""
 
-    source: str  # the Model selectbox's choice (permanent; the widget binds to source + ".w")
-    upload_key: str  # the file uploader widget
+    state: ModelChoice
     upload_option: str  # the option that shows the uploader
     upload_label: str
     upload_help: str | None = None
     upload_types: tuple[str, ...] | None = None  # file endings the uploader offers
     help: str | None = None
-    current: str = ""  # the Loaded in use, kept when a new file fails (default source.current)
-    error: str = ""  # the message of the last failure (default source.load_error)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "current", self.current or f"{self.source}.current")
-        object.__setattr__(self, "error", self.error or f"{self.source}.load_error")
 
 
 def _select(digest: str, gru: str, ckpt: Checkpoint) -> Checkpoint:
@@ -65,30 +58,31 @@ def choose(p: Picker, files: Sequence[tuple[str, Path]], extra: Sequence[str] = 
     runs after each successful load."""
     options = ([opened[0]] if opened else []) + [label for label, _ in files] + list(extra) \
         + [p.upload_option]
+    ps = p.state
     if opened and opened[2]:  # its link was just followed: preselect it
-        st.session_state[p.source] = opened[0]
-    if st.session_state.get(p.source) not in options:  # e.g. an example removed since
-        st.session_state[p.source] = options[0]
-    choice = st.selectbox("Model", options, key=persistent(p.source, options[0]),
-                          on_change=store, args=(p.source,),
+        ps.source.set(opened[0])
+    if not ps.source.is_set() or ps.source.get() not in options:  # e.g. an example removed
+        ps.source.set(options[0])
+    choice = st.selectbox("Model", options, key=ps.source.bind(options[0]),
+                          on_change=ps.source.store,
                           help=authored(p.help) if p.help else None)  # the caller's own
     if choice in extra:
         return choice, None
     source = _source(p, choice, files, opened)
     if source is not None and _load(p, *source) and on_load is not None:
-        on_load(source[2], st.session_state[p.current].key)
-    if p.error in st.session_state:
-        current = st.session_state.get(p.current)
-        st.error(markdown_text(st.session_state[p.error])
+        on_load(source[2], ps.current.get().key)
+    if ps.error.is_set():
+        current = ps.current.get()
+        st.error(markdown_text(ps.error.get())
                  + (md(" Still showing {}.", current.name) if current else ""))
-    return choice, st.session_state.get(p.current)
+    return choice, ps.current.get()
 
 
 def _source(p: Picker, choice: str, files: Sequence[tuple[str, Path]],
             opened: tuple[str, bytes, bool] | None) -> tuple[str, bytes, str] | None:
     """(name, bytes, sha256) of the file chosen, or None while the upload widget is empty."""
     if choice == p.upload_option:
-        up = upload(p.upload_label, key=p.upload_key, help=p.upload_help,
+        up = upload(p.upload_label, key=p.state.upload, help=p.upload_help,
                     type=list(p.upload_types) if p.upload_types else None)
         # After a page switch the widget is empty again: the model in use stays.
         return None if up is None else (up.name, up.data, up.digest)
@@ -105,14 +99,14 @@ def _load(p: Picker, name: str, data: bytes, key: str) -> bool:
         ckpt = load_cached(key, data, name)
         gru = ckpt.gru_name
         if len(ckpt.gru_names) > 1:
-            kept = f"{p.source}.gru.{key}"
+            kept = p.state.gru(key)
             gru = st.selectbox("GRU in this file", ckpt.gru_names,
-                               key=persistent(kept, ckpt.gru_names[0]), on_change=store,
-                               args=(kept,), format_func=lambda n: n or "(top level)")
+                               key=kept.bind(ckpt.gru_names[0]), on_change=kept.store,
+                               format_func=lambda n: n or "(top level)")
             ckpt = _select(key, gru, ckpt)
-        st.session_state[p.current] = Loaded(ckpt, name, f"{key}:{gru}")
-        st.session_state.pop(p.error, None)
+        p.state.current.set(Loaded(ckpt, name, f"{key}:{gru}"))
+        p.state.error.clear()
         return True
     except GRUVizError as exc:
-        st.session_state[p.error] = str(exc)
+        p.state.error.set(str(exc))
         return False

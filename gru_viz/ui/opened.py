@@ -10,18 +10,15 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz.io.opened import PARAM, find, find_input, server_folder
-
-KEY = "ex.opened"  # (label, bytes) of the file handed over
-SEEN = "ex.opened.token"  # the token last read, so that a rerun does not read it again
-INPUT = "ex.opened.input"  # (sha256 of the model, text) to start its input box with, once
+from gru_viz.ui.state import Explorer, Slot
 
 
 def opened_file() -> tuple[str, bytes, bool] | None:
     """(label, bytes, just opened) of the handed-over file, or None; ``just opened`` is True
     on the run that follows its link (the Explorer then selects it)."""
     token = st.query_params.get(PARAM)
-    if token is not None and st.session_state.get(SEEN) != token:
-        st.session_state[SEEN] = token
+    if token is not None and Explorer.opened_token.get() != token:
+        Explorer.opened_token.set(token)
         found = find(token) if server_folder() is not None else None
         if found is None:
             st.warning("This link names a model handed over from a notebook, which this server "
@@ -29,21 +26,21 @@ def opened_file() -> tuple[str, bytes, bool] | None:
                        "gru_viz.open_in_app). Choose a model in the sidebar.")
         else:
             name, data = found
-            st.session_state[KEY] = (f"from the notebook: {name}", data)
+            Explorer.opened.set((f"from the notebook: {name}", data))
             text = find_input(token)
             if text is not None:
                 from gru_viz.ui.loading import digest
 
-                st.session_state[INPUT] = (digest(data), text)
-            return st.session_state[KEY] + (True,)
-    kept = st.session_state.get(KEY)
+                Explorer.opened_input.set((digest(data), text))
+            return Explorer.opened.get() + (True,)
+    kept = Explorer.opened.get()
     return None if kept is None else kept + (False,)
 
 
-def handed_input(model_digest: str, input_key: str) -> None:
-    """Once, when the handed-over model is loaded: fill its input box (session key
-    ``input_key``) with the text handed over beside it."""
-    pending = st.session_state.get(INPUT)
+def handed_input(model_digest: str, box: Slot[str]) -> None:
+    """Once, when the handed-over model is loaded: fill its input ``box`` with the text
+    handed over beside it."""
+    pending = Explorer.opened_input.get()
     if pending is not None and pending[0] == model_digest:
-        st.session_state[input_key] = pending[1]
-        del st.session_state[INPUT]
+        box.set(pending[1])
+        Explorer.opened_input.clear()

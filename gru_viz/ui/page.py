@@ -12,12 +12,12 @@ import streamlit as st
 
 from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.untrusted import authored, markdown_text
+from gru_viz.ui.state import Frame, Slot
 from gru_viz.ui.uploads import apply_server_limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-# Session keys shared by several pages. Widget keys are namespaced per page ("<page>.<name>").
-NOTATION = "notation"
-LECTURE = "lecture"  # projector mode: larger text, sidebar folded; ?lecture=1 in the link
+NOTATION = Frame.notation.key
+LECTURE = "lecture"  # the link parameter of lecture mode: ?lecture=1
 FRAME_PARAMS = (LECTURE,)  # link parameters the frame owns (pages keep them when they write)
 ON = ("1", "true", "on", "yes")
 # Text legible on a projector (17 px; the config's baseFontSize would be a custom theme, which
@@ -57,19 +57,13 @@ THEME_CSS = """
 
 
 def persistent(key: str, default):
-    """A value kept across pages: stored under ``key``, bound to widgets under ``key + '.w'``.
-
-    Streamlit drops a widget's state when a page without that widget runs, so widgets bind to
-    a shadow key that is refilled from the permanent one on every run.
-    """
-    st.session_state.setdefault(key, default)
-    st.session_state[key + ".w"] = st.session_state[key]
-    return key + ".w"
+    """``Slot(key).bind(default)``, for the callers that still name a key."""
+    return Slot(key).bind(default)
 
 
 def store(key: str) -> None:
-    """on_change callback of a widget bound by ``persistent``: keep its value."""
-    st.session_state[key] = st.session_state[key + ".w"]
+    """``Slot(key).store()``, for the callers that still name a key."""
+    Slot(key).store()
 
 
 def pages() -> list[tuple[str, str]]:
@@ -80,7 +74,7 @@ def pages() -> list[tuple[str, str]]:
 
 def frame_params() -> dict[str, str]:
     """The frame's link parameters as they stand (a page writing its own keeps these)."""
-    return {LECTURE: "1"} if st.session_state.get(LECTURE) else {}
+    return {LECTURE: "1"} if Frame.lecture.get() else {}
 
 
 def page_params() -> dict[str, str]:
@@ -90,19 +84,19 @@ def page_params() -> dict[str, str]:
 
 def _lecture_from_link() -> bool:
     linked = st.query_params.get(LECTURE)
-    if linked is not None and linked != st.session_state.get("lecture.url"):
-        st.session_state[LECTURE] = linked.strip().lower() in ON
-    st.session_state["lecture.url"] = linked
-    return bool(st.session_state.setdefault(LECTURE, False))
+    if linked is not None and linked != Frame.lecture_url.get():
+        Frame.lecture.set(linked.strip().lower() in ON)
+    Frame.lecture_url.set(linked)
+    return bool(Frame.lecture.init(False))
 
 
 def _lecture_switched() -> None:
-    store(LECTURE)
-    if st.session_state[LECTURE]:
+    Frame.lecture.store()
+    if Frame.lecture.get():
         st.query_params[LECTURE] = "1"
     else:
         st.query_params.pop(LECTURE, None)
-    st.session_state["lecture.url"] = st.query_params.get(LECTURE)
+    Frame.lecture_url.set(st.query_params.get(LECTURE))
 
 
 _theme_links = None
@@ -117,7 +111,7 @@ def _theme_switch() -> None:
     now = theme()
     links = "".join(f'<a href="#" data-theme="{t}" class="{"on" if t == now else ""}">{label}</a>'
                     for t, label in (("light", "☀ light"), ("dark", "🌙 dark")))
-    _theme_links(data=f"Theme: {links}", key="frame.theme")
+    _theme_links(data=f"Theme: {links}", key=Frame.theme)
 
 
 def theme() -> str:
@@ -133,7 +127,7 @@ def frame(title: str, icon: str = "🔁") -> None:
     apply_server_limits()
     if lecture and st.query_params.get(LECTURE) not in ON:  # e.g. after a page switch
         st.query_params[LECTURE] = "1"
-        st.session_state["lecture.url"] = "1"
+        Frame.lecture_url.set("1")
     with st.sidebar:
         st.markdown(authored(LECTURE_CSS if lecture else BASE_CSS), unsafe_allow_html=True)
         # Our own navigation (Streamlit's is off in .streamlit/config.toml): it names the
@@ -142,12 +136,12 @@ def frame(title: str, icon: str = "🔁") -> None:
         for path, label in pages():
             st.page_link(path, label=markdown_text(label))
         st.divider()
-        st.radio("Notation", list(NOTATIONS), key=persistent(NOTATION, "course"),
-                 format_func=lambda k: markdown_text(NOTATIONS[k].name), on_change=store,
-                 args=(NOTATION,),
+        st.radio("Notation", list(NOTATIONS), key=Frame.notation.bind("course"),
+                 format_func=lambda k: markdown_text(NOTATIONS[k].name),
+                 on_change=Frame.notation.store,
                  help="Course: Γu is the share of the new candidate written (Γu = 1 − z). "
                       "PyTorch: z is the share of the old state kept.")
-        st.toggle("Lecture mode (projector)", key=persistent(LECTURE, False),
+        st.toggle("Lecture mode (projector)", key=Frame.lecture.bind(False),
                   on_change=_lecture_switched,
                   help="Larger text and the sidebar folded away; kept in the link "
                        "(?lecture=1), so a prepared link opens the lecture view.")
@@ -156,4 +150,4 @@ def frame(title: str, icon: str = "🔁") -> None:
 
 def chosen_notation() -> Notation:
     """The notation the sidebar switch has chosen (course until it is touched)."""
-    return NOTATIONS[st.session_state.get(NOTATION, "course")]
+    return NOTATIONS[Frame.notation.get()]

@@ -24,7 +24,7 @@ from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.io.inputs import Vocabulary, first_rows, format_rows, read_typed
 from gru_viz.io.shipped import ASSETS
 from gru_viz.ui.model_choice import Picker, choose
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Lab, Study
 
 RANDOM, UPLOAD = "random GRU", "upload a checkpoint"
 PRESET = "2-unit preset: "
@@ -103,13 +103,13 @@ def _from_checkpoint(ck: Checkpoint, name: str, key: str) -> Subject:
                    head, captured=captured)
 
 
-def _random(prefix: str) -> Subject:
+def _random(study: Study) -> Subject:
     c = st.columns(4)
-    H = c[0].number_input("hidden size", 2, 128, 16, key=f"{prefix}.H")
-    L = c[1].number_input("layers", 1, 3, 1, key=f"{prefix}.L")
-    scale = c[2].number_input("weight scale", 0.1, 10.0, 3.0, step=0.5, key=f"{prefix}.scale",
-                              help="× PyTorch's default range ±1/√H")
-    seed = c[3].number_input("seed", 0, 10**6, 0, key=f"{prefix}.seed")
+    H = c[0].number_input("hidden size", 2, 128, 16, key=study.widget("H"))
+    L = c[1].number_input("layers", 1, 3, 1, key=study.widget("L"))
+    scale = c[2].number_input("weight scale", 0.1, 10.0, 3.0, step=0.5,
+                              key=study.widget("scale"), help="× PyTorch's default range ±1/√H")
+    seed = c[3].number_input("seed", 0, 10**6, 0, key=study.widget("seed"))
     m = GRUModel.random(3, int(H), int(L), seed=int(seed)).map(
         lambda w: w.replace(**{n: getattr(w, n) * scale for n in
                                ("W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn")}))
@@ -117,14 +117,14 @@ def _random(prefix: str) -> Subject:
                    f"Random GRU: {m.describe()}, weights ×{scale:g}.", weight_scale=float(scale))
 
 
-def picker(prefix: str) -> Subject | None:
+def picker(study: Study) -> Subject | None:
     """Widgets choosing the model (the Explorer's picker, ``ui.model_choice``, with the
     2-unit presets and a random GRU added); None when nothing usable is chosen yet."""
     presets = [PRESET + k for k in PLANE_PRESETS]
     playground = _playground()
-    if playground is not None and f"{prefix}.model" not in st.session_state:
-        st.session_state[f"{prefix}.model"] = PLAYGROUND  # first visit after the Playground
-    p = Picker(f"{prefix}.model", f"{prefix}.upload", UPLOAD,
+    if playground is not None and not study.model.source.is_set():
+        study.model.source.set(PLAYGROUND)  # first visit after the Playground
+    p = Picker(study.model, UPLOAD,
                "Model file (torch, safetensors, Keras, ONNX, .npz, or a capture)",
                help="Example checkpoints are trained by `python -m gru_viz train`.")
     choice, loaded = choose(p, [(f.stem, f) for f in examples()],
@@ -132,7 +132,7 @@ def picker(prefix: str) -> Subject | None:
     if choice == PLAYGROUND:
         return playground
     if choice == RANDOM:
-        return _random(prefix)
+        return _random(study)
     if choice in presets:
         preset = PLANE_PRESETS[choice[len(PRESET):]]
         return Subject(GRUModel(((preset.weights(),),)), choice, choice,
@@ -141,10 +141,10 @@ def picker(prefix: str) -> Subject | None:
         if choice == UPLOAD:
             st.info("Upload a checkpoint holding a GRU to study it here.")
         return None
-    kept = f"{prefix}.subject"  # converted once per model, not on every rerun
-    subject = st.session_state.get(kept)
+    subject = study.subject.get()
     if subject is None or subject.key != loaded.key:
-        subject = st.session_state[kept] = _from_checkpoint(loaded.ckpt, loaded.name, loaded.key)
+        subject = _from_checkpoint(loaded.ckpt, loaded.name, loaded.key)
+        study.subject.set(subject)
     return subject
 
 
@@ -153,15 +153,15 @@ def _playground() -> Subject | None:
     vocabulary), with their typed input as its text; None before either ran this session."""
     from gru_viz.ui import lab
 
-    if lab.WEIGHTS not in st.session_state:
+    if not Lab.weights.is_set():
         return None
     w = lab.weights_in_force()
-    vocab = st.session_state.get(lab.VOCAB)
-    text = st.session_state.get(lab.TEXT) or ""
+    vocab = Lab.vocab.get()
+    text = Lab.text.get() or ""
     h = hashlib.sha256(repr((vocab, text, w.reset_after)).encode())
     for name in MATRICES + BIASES:
         h.update(np.ascontiguousarray(getattr(w, name), dtype=np.float64).tobytes())
-    preset = st.session_state.get(lab.PRESET)
+    preset = Lab.preset.get()
     about = f"preset {preset!r}" if preset else "your own weights"
     return Subject(GRUModel(((w,),)), PLAYGROUND, f"playground-{h.hexdigest()[:16]}",
                    f"The Playground's cell ({about}): {GRUModel(((w,),)).describe()}; its "
@@ -169,9 +169,10 @@ def _playground() -> Subject | None:
                    vocabulary=Vocabulary(tuple(vocab)) if vocab else None, given_text=text)
 
 
-def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | None] | None:
+def typed_input(study: Study, subject: Subject
+                ) -> tuple[np.ndarray, list[str] | None] | None:
     """A text box for the input; the parsed input, or None after showing the error."""
-    key = f"{prefix}.text.{subject.key}"  # each model keeps its own text
+    box = study.text(subject.key)
     hint = (f"text over the model's {len(subject.vocabulary)} symbols" if subject.vocabulary
             else f"token ids 0..{len(subject.embedding) - 1}, split by spaces"
             if subject.embedding is not None
@@ -181,8 +182,8 @@ def typed_input(prefix: str, subject: Subject) -> tuple[np.ndarray, list[str] | 
     limit = 4 * most if subject.vocabulary else 8 * most if subject.embedding is not None \
         else 400_000
     text = st.text_area(md("Input sequence ({})", hint),
-                        key=persistent(key, subject.default_text()),
-                        on_change=store, args=(key,), height=90, max_chars=limit)
+                        key=box.bind(subject.default_text()),
+                        on_change=box.store, height=90, max_chars=limit)
     text = text[:limit]  # however it got in: bounded before any parsing (issue 17)
     if not subject.vocabulary and subject.embedding is None:
         text, _ = first_rows(text, most + 1)  # one over: the step limit still reports it

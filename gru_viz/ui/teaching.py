@@ -9,7 +9,7 @@ from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.core.weights import BIASES, MATRICES
 from gru_viz.teaching.presets import Preset, all_presets
 from gru_viz.ui import lab
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Lab, Playground
 
 VARIANTS = {"before": "reset before: W (r ⊙ h) (course, Cho et al.)",
             "after": "reset after: r ⊙ (W h + b) (PyTorch)"}
@@ -18,7 +18,7 @@ CUSTOM = "—"
 
 def variant_control() -> None:
     st.radio("Where the reset gate acts", list(VARIANTS), format_func=VARIANTS.get,
-             key=persistent(lab.VARIANT, "before"), on_change=store, args=(lab.VARIANT,),
+             key=Lab.variant.bind("before"), on_change=Lab.variant.store,
              help="PyTorch applies the reset gate after the recurrent product; the course "
                   "notes and Cho et al. (2014) apply it to the previous state before it.")
 
@@ -32,16 +32,16 @@ def equations_in_force(notation: Notation, reset_after: bool) -> None:
 
 
 def _load() -> None:
-    key = st.session_state["teach.preset"]
+    key = Playground.preset.get()
     if key != CUSTOM:
         lab.load_preset(key)
 
 
 def preset_picker() -> None:
     presets = all_presets()
-    current = st.session_state[lab.PRESET]
-    st.session_state["teach.preset"] = current if current in presets else CUSTOM
-    st.selectbox("Preset", [CUSTOM, *presets], key="teach.preset", on_change=_load,
+    current = Lab.preset.get()
+    Playground.preset.set(current if current in presets else CUSTOM)
+    st.selectbox("Preset", [CUSTOM, *presets], key=Playground.preset.key, on_change=_load,
                  format_func=lambda k: "your own weights" if k == CUSTOM else presets[k].title,
                  help="Loading a preset sets its weights and its input together.")
 
@@ -69,11 +69,11 @@ def _matches(p: Preset, state: lab.Lab) -> bool:
 
 def unit_picker(hidden: int) -> int:
     """The unit whose numbers Step through shows (kept in the link as ``u``)."""
-    st.session_state[lab.UNIT] = min(st.session_state.get(lab.UNIT, 0), hidden - 1)
+    Lab.unit.set(min(Lab.unit.get(), hidden - 1))
     if hidden == 1:
         return 0
-    return st.radio("unit to follow", range(hidden), key=persistent(lab.UNIT, 0),
-                    on_change=store, args=(lab.UNIT,), horizontal=True,
+    return st.radio("unit to follow", range(hidden), key=Lab.unit.bind(0),
+                    on_change=Lab.unit.store, horizontal=True,
                     format_func=lambda j: f"unit {j:d}")
 
 
@@ -90,20 +90,20 @@ def compact_page() -> None:
 
 
 def _follow(hidden: int) -> None:
-    chosen = sorted(st.session_state["pg.units.w"])
-    st.session_state[lab.FOLLOW] = None if chosen == list(range(hidden)) else tuple(chosen)
+    chosen = sorted(Playground.units.get())
+    Lab.follow.set(None if chosen == list(range(hidden)) else tuple(chosen))
 
 
 def follow_picker(hidden: int) -> list[int]:
     """The Playground's units to follow (kept in the link as ``f``). None chosen draws all:
     the line panels never stand empty."""
     every = list(range(hidden))
-    follow = st.session_state.get(lab.FOLLOW)
+    follow = Lab.follow.get()
     if follow is None or any(j >= hidden for j in follow):
         follow = every
-    st.session_state["pg.units.w"] = list(follow)
-    units = st.multiselect("Units to follow", every, key="pg.units.w", on_change=_follow,
-                           args=(hidden,), format_func=lambda j: f"unit {j:d}")
+    Playground.units.set(list(follow))
+    units = st.multiselect("Units to follow", every, key=Playground.units.key,
+                           on_change=_follow, args=(hidden,), format_func=lambda j: f"unit {j:d}")
     if not units:
         st.caption("No unit chosen: the lines show every unit.")
     return units or every

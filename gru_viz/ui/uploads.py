@@ -17,8 +17,7 @@ from streamlit import config
 
 from gru_viz.core.limits import server_limits
 from gru_viz.core.untrusted import authored
-
-DIGESTS = "uploads.digests"  # widget key -> (file_id, sha256) of the file it holds
+from gru_viz.ui.state import Uploads
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +40,7 @@ def upload(label: str, key: str, max_mb: int | None = None, **kwargs) -> Upload 
     most = server_limits().max_upload_mb
     up = st.file_uploader(authored(label), key=key, max_upload_size=min(most, max_mb or most),
                           **kwargs)
-    digests = st.session_state.setdefault(DIGESTS, {})
+    digests = Uploads.digests.init({})
     if up is None:
         digests.pop(key, None)
         return None

@@ -31,15 +31,11 @@ from gru_viz.teaching.urlstate import (
     weights_to_json,
 )
 from gru_viz.ui import lab
-from gru_viz.ui.page import NOTATION
+from gru_viz.ui.state import Frame, Lab, Playground, Slot
 
 SLIDER_LIMIT = 2  # sliders up to this hidden and input size, a matrix editor beyond
 RANGE = 20.0  # slider range ± (the presets saturate gates with weights up to 16)
 GATE_TITLES = {"z": "update gate", "r": "reset gate", "n": "candidate"}
-GATE = "pg.gate"  # the gate whose tab is open: "z", "r" or "n"
-UPLOAD_PROBLEM = "pg.upload_problem"  # why the file just uploaded was not used
-EDIT_PROBLEM = "pg.edit_problem"  # why the matrix editor's last edit was not used
-EDITOR_GEN = "pg.table.gen"  # bumped to replace an editor whose browser state was forged
 
 
 UNREADABLE = "unreadable"  # the row (and column) an editor state Streamlit cannot read becomes
@@ -86,16 +82,15 @@ def _gate_note(g: str, notation: Notation) -> str:
 
 def _course() -> tuple[bool, bool]:
     """(course notation?, reset after?) of the editors drawn now."""
-    return (st.session_state.get(NOTATION, "course") == COURSE.key,
-            st.session_state.get(lab.VARIANT, "before") == "after")
+    return Frame.notation.get() == COURSE.key, Lab.variant.get() == "after"
 
 
-def _set_one(g: str, name: str, index: tuple[int, ...], key: str) -> None:
-    w = st.session_state[lab.WEIGHTS]
+def _set_one(g: str, name: str, index: tuple[int, ...], slider: Slot[float]) -> None:
+    w = Lab.weights.get()
     course, after = _course()
     a = params.gate_params(w, g, course, after)[name]
-    a[index] = st.session_state[key]
-    st.session_state[lab.WEIGHTS] = params.set_gate_params(w, g, {name: a}, course, after)
+    a[index] = slider.get()
+    Lab.weights.set(params.set_gate_params(w, g, {name: a}, course, after))
 
 
 def _src(name: str, index: tuple[int, ...]) -> str:
@@ -108,17 +103,17 @@ def _sliders(w: GRUWeights, g: str) -> None:
     notation), so that weights replaced from elsewhere (preset, randomize, file, link) or a
     notation switch make fresh sliders showing the new values."""
     course, after = _course()
-    version = st.session_state[lab.VERSION]
+    version = Lab.version.get()
     cols = st.columns(2)
     for name, a in params.gate_params(w, g, course, after).items():
         for index in np.ndindex(*a.shape):
-            key = (f"pg.{name}.{'.'.join(map(str, index))}.v{version}"
-                   + (f".course.{int(after)}" if course else ""))
+            slider = Playground.weight_slider(name, index, version, course, after)
             with cols[0 if name.startswith("W") else 1]:
                 st.slider(md("{}[{}]: {} → unit {:d}", name, ", ".join(map(str, index)),
                              _src(name, index), index[0]),
                           -RANGE, RANGE, float(np.clip(a[index], -RANGE, RANGE)),
-                          step=0.1, key=key, on_change=_set_one, args=(g, name, index, key))
+                          step=0.1, key=slider.key, on_change=_set_one,
+                          args=(g, name, index, slider))
 
 
 def _columns(w: GRUWeights, g: str) -> list[tuple[str, str, int | None]]:
@@ -154,7 +149,7 @@ def _number(value) -> float | None:
 
 def _apply(g: str, cells: dict[tuple[int, str], float]) -> None:
     """Set the gate's cells {(row, column title): value} (nothing else changes)."""
-    w = st.session_state[lab.WEIGHTS]
+    w = Lab.weights.get()
     course, after = _course()
     parts = params.gate_params(w, g, course, after)
     where = {title: (name, j) for title, name, j in _columns(w, g)}
@@ -164,36 +159,36 @@ def _apply(g: str, cells: dict[tuple[int, str], float]) -> None:
         parts[name][(r,) if j is None else (r, j)] = v
         changed[name] = parts[name]
     if changed:
-        st.session_state[lab.WEIGHTS] = params.set_gate_params(w, g, changed, course, after)
+        Lab.weights.set(params.set_gate_params(w, g, changed, course, after))
 
 
-def _edit(g: str, key: str) -> None:
+def _edit(g: str, editor: Slot[dict]) -> None:
     """Apply the editor's edits to the weights, before the run (the page draws the plots
     before the editors). The editor's state holds every edit since it was made, by row
     position and column name; applying them again to weights that hold them is exact.
 
     The state comes from the browser and may be forged: an edit naming a row or column that
     does not exist, or a value that is not a number, is reported and nothing is applied."""
-    w = st.session_state[lab.WEIGHTS]
+    w = Lab.weights.get()
     titles = {title for title, _, _ in _columns(w, g)}
     cells = {}
     try:
-        for row, edits in dict(st.session_state[key]["edited_rows"]).items():
+        for row, edits in dict(editor.get()["edited_rows"]).items():
             for col, value in dict(edits).items():
                 r = int(row)
                 if not 0 <= r < w.hidden_size or col not in titles:
                     raise IndexError(row)
                 v = _number(value)
                 if v is None:
-                    st.session_state[EDIT_PROBLEM] = (
+                    Playground.edit_problem.set(
                         f"Every cell needs a finite number (e.g. -6 or 0.25), not "
                         f"{markdown_text(repr(str(value)[:20]))}; the previous weights stay in "
                         "force.")
                     return
                 cells[(r, col)] = v
     except (KeyError, IndexError, TypeError, ValueError, OverflowError):
-        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
-                                          "value that is not there); the weights stay in force.")
+        Playground.edit_problem.set("That edit does not fit this table (a row, column or "
+                                    "value that is not there); the weights stay in force.")
         return
     _apply(g, cells)
 
@@ -206,18 +201,18 @@ def _as_text(table: pd.DataFrame) -> str:
     return "\n".join(", ".join(_shown(v) for v in row) for row in table.to_numpy())
 
 
-def _typed(g: str, key: str) -> None:
+def _typed(g: str, box: Slot[str]) -> None:
     """The gate's numbers typed as text, one line per unit (a text box holds what is typed
     until it is sent: no keystroke can be lost, unlike a grid cell that opens its editor on
     the first key). Cells whose text did not change keep their exact value."""
-    w = st.session_state[lab.WEIGHTS]
+    w = Lab.weights.get()
     table = _table(w, g)
     try:
-        x = parse_rows(st.session_state[key], table.shape[1])
+        x = parse_rows(box.get(), table.shape[1])
         if len(x) != len(table):
             raise InputError(f"Type {len(table)} rows, one per unit; got {len(x)}.")
     except InputError as exc:
-        st.session_state[EDIT_PROBLEM] = f"{exc} The previous weights stay in force."
+        Playground.edit_problem.set(f"{exc} The previous weights stay in force.")
         return
     cells = {(r, col): float(x[r, c]) for r in range(len(table))
              for c, col in enumerate(table.columns)
@@ -228,38 +223,36 @@ def _typed(g: str, key: str) -> None:
 def _matrix(w: GRUWeights, g: str) -> None:
     course, after = _course()
     names = list(params.gate_params(w, g, course, after))
-    state = "c" if course else "h"
+    h = "c" if course else "h"
     st.caption(md("Rows: units. Columns x[·]: {}; {}[·]: {}; then the bias{} {}.", names[0],
-                  state, names[1], "es" if len(names) > 3 else "", ", ".join(names[2:])))
+                  h, names[1], "es" if len(names) > 3 else "", ", ".join(names[2:])))
     table = _table(w, g)
-    key = (f"pg.table.{g}.{int(course)}{int(after)}.{st.session_state[lab.VERSION]}."
-           f"{st.session_state.get(EDITOR_GEN, 0)}")
+    editor = Playground.table(g, course, after, Lab.version.get(), Playground.editor_gen.get())
     try:
-        st.data_editor(table, key=key, disabled=False, width="stretch", on_change=_edit,
-                       args=(g, key))
+        st.data_editor(table, key=editor.key, disabled=False, width="stretch", on_change=_edit,
+                       args=(g, editor))
     except (KeyError, IndexError, TypeError, ValueError):
         # Streamlit applies the browser's edits itself and raises on a forged state (a row or
         # column not in the table) on every rerun: a fresh editor under a new key drops it.
-        st.session_state[EDITOR_GEN] = st.session_state.get(EDITOR_GEN, 0) + 1
-        st.session_state[EDIT_PROBLEM] = ("That edit does not fit this table (a row, column or "
-                                          "value that is not there); the weights stay in force.")
+        Playground.editor_gen.set(Playground.editor_gen.get() + 1)
+        Playground.edit_problem.set("That edit does not fit this table (a row, column or "
+                                    "value that is not there); the weights stay in force.")
         return _matrix(w, g)
     # the same numbers as text: refilled whenever the weights change
     text = _as_text(table)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    tkey = f"pg.tabletext.{g}.{int(course)}{int(after)}.{digest}"
+    box = Playground.table_text(g, course, after, digest)
     st.text_area(md("…or type them: one line per unit, {:d} numbers ({})", table.shape[1],
-                    ", ".join(table.columns)), text, key=tkey, on_change=_typed,
-                 args=(g, tkey), height=68 + 22 * min(len(table), 6),
+                    ", ".join(table.columns)), text, key=box.key, on_change=_typed,
+                 args=(g, box), height=68 + 22 * min(len(table), 6),
                  max_chars=40 * table.size + 200,  # bounded before parsing (issue 17)
                  help="Ctrl+Enter (or a click outside) applies the numbers.")
-    if problem := st.session_state.pop(EDIT_PROBLEM, None):
+    if problem := Playground.edit_problem.take():
         st.error(markdown_text(problem))
 
 
-def _open_gate(labels: dict[str, str], key: str) -> None:
-    st.session_state[GATE] = next(g for g, label in labels.items()
-                                  if label == st.session_state[key])
+def _open_gate(labels: dict[str, str], tabs: Slot[str]) -> None:
+    Lab.gate.set(next(g for g, label in labels.items() if label == tabs.get()))
 
 
 def weight_editors(notation: Notation) -> None:
@@ -269,13 +262,13 @@ def weight_editors(notation: Notation) -> None:
     each rerun, and the hidden tabs' 2/3 of the controls made most of the page. The open gate
     is kept by letter, so a notation switch (new tab labels) keeps it open.
     """
-    w = st.session_state[lab.WEIGHTS]
+    w = Lab.weights.get()
+    _serve()
     small = w.hidden_size <= SLIDER_LIMIT and w.input_size <= SLIDER_LIMIT
     labels = {g: f"{GATE_TITLES[g]} {notation.symbol(g)}" for g in "zrn"}
-    key = f"{GATE}.{notation.key}"
-    tabs = st.tabs(list(labels.values()), key=key,
-                   default=labels[st.session_state.setdefault(GATE, "z")],
-                   on_change=_open_gate, args=(labels, key))
+    chosen = Playground.gate_tabs(notation.key)
+    tabs = st.tabs(list(labels.values()), key=chosen.key, default=labels[Lab.gate.init("z")],
+                   on_change=_open_gate, args=(labels, chosen))
     for tab, g in zip(tabs, labels):
         if tab.open:
             with tab:
@@ -283,10 +276,18 @@ def weight_editors(notation: Notation) -> None:
                 (_sliders if small else _matrix)(w, g)
 
 
+def _serve() -> dict:
+    """The weights the download button serves, made current by every run that may have
+    changed them: an edit reruns only the editors' fragment, not the sidebar's button."""
+    box = Playground.served.init({})
+    box["now"] = (lab.weights_in_force(), Lab.vocab.get())
+    return box
+
+
 def _resize() -> None:
     """Keep the weights that still fit; new rows and columns start at zero."""
-    w = st.session_state[lab.WEIGHTS]
-    H, I = st.session_state["pg.hidden"], st.session_state["pg.input"]
+    w = Lab.weights.get()
+    H, I = Playground.hidden.get(), Playground.input.get()
     parts = {}
     for name in MATRICES + BIASES:
         a = getattr(w, name)
@@ -298,47 +299,50 @@ def _resize() -> None:
 
 
 def _randomize() -> None:
-    w = st.session_state[lab.WEIGHTS]
-    seed = int(st.session_state["pg.seed"])
+    w = Lab.weights.get()
+    seed = int(Playground.seed.get())
     lab.set_weights(GRUModel.random(w.input_size, w.hidden_size, seed=seed).cells[0][0],
-                    st.session_state[lab.VOCAB])
+                    Lab.vocab.get())
 
 
 def _reset() -> None:
-    lab.load_preset(st.session_state[lab.PRESET] or DEFAULT)
+    lab.load_preset(Lab.preset.get() or DEFAULT)
 
 
 def _upload() -> None:
     """Weights from the file just chosen, before the run (the page draws the plots first)."""
-    up = st.session_state["pg.upload"]
+    up = Playground.upload.get()
     if up is None:  # the file was removed: the weights stay
         return
     try:
         weights, vocab = weights_from_json(up.getvalue()[:MAX_JSON + 1])
     except GRUVizError as exc:
-        st.session_state[UPLOAD_PROBLEM] = f"{exc} The previous weights stay in force."
+        Playground.upload_problem.set(f"{exc} The previous weights stay in force.")
         return
     lab.set_weights(weights, vocab)
-    st.session_state[lab.VARIANT] = "after" if weights.reset_after else "before"
+    Lab.variant.set("after" if weights.reset_after else "before")
 
 
 def model_controls() -> None:
     """Sizes, randomize with a seed, reset, and the weights as a JSON file (for the sidebar).
     Every control acts in its callback, so this may be drawn after the plots."""
-    w = st.session_state[lab.WEIGHTS]
-    st.session_state["pg.hidden"], st.session_state["pg.input"] = w.hidden_size, w.input_size
+    w = Lab.weights.get()
+    Playground.hidden.set(w.hidden_size)
+    Playground.input.set(w.input_size)
     c1, c2 = st.columns(2)
-    c1.number_input("hidden size", 1, MAX_HIDDEN, key="pg.hidden", on_change=_resize)
-    c2.number_input("input size", 1, MAX_INPUT, key="pg.input", on_change=_resize)
+    c1.number_input("hidden size", 1, MAX_HIDDEN, key=Playground.hidden.key, on_change=_resize)
+    c2.number_input("input size", 1, MAX_INPUT, key=Playground.input.key, on_change=_resize)
     c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-    c1.number_input("seed", 0, 10**6, key="pg.seed", value=0)
+    c1.number_input("seed", 0, 10**6, key=Playground.seed.key, value=0)
     c2.button("🎲 Randomize", on_click=_randomize, width="stretch",
               help="PyTorch's default initialisation, from this seed.")
     st.button("↺ Reset to the preset", on_click=_reset, width="stretch")
-    st.download_button("⬇ Download weights (JSON)", weights_to_json(
-        lab.weights_in_force(), st.session_state[lab.VOCAB]), "gru-weights.json",
-        "application/json", width="stretch")
-    st.file_uploader("Upload weights (JSON)", type=["json"], key="pg.upload", on_change=_upload,
-                     max_upload_size=1)  # MB: weights_from_json reads at most MAX_JSON bytes
-    if problem := st.session_state.pop(UPLOAD_PROBLEM, None):
+    box = _serve()  # read when clicked, with no session at hand: the box, not session state
+    st.download_button("⬇ Download weights (JSON)", lambda: weights_to_json(*box["now"]),
+                       "gru-weights.json", "application/json", on_click="ignore",
+                       width="stretch")
+    # max_upload_size in MB: weights_from_json reads at most MAX_JSON bytes
+    st.file_uploader("Upload weights (JSON)", type=["json"], key=Playground.upload.key,
+                     on_change=_upload, max_upload_size=1)
+    if problem := Playground.upload_problem.take():
         st.error(markdown_text(problem))

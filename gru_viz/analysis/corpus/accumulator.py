@@ -14,7 +14,7 @@ from gru_viz.analysis.corpus.options import Options
 from gru_viz.analysis.corpus.stats import FIELDS, GATES, RANGES
 from gru_viz.analysis.corpus.subject import Subject, cell_prefix
 
-BLOCK = 256  # rows per block when looking for the top-k index's candidates
+BLOCK = 64  # rows per block when looking for the top-k index's candidates
 
 
 class Accumulator:
@@ -81,6 +81,7 @@ class Accumulator:
         full = n == layers[0]["h"].shape[0]
         sel = None if full else torch.from_numpy(rows).to(self.dev)
         acc["tokens"] += n
+        key = torch.from_numpy(doc * 2**32 + off).to(self.dev) if self.top else None
         tok = None
         if ids is not None:
             tok = ids if full else ids[sel]
@@ -94,14 +95,15 @@ class Accumulator:
                 total = v.sum(0)
                 acc[f"{p}.{f}.sum"] += total.double()
                 acc[f"{p}.{f}.sumsq"] += (v * v).sum(0).double()
-                bins[f] = self._bins(v, f, not bool(torch.isfinite(total).all()))
+                nan = not bool(torch.isfinite(total).all())
+                bins[f] = self._bins(v, f, nan)
                 if f in GATES:  # bool as uint8: the fast reduction
                     acc[f"{p}.{f}.below"] += (v < o.left).view(torch.uint8).sum(
                         0, dtype=torch.int32)
                     acc[f"{p}.{f}.above"] += (v > o.right).view(torch.uint8).sum(
                         0, dtype=torch.int32)
-                for s, sign in SIGNS.items() if self.top else ():
-                    self._top(f"{p}.{f}.{s}", v, sign, doc, off)
+                if self.top:
+                    self._index(f"{p}.{f}", v, doc, off, key, nan)
             for a, b in (("z", "r"), ("n", "h")):  # one count per pair: joint bins, then marginals
                 joint = torch.bincount(bins[a].mul_(o.bins).add_(bins[b]).add_(self.offsets2)
                                        .reshape(-1), minlength=self.H * o.bins ** 2)
@@ -135,55 +137,60 @@ class Accumulator:
             x = torch_nan_to_num(self.torch, x)
         return x.clamp_(0, bins - 1).to(self.torch.int32)  # clamped first: trunc = floor
 
-    def _top(self, p: str, v, sign: float, doc: np.ndarray, off: np.ndarray) -> None:
-        """Merge this chunk's rows that can enter each unit's k best into the running list.
-
-        Only values at or beyond the running k-th best are looked at (all of them while the
-        list is not full: then the chunk's own k-th best bounds them), ties included, and the
-        k best are picked by (value, document, offset): any split of the corpus gives the same
-        list."""
+    def _index(self, p: str, v, doc: np.ndarray, off: np.ndarray, key=None,
+               nan: bool = False) -> None:
+        """Both lists (top and bottom) of field ``p`` (e.g. "l0.h") for this chunk's values v
+        (N, H) at (document ``doc``, offset ``off``) (N,); ``key`` (N,) is document · 2³² +
+        offset; with ``nan``, NaN values never enter."""
         torch = self.torch
-        cur = self.top[p]
-        k = self.opts.top_k
-        N, H = v.shape
-        thr = cur["value"][:, -1].copy()  # signed k-th best so far (−inf: not full)
-        if not np.isfinite(thr).all():
-            kk = min(k, N)
-            chunk = torch.topk(torch_nan_to_num(torch, v * sign, -math.inf), kk, dim=0)[0][-1]
-            thr = np.maximum(thr, chunk.cpu().numpy().astype(np.float64))
-        t = torch.from_numpy(sign * thr).to(self.dev, v.dtype)
-        full = np.isfinite(cur["value"][:, -1]).all()
-        # Blocks of rows whose extreme reaches a unit's threshold: only those are compared
-        # (a full comparison and nonzero would cost more than all other statistics).
-        B = BLOCK
-        nb = N // B
-        ext = [] if nb == 0 else [(v[:nb * B].view(nb, B, H).amax(1) if sign > 0
-                                   else v[:nb * B].view(nb, B, H).amin(1))]
-        if nb * B < N:
-            ext.append((v[nb * B:].amax(0) if sign > 0 else v[nb * B:].amin(0))[None])
-        ext = torch.cat(ext)
-        blk, unit = ((ext >= t) if sign > 0 else (ext <= t)).nonzero().T
+        if key is None:
+            key = torch.from_numpy(doc * 2**32 + off).to(self.dev)
+        block_key = _per_block(torch, key, lambda x: x.amin(1))  # each block's first position
+        v = v.contiguous()
+        for name, s in SIGNS.items():
+            # NaN never enters: −inf for the top list, +inf for the bottom one
+            w = torch.nan_to_num(v, nan=-s * math.inf) if nan else v
+            ext = _per_block(torch, w, (lambda x: x.amax(1)) if s > 0 else (lambda x: x.amin(1)))
+            self._top(f"{p}.{name}", (v, w), s, ext.mul_(s), key, block_key, doc, off)
+
+    def _top(self, p: str, vw, sign: float, ext, key, block_key, doc: np.ndarray,
+             off: np.ndarray) -> None:
+        """Merge this chunk's rows that can enter each unit's k best into the running list.
+        ``vw``: the values (N, H) and those compared (NaN replaced); ``ext`` (blocks, H): each
+        block's signed extreme; ``block_key`` (blocks,): each block's first position.
+
+        A unit's threshold is its running k-th best, raised to the k-th best of its blocks'
+        extremes (k blocks reach that, so the chunk's k best do too). Rows beyond it are
+        candidates, and rows equal to it that come before the running k-th by (document,
+        offset) (all of them when the chunk raised it); only blocks that can hold one are
+        compared, never the whole chunk. The k best by (value, document, offset) are merged,
+        so any split of the corpus gives the same list."""
+        torch, (v, w) = self.torch, vw
+        cur, k = self.top[p], self.opts.top_k
+        N, H = w.shape
+        kth = torch.from_numpy(cur["value"][:, -1]).to(self.dev, w.dtype)  # −inf: not full
+        t = torch.maximum(kth, torch.topk(ext, k, dim=0)[0][-1]) if len(ext) >= k else kth
+        lim = torch.from_numpy(cur["doc"][:, -1] * 2**32 + cur["offset"][:, -1]).to(self.dev)
+        lim = torch.where(t > kth, torch.iinfo(torch.int64).max, lim)  # ties before this key
+        reach = (ext > t).logical_or_((ext == t).logical_and_(block_key[:, None] < lim))
+        blk, unit = reach.nonzero().T
         if not len(blk):
             return
-        rows = (blk[:, None] * B + torch.arange(B, device=self.dev)).clamp_(max=N - 1)
-        v = v.contiguous()
-        sub, ts = torch.take(v, rows * H + unit[:, None]), t[unit][:, None]  # (P, B)
-        hit = (sub > ts) if sign > 0 else (sub < ts)
-        if full:  # a value equal to the k-th enters only at an earlier (document, offset)
-            key = torch.from_numpy(doc * 2**32 + off).to(self.dev)
-            kth = torch.from_numpy(cur["doc"][:, -1] * 2**32 + cur["offset"][:, -1]).to(
-                self.dev)
-            hit |= (sub == ts) & (torch.take(key, rows) < kth[unit][:, None])
-        else:
-            hit |= sub == ts
+        rows = blk[:, None] * BLOCK + torch.arange(BLOCK, device=self.dev)  # (P, BLOCK)
+        inside = rows < N  # the last block may be short
+        rows.clamp_(max=N - 1)
+        sub, ts = torch.take(w, rows * H + unit[:, None]).mul_(sign), t[unit][:, None]
+        hit = (sub > ts).logical_or_((sub == ts).logical_and_(
+            torch.take(key, rows) < lim[unit][:, None])).logical_and_(inside)
         pair, j = hit.nonzero().T
-        r, u = torch.take(rows, pair * B + j), unit[pair]
-        if nb * B < N:  # the clamped tail repeats row N − 1: keep each (row, unit) once
-            keep = np.unique(np.stack([r.cpu().numpy(), u.cpu().numpy()]), axis=1)
-            r, u = (torch.from_numpy(a).to(self.dev) for a in keep)
-        if not len(r):
-            return
-        val = (torch.take(v, r * H + u) * sign).cpu().numpy().astype(np.float64)
+        if len(pair):
+            self._merge_top(cur, v, rows[pair, j], unit[pair], sub[pair, j], doc, off)
+
+    def _merge_top(self, cur: dict[str, np.ndarray], v, r, u, val, doc: np.ndarray,
+                   off: np.ndarray) -> None:
+        """Merge candidates (rows ``r``, units ``u``, signed values ``val``) into ``cur``."""
+        k, H = self.opts.top_k, v.shape[1]
+        val = val.cpu().numpy().astype(np.float64)
         r_n, u_n = r.cpu().numpy(), u.cpu().numpy()
         order = np.lexsort((off[r_n], doc[r_n], -val, u_n))
         u_s = u_n[order]
@@ -197,11 +204,22 @@ class Accumulator:
         new["value"][u_k, slot] = val[keep]
         new["doc"][u_k, slot] = doc[r_n[keep]]
         new["offset"][u_k, slot] = off[r_n[keep]]
-        new["rows"][u_k, slot] = v.index_select(0, torch.from_numpy(r_n[keep]).to(self.dev)
-                                                ).cpu().numpy()
+        new["rows"][u_k, slot] = v.index_select(
+            0, self.torch.from_numpy(r_n[keep]).to(self.dev)).cpu().numpy()
         merged = merge_top({n: a[units] for n, a in cur.items()}, new, k)
         for n, a in merged.items():
             cur[n][units] = a
+
+
+def _per_block(torch, x, fn):
+    """``fn`` reducing dim 1 of x (N, ...) viewed as blocks of BLOCK rows (the last one may be
+    shorter): (blocks, ...)."""
+    N, B = x.shape[0], BLOCK
+    nb = N // B
+    parts = [fn(x[:nb * B].view(nb, B, *x.shape[1:]))] if nb else []
+    if nb * B < N:
+        parts.append(fn(x[nb * B:][None]))
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def torch_nan_to_num(torch, x, nan: float = 0.0):
