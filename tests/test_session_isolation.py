@@ -16,7 +16,7 @@ from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
 from gru_viz.ui import explorer_input, explorer_model, lab
 from gru_viz.ui.loading import load_cached
-from gru_viz.ui.state import Explorer
+from gru_viz.ui.state import Explorer, Lab
 from tests.app_helpers import (
     PLAYGROUND,
     charts,
@@ -40,7 +40,7 @@ def ticks(at) -> list[str]:
 def own_states(at, x: list[float]) -> np.ndarray:
     """(H, T) states of the session's own weights on its own input, by the core."""
     w = at.session_state[lab.WEIGHTS].replace(
-        reset_after=at.session_state[lab.VARIANT] == "after")
+        reset_after=at.session_state[Lab.variant.key] == "after")
     return run(GRUModel(((w,),)), np.array(x)[:, None]).layers[0][0].h.T
 
 
