@@ -1,7 +1,6 @@
 """Helpers for driving the app's pages in Streamlit's AppTest (imported by conftest)."""
 
 import base64
-import json
 import pathlib
 
 import numpy as np
@@ -9,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.ui.state import Frame, Lab, Playground
 from gru_viz.ui.weights_editor import GATE_TITLES
+from tests.ws_client import figure_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
@@ -36,7 +36,17 @@ def charts(at: AppTest) -> list[dict]:
         if isinstance(v, list):
             return [decode(x) for x in v]
         return v
-    return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+    return [decode(spec) for spec in map(figure_spec, _walk(at._tree)) if spec is not None]
+
+
+def _walk(node):
+    """Every element under ``node`` in page order."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for k in sorted(children):
+        yield from _walk(children[k])
 
 
 def heatmap(at: AppTest, row: int) -> np.ndarray:

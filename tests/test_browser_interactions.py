@@ -7,6 +7,7 @@ action the test recomputes the run the URL describes and compares it with the ch
 
 from __future__ import annotations
 
+import pathlib
 import re
 import urllib.parse
 
@@ -23,6 +24,7 @@ from gru_viz.teaching.presets import DEFAULT
 from gru_viz.teaching.urlstate import (
     pack_weights,
     unpack_weights,
+    weights_from_json,
     weights_to_json,
 )
 from tests.browser import ROOT, AppPage, expected, params_of
@@ -134,6 +136,22 @@ def test_playground_weights_file_upload(opened, tmp_path):
     app.wait_idle()
     assert params_of(app.page.url)["w"] == params["w"]
     assert_shows(app, expected(params))
+
+
+def test_playground_download_follows_a_weight_slider(opened):
+    """The sidebar's download serves the weights in force after a slider moved (a slider
+    reruns only the editors' fragment: the sidebar's button is not drawn again)."""
+    app = opened("Playground")
+    for _ in range(2):
+        with app.changing():
+            app.slide("W_ux[0, 0]")
+    with app.page.expect_download() as download:
+        app.page.get_by_text("Download weights (JSON)").click()
+    got, _ = weights_from_json(pathlib.Path(download.value.path()).read_bytes())
+    want = unpack_weights(params_of(app.page.url)["w"])  # the link: the weights in force
+    assert got.W_iz[0, 0] == pytest.approx(-0.2)  # course notation: W_ux = −W_iz
+    for name, a in want.fused().items():
+        np.testing.assert_allclose(got.fused()[name], a, atol=1e-6, err_msg=name)
 
 
 # --- Step through ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ main view is in the first viewport and no title or button is clipped."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gru_viz.figures.traces import FIELDS
@@ -92,9 +93,34 @@ def test_play_stops_at_the_end(opened):
     assert not state(app)["playing"]
 
 
-CHART_IDS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => {
-    gd.__gruvizMark = gd.__gruvizMark || Math.random().toString(36).slice(2);
-    return gd.__gruvizMark; })"""
+# Every animation frame until stopped: are the chart elements there at the start still the
+# page's charts, the same nodes, each drawn (heatmap images, line paths)?
+WATCH_CHARTS = """() => {
+    const first = Array.from(document.querySelectorAll('.js-plotly-plot'));
+    const w = window.__gruviz_watch = {frames: 0, bad: 0, stop: false};
+    const tick = () => {
+        if (w.stop) return;
+        w.frames++;
+        const now = Array.from(document.querySelectorAll('.js-plotly-plot'));
+        if (now.length !== first.length || first.some((gd, i) => now[i] !== gd
+                || !gd.querySelector('.hm image, .heatmaplayer image, .scatterlayer path.js-line')))
+            w.bad++;
+        requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    return first.length; }"""
+
+
+def assert_charts_are_the_trace(app: AppPage, units) -> None:
+    """The heatmaps' and the unit lines' numbers, as Plotly holds them, are the core's run of
+    the state in the link."""
+    want = expected(params_of(app.page.url))  # field -> (H, T)
+    heatmaps, lines = app.figures()
+    for k, f in enumerate(FIELDS):
+        np.testing.assert_allclose(heatmaps["data"][k]["z"], want[f], atol=1e-6)
+        for i, j in enumerate(units):
+            np.testing.assert_allclose(lines["data"][k * len(units) + i]["y"], want[f][j],
+                                       atol=1e-6)
 
 
 def test_playground_cursor_follows_and_a_weight_change_keeps_the_charts(opened):
@@ -114,13 +140,19 @@ def test_playground_cursor_follows_and_a_weight_change_keeps_the_charts(opened):
         return [xa._offset + xa.l2p(1.5), parseFloat(box.style.left)]; }""")
     assert abs(x[0] - x[1]) < 1.5
     bar = app.page.evaluate("() => { window.__gruviz_timeline.__mark = 1; return 1; }")
-    with app.changing():
-        app.slide("W_ux[0, 0]")
-    # two charts, no duplicate during or after the rerun; the time bar is the same element
-    # (new data, in place) and the cursor stays where the class was. (st.plotly_chart in
-    # Streamlit 1.67 names a chart by a hash of its figure: new data is a new chart element.)
-    assert len(app.page.evaluate(CHART_IDS)) == 2
+    link = params_of(app.page.url).get("w")
+    assert app.page.evaluate(WATCH_CHARTS) == 2
+    for _ in range(3):
+        with app.changing():
+            app.slide("W_ux[0, 0]")
+    frames, bad = app.page.evaluate(
+        "() => { const w = window.__gruviz_watch; w.stop = true; return [w.frames, w.bad]; }")
+    # the same two chart elements drawn on every frame (new numbers, in place: no remount,
+    # no blank, no duplicate); the time bar is the same element; the cursor stays
+    assert frames > 3 and bad == 0
     assert app.page.evaluate("() => window.__gruviz_timeline.__mark") == bar
+    assert params_of(app.page.url).get("w") != link  # the link follows (a fragment's run)
+    assert_charts_are_the_trace(app, units)
     assert state(app)["t"] == 2
     assert_values_are_the_trace(app, 2, units)
     assert [layers.nth(k).get_attribute("data-t") for k in range(2)] == ["2", "2"]

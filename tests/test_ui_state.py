@@ -18,7 +18,7 @@ from gru_viz.core.notation import NOTATIONS
 from gru_viz.io.checkpoint import load_checkpoint
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_more import read_corpus
-from gru_viz.ui.explorer_views import SEARCH
+from gru_viz.ui.state import Explorer
 from tests.helpers import VOCAB, own_format, planted_model, saved
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def test_corpus_matches_use_the_notation_the_search_was_made_in(made_in):
     at.radio(key="ex.view.w").set_value("Corpus").run()
     at.text_area(key="ex.corpus_text").set_value(CORPUS).run()
     at.button(key="ex.corpus_go").click().run()
-    at.session_state[SEARCH] = {"model": model_key, "notation": made_in, "cell": (0, 0),
+    at.session_state[Explorer.search.key] = {"model": model_key, "notation": made_in, "cell": (0, 0),
                                 "field": "z", "sign": 1.0, "units": units, "threshold": thr,
                                 "min_length": 1}
     at.run()

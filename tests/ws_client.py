@@ -48,14 +48,27 @@ class Run:
 
     def charts(self) -> list[dict]:
         """Every Plotly figure drawn, as its JSON spec."""
-        return [json.loads(el.plotly_chart.spec) for el in self.elements.values()
-                if el.WhichOneof("type") == "plotly_chart"]
+        return [spec for spec in map(figure_spec, self.elements.values()) if spec is not None]
 
     def tick_labels(self) -> list[list[str]]:
         """The tick labels of every x axis of every chart that sets them."""
         return [axis["ticktext"] for spec in self.charts()
                 for name, axis in spec.get("layout", {}).items()
                 if name.startswith("xaxis") and "ticktext" in axis]
+
+
+def figure_spec(element) -> dict | None:
+    """The Plotly figure of an element (an AppTest node, or an ``Element`` proto of the
+    websocket client): st.plotly_chart's spec, or the data of a chart drawn in place
+    (``gru_viz.ui.charts.chart_in_place``); None for any other element."""
+    proto = getattr(element, "proto", element)
+    if isinstance(proto, Element):  # the chart inside it
+        proto = getattr(proto, proto.WhichOneof("type"))
+    if hasattr(proto, "spec") and hasattr(proto, "theme"):
+        return json.loads(proto.spec)
+    if getattr(proto, "component_name", "").endswith("gruviz_chart"):
+        return json.loads(json.loads(proto.mixed.json or proto.json)["figure"])
+    return None
 
 
 def _set(state: WidgetState, value: WidgetValue) -> None:

@@ -37,9 +37,10 @@ def frames(strings: Sequence[str]) -> dict:
     split = [_TOKEN.split(s) for s in strings]
     if not split or any(len(p) != len(split[0]) for p in split):
         return {"parts": [""], "slots": [0], "values": [[s] for s in strings]}
-    first = split[0]
-    slots = [k for k in range(len(first)) if any(p[k] != first[k] for p in split[1:])]
-    parts = [("" if k in set(slots) else s) for k, s in enumerate(first)]
+    pieces = list(zip(*split))  # per piece, its text at every step
+    slots = [k for k, texts in enumerate(pieces) if len(set(texts)) > 1]
+    changing = set(slots)
+    parts = [("" if k in changing else texts[0]) for k, texts in enumerate(pieces)]
     return {"parts": parts, "slots": slots, "values": [[p[k] for k in slots] for p in split]}
 
 
@@ -51,15 +52,19 @@ def unframe(f: dict, t: int) -> str:
     return "".join(parts)
 
 
-def _values_html(notation: Notation, cell: LayerTrace, t: int, units: Sequence[int]) -> str:
-    """A small table: the step's value of each field for each unit (one rounding rule)."""
+def _values_tables(notation: Notation, cell: LayerTrace, units: Sequence[int]) -> list[str]:
+    """Per step, a small table: the step's value of each field for each unit (one rounding
+    rule)."""
     head = "".join(f"<th>{html_text(notation.symbol(f))}</th>" for f in FIELDS)
-    rows = "".join(
-        f'<tr><th>unit {j}</th>' + "".join(
-            f'<td data-f="{f}" data-u="{j}" data-v="{field_values(cell, notation, f)[t, j]:.6f}">'
-            f'{number(field_values(cell, notation, f)[t, j])}</td>' for f in FIELDS) + "</tr>"
-        for j in units)
-    return f'<table class="vals"><tr><th></th>{head}</tr>{rows}</table>'
+    values = {f: field_values(cell, notation, f) for f in FIELDS}
+
+    def cell_html(f: str, t: int, j: int) -> str:
+        v = values[f][t, j]
+        return f'<td data-f="{f}" data-u="{j}" data-v="{v:.6f}">{number(v)}</td>'
+
+    return [f'<table class="vals"><tr><th></th>{head}</tr>' + "".join(
+        f"<tr><th>unit {j}</th>" + "".join(cell_html(f, t, j) for f in FIELDS) + "</tr>"
+        for j in units) + "</table>" for t in range(cell.steps)]
 
 
 def run_id(cell: LayerTrace, *extra) -> str:
@@ -101,7 +106,7 @@ def stepper_payload(w: GRUWeights, cell: LayerTrace, notation: Notation, labels:
             "T": T, "t0": int(step), "labels": [str(s) for s in labels],
             "full": full, "unit": int(unit),
             "equations": frames(eqs), "why": frames(whys), "diagram": frames(svgs),
-            "values": frames([_values_html(notation, cell, t, [unit]) for t in range(T)]),
+            "values": frames(_values_tables(notation, cell, [unit])),
             "series": _series(cell, notation, unit)}
 
 
@@ -112,5 +117,5 @@ def clock_payload(cell: LayerTrace, notation: Notation, labels: Sequence[str],
     T = cell.steps
     return {"kind": "clock", "run": run_id(cell, notation.key, tuple(units)), "T": T,
             "t0": int(step), "labels": [str(s) for s in labels],
-            "values": frames([_values_html(notation, cell, t, units) for t in range(T)]),
+            "values": frames(_values_tables(notation, cell, units)),
             "targets": list(targets)}

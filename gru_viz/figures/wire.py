@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from typing import Any
 
 import numpy as np
@@ -120,3 +121,12 @@ def page_figure(spec: dict | go.Figure) -> go.Figure:
     template), costs more than the whole rest of a rerun at teaching sizes; the specs are
     validated in the tests (``gate_heatmaps``/``unit_lines`` build checked Figures)."""
     return _Plain(plain(escaped(spec)))
+
+
+def figure_json(spec: dict | go.Figure) -> str:
+    """The spec with its data strings HTML-escaped, as the JSON plotly.js reads (arrays in the
+    same typed form as ``plain``), without a template: for ``gru_viz.ui.charts.chart_in_place``,
+    whose chart takes its colours from the app's theme in the browser."""
+    fig = escaped(spec)
+    return json.dumps({"data": [_props(t) for t in fig["data"]],
+                       "layout": _props(fig["layout"])}, allow_nan=False, separators=(",", ":"))

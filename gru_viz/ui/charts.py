@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import streamlit as st
 
-from gru_viz.figures.wire import page_figure
+from gru_viz.figures.wire import figure_json, page_figure
+
+HERE = pathlib.Path(__file__).parent
+# Streamlit's own Plotly bundle (a hashed file name): charts.js imports it from the server
+# when the page has not loaded Plotly yet.
+PLOTLY_CHUNK = next((p.name for p in sorted(
+    (pathlib.Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))),
+    None)
+_in_place = st.components.v2.component(
+    "gruviz_chart", js=(HERE / "charts.js").read_text(encoding="utf-8"),
+    css=".gvc { width: 100%; }", isolate_styles=False)  # Plotly's styles live in the page
 
 
 def chart(spec: Any, key: str, **kwargs) -> None:
-    """Draw a spec (dict or ``go.Figure``) from ``gru_viz.figures``: the only way a figure
-    reaches the page (tests/test_untrusted_sinks.py), so its data strings are always
-    HTML-escaped; ``figures.wire.page_figure`` says why it is sent as a plain dict."""
+    """Draw a spec (dict or ``go.Figure``) from ``gru_viz.figures``: with ``chart_in_place``
+    the only way a figure reaches the page (tests/test_untrusted_sinks.py), so its data
+    strings are always HTML-escaped; ``figures.wire.page_figure`` says why it is sent as a
+    plain dict."""
     st.plotly_chart(page_figure(spec), key=key, **kwargs)
+
+
+def chart_in_place(spec: dict, key: str) -> None:
+    """Draw a spec that changes with every weight: the element stays (keyed by ``key``) and
+    the browser redraws it in place with Plotly.react (``charts.js``), with no remount and no
+    blank frame (st.plotly_chart names its element by a hash of the figure: new numbers mount
+    a new chart). Falls back to ``chart`` if this Streamlit has no Plotly bundle to load."""
+    if PLOTLY_CHUNK is None:
+        return chart(spec, key)
+    _in_place(key=key, data={"figure": figure_json(spec), "plotly": PLOTLY_CHUNK})

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.analysis import units as an
+from gru_viz.core import budget
 from gru_viz.core.notation import Notation
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.untrusted import markdown_text, md
@@ -23,12 +24,11 @@ from gru_viz.figures.traces import lines_spec, step_labels
 from gru_viz.ui.charts import chart
 from gru_viz.ui.explorer_input import Run
 from gru_viz.ui.panning import pan_bar, window_start
+from gru_viz.ui.state import Explorer
 
 PANEL_CELLS = 64_000
 WINDOW = 400  # steps of the narrow charts (predictions)
 TEXT_STEPS = 2000  # most tokens coloured at once
-DRAWN = "ex.window.drawn"  # (what, span, hover, start) of the window's chart in the page
-SEARCH = "ex.search.result"  # the last unit search: {model, notation, cell, field, units, …}
 FIELD_NAMES = {"z": "update gate", "r": "reset gate", "n": "candidate", "h": "hidden state"}
 
 
@@ -38,7 +38,7 @@ def field_picker(nt: Notation, key: str, default: str = "h", label: str = "Field
                         format_func=lambda f: nt.label(f))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=budget.IDLE_SECONDS, show_spinner=False)
 def unit_order(run_key: str, layer: int, direction: int, field: str, how: str, nt_key: str,
                _values: np.ndarray) -> np.ndarray:
     """Cached per (run, cell, field, ordering, notation): clustering costs tens of ms."""
@@ -71,21 +71,21 @@ def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> Non
 
 @st.fragment
 def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
-    """The full-resolution window: its chart holds a span of steps around it (``DRAWN``),
-    kept while the window stays inside, so that moving it in the browser and telling the
-    server later sends no chart again."""
+    """The full-resolution window: its chart holds a span of steps around it
+    (``Explorer.window_drawn``), kept while the window stays inside, so that moving it in the
+    browser and telling the server later sends no chart again."""
     T, H = cell.steps, cell.hidden_size
     size = heatmap_cols(H)
     start = window_start(T, size)
     what = (r.key, cell.name, nt.key, order.tobytes())
-    drawn = st.session_state.get(DRAWN)
+    drawn = Explorer.window_drawn.get()
     if drawn and drawn[0] == what and drawn[1][0] <= start and start + size <= drawn[1][1]:
         _, span, hover, at = drawn
     else:
         span, hover = ef.browser_span(cell, nt, (start, start + size),
                                        step_labels(cell.x, r.tokens))
         at = start
-        st.session_state[DRAWN] = (what, span, hover, at)
+        Explorer.window_drawn.set((what, span, hover, at))
     pan_bar(T, size, span, start, "ex.zoomed", key=f"ex.pan.{T}")
     chart(ef.window_heatmaps(cell, nt, order, r.tokens, span, (at, at + size), hover),
           key="ex.zoomed")
@@ -184,10 +184,9 @@ def search_view(r: Run, cell: LayerTrace, cell_id: tuple[int, int], nt: Notation
         st.info("Choose a span of at least one step.")
         return
     units = an.search_units(values, start, stop, thr, int(outside))
-    st.session_state[SEARCH] = {"model": r.model_key, "notation": nt.key, "cell": cell_id,
-                                "field": field,
-                                "sign": sign, "units": units, "threshold": thr,
-                                "min_length": int(min_len)}
+    Explorer.search.set({"model": r.model_key, "notation": nt.key, "cell": cell_id,
+                         "field": field, "sign": sign, "units": units, "threshold": thr,
+                         "min_length": int(min_len)})
     shown_span = r.join(start, stop)
     if not len(units):
         st.warning(md("No unit stays on over steps {:d}–{:d} ({}) and off ", start, stop - 1,

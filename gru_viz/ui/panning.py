@@ -13,11 +13,10 @@ import pathlib
 
 import streamlit as st
 
-from gru_viz.figures.explorer import WINDOW_TICKS
+from gru_viz.ui.state import Explorer, Slot
 
 HERE = pathlib.Path(__file__).parent
 LINK = "win"  # the link's parameter: the window's first step
-START = "ex.window.start"  # the window's first step as the server last heard it
 _component = st.components.v2.component(
     "gruviz_window", js=(HERE / "panning.js").read_text(encoding="utf-8"),
     css=(HERE / "panning.css").read_text(encoding="utf-8"))
@@ -27,26 +26,26 @@ def window_start(T: int, size: int) -> int:
     """The window's first step: the session's, or the link's when the link changed (opened,
     or edited by hand); within [0, T − size]."""
     linked = st.query_params.get(LINK)
-    if linked != st.session_state.get(START + ".url"):
-        st.session_state[START + ".url"] = linked
+    if linked != Explorer.window_url.get():
+        Explorer.window_url.set(linked)
         if linked and linked.isascii() and linked.isdigit() and len(linked) < 10:
-            st.session_state[START] = int(linked)
-    return min(max(0, int(st.session_state.get(START, 0))), max(0, T - size))
+            Explorer.window_start.set(int(linked))
+    return min(max(0, int(Explorer.window_start.get())), max(0, T - size))
 
 
 def _heard(key: str) -> None:
     """The browser's window, when it left the span or stopped moving: kept for the link and
     the next chart."""
-    start = (st.session_state.get(key) or {}).get("start")
+    start = (Slot[dict | None](key, None).get() or {}).get("start")
     if isinstance(start, int) and start >= 0:
-        st.session_state[START] = start
-        st.session_state[START + ".url"] = st.query_params[LINK] = str(start)
+        Explorer.window_start.set(start)
+        st.query_params[LINK] = str(start)
+        Explorer.window_url.set(str(start))
 
 
 def pan_bar(T: int, size: int, span: tuple[int, int], start: int, chart_key: str,
             key: str) -> None:
     """Mount (or update in place) the bar that moves the window [start, start + size) of the
     chart keyed ``chart_key`` over the steps ``span`` it holds."""
-    data = {"T": T, "size": size, "span": list(span), "start": start, "chart": chart_key,
-            "ticks": WINDOW_TICKS}
+    data = {"T": T, "size": size, "span": list(span), "start": start, "chart": chart_key}
     _component(key=key, data=data, default={"start": start}, on_start_change=lambda: _heard(key))

@@ -111,6 +111,7 @@ class Playground:
     upload_problem = Slot[str | None]("pg.upload_problem", None)  # why it was not used
     edit_problem = Slot[str | None]("pg.edit_problem", None)  # why an edit was not used
     editor_gen = Slot[int]("pg.table.gen", 0)  # bumped to replace an editor forged in a browser
+    served = Slot[dict]("pg.served")  # {"now": (weights, vocabulary)}: what the download serves
 
     @staticmethod
     def gate_tabs(notation: str) -> Slot[str]:
@@ -218,6 +219,9 @@ class Explorer:
     corpus = Slot[tuple | None]("ex.corpus.result", None)  # (key, stats, sequences, texts)
     matches = Slot[tuple | None]("ex.corpus.matches", None)  # (key, matches)
     search = Slot[dict | None]("ex.search.result", None)  # the last unit search: {model, …}
+    window_start = Slot[int]("ex.window.start", 0)  # the window's first step, as last heard
+    window_url = Slot[str | None]("ex.window.start.url", None)  # the ?win= value last applied
+    window_drawn = Slot[tuple | None]("ex.window.drawn", None)  # (what, span, hover, start)
     opened = Slot[tuple[str, bytes] | None]("ex.opened", None)  # the file handed over
     opened_token = Slot[str | None]("ex.opened.token", None)  # read once per token
     opened_input = Slot[tuple[str, str] | None]("ex.opened.input", None)  # (sha256, text)

@@ -5,7 +5,8 @@
 //   "stepper" (Step through): controls, the step's equations with numbers, the cell diagram,
 //             the step's values and a time chart of the unit, all following one cursor;
 //   "clock"   (Playground): controls, the step's values, and a cursor drawn over the page's
-//             Plotly charts named in data.targets (an overlay: the charts are not redrawn).
+//             Plotly charts named in data.targets (an overlay: the charts are not redrawn;
+//             they are drawn in place, gru_viz/ui/charts.js, and keep their element).
 // The chosen step goes into the link (?t=) with history.replaceState (no rerun); the server
 // hears of it (state "t", one rerun) only when play pauses or stepping has been idle 2 s.
 // The module is evaluated once; Streamlit calls the default export again on the same
@@ -59,8 +60,6 @@ class Timeline {
     this.idle = null;
     this.raf = null;
     this.overlays = new Map();
-    this.snaps = new Map();
-    this.drawnBox = new Map();
     this.root = el("div", "gv", null);
     this.root.tabIndex = 0;
     this.build();
@@ -329,11 +328,9 @@ class Timeline {
         `.st-key-${target.key.replace(/[^A-Za-z0-9_-]/g, "-")} .js-plotly-plot`);
       const fl = box && box._fullLayout;
       if (!fl || !fl._plots) { missing = true; continue; }
-      if (!box.__gruvizHooked && box.on) {
-        box.on("plotly_afterplot", () => { this.drawOverlays(); this.snapshotSoon(target.key, box); });
+      if (!box.__gruvizHooked && box.on) { // new data or a new size: the axes may move
+        box.on("plotly_afterplot", () => this.drawOverlays());
         box.__gruvizHooked = true;
-        this.snapshot(target.key, box);
-        this.watch();
       }
       const host = box.querySelector(".svg-container") || box;
       let layer = this.overlays.get(target.key);
@@ -377,68 +374,7 @@ class Timeline {
     }
   }
 
-  // No blank frame on a weight change: Streamlit 1.67 mounts a new chart element for new
-  // data (its id hashes the figure), and for a frame or more the old one is gone and the new
-  // one not yet drawn. The last drawing is kept as a picture of the chart's own SVG layers
-  // and shown, at the same size, in the new chart's place until Plotly has drawn it: the
-  // page neither blanks nor jumps.
-  snapshot(key, box) {
-    const layers = Array.from(box.querySelectorAll(".svg-container > svg.main-svg"));
-    const r = box.getBoundingClientRect();
-    if (!layers.length || r.height < 50) return;
-    const ser = new XMLSerializer();
-    const urls = layers.reverse().map((svgEl) => {
-      const text = ser.serializeToString(svgEl);
-      return `url("data:image/svg+xml;charset=utf-8,${encodeURIComponent(text)}")`;
-    });
-    this.snaps.set(key, { bg: urls.join(","), w: r.width, h: r.height });
-  }
-
-  snapshotSoon(key, box) {
-    // off the drawing's path: when the browser is idle (a weight change is seconds away)
-    const go = () => this.snapshot(key, box);
-    if (window.requestIdleCallback) window.requestIdleCallback(go, { timeout: 400 });
-    else setTimeout(go, 50);
-  }
-
-  watch() {
-    if (this.mo) return;
-    this.mo = new MutationObserver(() => this.guard());
-    this.mo.observe(document.querySelector("[data-testid=stMain]") || document.body,
-                    { childList: true, subtree: true });
-  }
-
-  guard() {
-    const d = this.data;
-    if (!d || !d.targets) return;
-    for (const target of d.targets) {
-      const cont = document.querySelector(`.st-key-${target.key.replace(/[^A-Za-z0-9_-]/g, "-")}`);
-      const snap = this.snaps.get(target.key);
-      if (!cont || !snap) continue;
-      const box = cont.querySelector(".js-plotly-plot");
-      // a chart element already seen drawn needs no look at its size (no forced layout)
-      if (box && box === this.drawnBox.get(target.key) && cont.dataset.gruvizGhost !== "1") continue;
-      const ready = box && box._fullLayout && box.querySelector(".main-svg")
-        && box.getBoundingClientRect().height > 50;
-      if (ready) this.drawnBox.set(target.key, box);
-      if (!ready) {
-        if (cont.dataset.gruvizGhost !== "1") {
-          cont.dataset.gruvizGhost = "1";
-          cont.style.minHeight = `${snap.h}px`;
-          cont.style.backgroundImage = snap.bg;
-          cont.style.backgroundRepeat = "no-repeat";
-          cont.style.backgroundSize = `${snap.w}px ${snap.h}px`;
-        }
-      } else if (cont.dataset.gruvizGhost === "1") {
-        delete cont.dataset.gruvizGhost;
-        cont.style.minHeight = "";
-        cont.style.backgroundImage = "";
-      }
-    }
-  }
-
   destroy() {
-    if (this.mo) this.mo.disconnect();
     this.pause();
     clearTimeout(this.idle);
     clearTimeout(this.retry);

@@ -263,6 +263,7 @@ def weight_editors(notation: Notation) -> None:
     is kept by letter, so a notation switch (new tab labels) keeps it open.
     """
     w = Lab.weights.get()
+    _serve()
     small = w.hidden_size <= SLIDER_LIMIT and w.input_size <= SLIDER_LIMIT
     labels = {g: f"{GATE_TITLES[g]} {notation.symbol(g)}" for g in "zrn"}
     chosen = Playground.gate_tabs(notation.key)
@@ -273,6 +274,14 @@ def weight_editors(notation: Notation) -> None:
             with tab:
                 st.caption(authored(_gate_note(g, notation)))
                 (_sliders if small else _matrix)(w, g)
+
+
+def _serve() -> dict:
+    """The weights the download button serves, made current by every run that may have
+    changed them: an edit reruns only the editors' fragment, not the sidebar's button."""
+    box = Playground.served.init({})
+    box["now"] = (lab.weights_in_force(), Lab.vocab.get())
+    return box
 
 
 def _resize() -> None:
@@ -328,9 +337,10 @@ def model_controls() -> None:
     c2.button("🎲 Randomize", on_click=_randomize, width="stretch",
               help="PyTorch's default initialisation, from this seed.")
     st.button("↺ Reset to the preset", on_click=_reset, width="stretch")
-    st.download_button("⬇ Download weights (JSON)", weights_to_json(
-        lab.weights_in_force(), Lab.vocab.get()), "gru-weights.json",
-        "application/json", width="stretch")
+    box = _serve()  # read when clicked, with no session at hand: the box, not session state
+    st.download_button("⬇ Download weights (JSON)", lambda: weights_to_json(*box["now"]),
+                       "gru-weights.json", "application/json", on_click="ignore",
+                       width="stretch")
     # max_upload_size in MB: weights_from_json reads at most MAX_JSON bytes
     st.file_uploader("Upload weights (JSON)", type=["json"], key=Playground.upload.key,
                      on_change=_upload, max_upload_size=1)
