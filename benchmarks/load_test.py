@@ -129,6 +129,9 @@ async def one_session(url: str, page: str, s: int, interactions: int, tally: Tal
         first = await session.rerun()
         tally.first_loads.append(first.seconds)
         text, weight = widget_id(first, INPUT_LABEL), widget_id(first, WEIGHT_LABEL)
+        # As a browser: a change of widgets inside one st.fragment reruns only that fragment.
+        fragment = first.fragment_of(text)
+        fragment = fragment if fragment == first.fragment_of(weight) else ""
         if await loaded.wait() == 0:
             tally.loaded_at = time.perf_counter()
             tally.cpu_after_first_loads = cpu_seconds(pid) if pid else None
@@ -136,7 +139,7 @@ async def one_session(url: str, page: str, s: int, interactions: int, tally: Tal
             x, w = own_sequence(s, i), own_weight(s, i)
             session.values[text] = "; ".join(x)
             session.values[weight] = [w]
-            reply = await session.rerun()
+            reply = await session.rerun(fragment_id=fragment)
             tally.latencies.append(reply.seconds)
             tally.errors += [f"session {s} interaction {i}: {p}" for p in problems(reply, x, w)]
             tally.done += 1
