@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from gru_viz.core.engine import run  # noqa: E402
 from gru_viz.core.model import GRUModel  # noqa: E402
@@ -106,7 +107,8 @@ def decoded(z) -> np.ndarray:
 def problems(run: Run, x: list[str], w_iz00: float) -> list[str]:
     """Why a response is not this session's own (empty when it is)."""
     found = [f"exception: {e}" for e in run.exceptions()]
-    if run.status != 0:
+    if run.status not in (ForwardMsg.FINISHED_SUCCESSFULLY,
+                          ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
         found.append(f"script finished with status {run.status}")
     ticks = run.tick_labels()
     if not ticks:
