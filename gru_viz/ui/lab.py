@@ -26,9 +26,6 @@ from gru_viz.ui.page import frame_params, page_params
 from gru_viz.ui.state import Frame
 
 kept = state.Lab  # the session values this module keeps (their keys, types and defaults)
-# The keys by name, for the Playground page until it reads them through the slots too.
-WEIGHTS, PRESET, VOCAB = kept.weights.key, kept.preset.key, kept.vocab.key
-TEXT, STEP = kept.text.key, kept.step.key
 
 
 @dataclass(frozen=True, eq=False)
