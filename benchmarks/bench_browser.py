@@ -30,12 +30,23 @@ weight changes and during 100 steps of play (goal 0).
 Mode ``navigation``: a first visit to Home (its links shown), then its Playground link clicked
 -> the first heatmap drawn (goal ≤ 2 s on a warm server).
 
-    python benchmarks/bench_browser.py [repetitions] [playground|explorer|time|navigation]
-                                                (default 5 repetitions, every mode)
+Mode ``window`` (issue 16, item 5): the explorer's full-resolution window at the sizes above.
+A key on the window bar -> the window chart holds the new x range and its heatmap images are
+redrawn, painted (the whole run, or the 8 MB around the window, is in the page), with the
+websocket watched: no message may be sent within 1.9 s of a move (the server hears of the
+window 2 s after moving stops); at 256×5000 also a jump beyond the span (a round trip). The
+reference is today's design before this change, served from the tree named by GRUVIZ_BEFORE
+(e.g. ``git archive da21f02 | tar -x -C /tmp/before``) in the same run: its window slider ->
+redrawn. Both print the text committed -> chart time and the largest websocket message of
+that rerun (the largest chart).
+
+    python benchmarks/bench_browser.py [repetitions]
+        [playground|explorer|time|navigation|window]    (default 5 repetitions, every mode)
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pathlib
@@ -226,7 +237,7 @@ def explorer(browser, url: str, reps: int, sizes, tmp: pathlib.Path) -> None:
             t0 = time.perf_counter()
             with app.changing(timeout_ms=300_000):
                 app.select("Model", "upload a file")
-                app.upload("Checkpoint", path)
+                app.upload("Model file", path)
             upload_s = time.perf_counter() - t0
             firsts = []
             for k in range(reps):
@@ -413,20 +424,159 @@ def navigation(browser, url: str, reps: int) -> None:
     report("home -> playground link: click -> first chart", firsts, 2000)
 
 
+# --- the explorer's window in the browser (issue 16, item 5) ----------------------------------
+
+WINDOW_CHART = "document.querySelector('.st-key-ex-zoomed .js-plotly-plot')"
+# Arm before a key press on the window bar: the clock starts at the key and stops at the frame
+# after the window chart (perhaps a new element) shows [want, want + size) and its heatmap
+# images differ from those taken here (drawn anew, or placed anew: a range change may only
+# move an image Plotly drew). Every message the page sends is logged (page clock).
+WINDOW_ARM = f"""(want) => {{
+  const images = () => Array.from((({WINDOW_CHART}) || document).querySelectorAll(
+      '.hm image, .heatmaplayer image, .imagelayer image'))
+      .map(i => ['x', 'width', 'href', 'xlink:href'].map(a => i.getAttribute(a)).join(' '));
+  const differ = (a, b) => a.length !== b.length || a.some((s, i) => s !== b[i]);
+  const was = images();
+  window.__t0 = null; window.__t1 = null;
+  document.addEventListener('keydown', () => {{ window.__t0 = performance.now();
+      (window.__moves = window.__moves || []).push(window.__t0); }}, {{capture: true, once: true}});
+  if (!window.__sends) {{
+    window.__sends = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (d) {{ window.__sends.push(performance.now());
+                                               return send.call(this, d); }};
+  }}
+  const tick = () => {{
+    const gd = {WINDOW_CHART}, r = gd && gd.layout && gd.layout.xaxis && gd.layout.xaxis.range;
+    if (window.__t0 !== null && r && r[0] === want - 0.5 && differ(images(), was)) {{
+      requestAnimationFrame(() => {{ window.__t1 = performance.now(); }});
+      return;
+    }}
+    requestAnimationFrame(tick);
+  }};
+  requestAnimationFrame(tick);
+}}"""
+# Messages sent within 1.9 s after a move with no later move before them: caused by a move.
+MOVE_SENDS = """() => (window.__sends || []).filter(s => {
+  const before = (window.__moves || []).filter(m => m <= s);
+  return before.length && s - before[before.length - 1] < 1900; }).length"""
+
+
+# In the page: ms from Plotly.relayout of the window chart's x range (3 steps on each time) to
+# the next frame, n times, after ``setup`` (a relayout: e.g. a range slider shown). The bar is
+# told each start first, so that it does not put its own back.
+RELAYOUTS = f"""async ([n, setup, ticks]) => {{
+  const gd = {WINDOW_CHART}, P = window.Plotly, pan = window.__gruviz_pan;
+  if (setup) await P.relayout(gd, setup);
+  const size = pan.data.size, times = [];
+  for (let k = 1; k <= n; k++) {{
+    const s = pan.data.span[0] + 3 * k, t0 = performance.now();
+    pan.start = s;
+    const edit = {{'xaxis.range': [s - 0.5, s + size - 0.5]}};
+    if (ticks) {{ edit['xaxis.tickvals'] = [s + 1]; edit['xaxis.ticktext'] = ['x']; }}
+    await P.relayout(gd, edit);
+    await new Promise(r => requestAnimationFrame(() => r()));
+    times.push(performance.now() - t0);
+  }}
+  return times;
+}}"""
+
+
+def relayout_variants(app: AppPage, H: int, T: int, n: int) -> None:
+    """How fast Plotly moves the window, by the means it offers: the range alone (the bar;
+    the chart holds ticks for its whole span), the range and new ticks, and the range with
+    Plotly's own range slider shown (which draws a small copy of every panel)."""
+    for name, setup, ticks in (("range only (the bar)", None, False),
+                               ("range and ticks", None, True),
+                               ("range, Plotly's rangeslider shown",
+                                {"xaxis.rangeslider.visible": True}, False)):
+        times = app.page.evaluate(RELAYOUTS, [n, setup, ticks])
+        report(f"    {H}x{T} Plotly.relayout, {name}", times, None)
+
+
+def bar_key(app: AppPage, key: str, want: int, timeout_s: float = 120) -> float:
+    """Milliseconds from ``key`` pressed on the window bar to the window at ``want`` drawn."""
+    app.page.evaluate(WINDOW_ARM, want)
+    app.page.locator(".gv-pan input[type='range']").press(key)
+    app.page.wait_for_function("() => window.__t1 !== null && window.__t0 !== null",
+                               timeout=timeout_s * 1000, polling=50)
+    return app.page.evaluate("() => window.__t1 - window.__t0")
+
+
+def loaded_explorer(browser, url: str, H: int, T: int, path: pathlib.Path,
+                    reps: int) -> tuple[AppPage, list[float], float]:
+    """The explorer with the random H-unit checkpoint uploaded and fed ``reps`` T-character
+    texts: (the page, ms from each text committed to a chart drawn, MB of the largest
+    websocket message of the last one)."""
+    app = AppPage(browser, f"{url}/Explorer")
+    with app.changing(timeout_ms=300_000):
+        app.select("Model", "upload a file")
+        app.upload("Model file", path)
+    firsts = []
+    for k in range(reps):
+        n = len(app.received_bytes)
+        firsts.append(timed(app, partial(app.type_text, "Input", random_text(T, 7 * k + H)),
+                            True, timeout_s=300))
+    return app, firsts, max(app.received_bytes[n:], default=0) / 2**20
+
+
+def explorer_window(browser, url: str, before: str | None, reps: int, sizes,
+                    tmp: pathlib.Path) -> None:
+    for H, T in sizes:
+        path = tmp / f"random_{H}.pt"
+        path.write_bytes(checkpoint(H))
+        if before:
+            app, firsts, mb = loaded_explorer(browser, before, H, T, path, reps)
+            try:
+                report(f"before {H}x{T}: text committed -> chart", firsts, None)
+                print(f"    largest message {mb:.2f} MB", flush=True)
+                slides = [timed(app, partial(app.slide, "Window start"), True)
+                          for _ in range(reps)]
+                report(f"before {H}x{T}: window slider -> redrawn", slides, None)
+            finally:
+                app.close()
+        app, firsts, mb = loaded_explorer(browser, url, H, T, path, reps)
+        try:
+            report(f"after {H}x{T}: text committed -> chart", firsts, None)
+            pan = app.page.evaluate("() => window.__gruviz_pan.data")
+            print(f"    largest message {mb:.2f} MB; the page holds steps {pan['span']} of "
+                  f"{T}, a window of {pan['size']}", flush=True)
+            moves = [bar_key(app, "ArrowRight", k + 1) for k in range(reps)]
+            report(f"after {H}x{T}: window key -> redrawn", moves, None)
+            sent = app.page.evaluate(MOVE_SENDS)
+            print(f"    messages sent by the {reps} moves: {sent} (goal 0)", flush=True)
+            assert sent == 0, "a window move inside the page's span sent a message"
+            relayout_variants(app, H, T, 2 * reps)
+            if pan["span"] != [0, T]:
+                jumps = []
+                for _ in range(max(1, reps // 2)):
+                    jumps.append(bar_key(app, "End", T - pan["size"], 300))
+                    app.wait_idle()
+                    jumps.append(bar_key(app, "Home", 0, 300))
+                    app.wait_idle()
+                report(f"after {H}x{T}: jump beyond the span -> redrawn", jumps, None)
+        finally:
+            app.close()
+
+
 def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "time",
-                                                  "navigation")) -> None:
+                                                  "navigation", "window")) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit("needs Debian's chromium (apt-get install chromium) and playwright")
     sizes = [(64, 1000), (256, 1000), (256, 5000)]
+    before_root = os.environ.get("GRUVIZ_BEFORE") if "window" in pages else None
     with tempfile.TemporaryDirectory() as tmp, \
             open(pathlib.Path(tmp) / "streamlit.log", "w") as log, \
-            serve(ROOT, log) as (url, _pid), sync_playwright() as p:
+            serve(ROOT, log) as (url, _pid), sync_playwright() as p, \
+            (serve(pathlib.Path(before_root), log) if before_root
+             else contextlib.nullcontext((None, None))) as (before, _):
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        for page in ("Playground", "Explorer"):  # warm the server: imports, caches of assets
-            AppPage(browser, f"{url}/{page}").close()
+        for page in ("Playground", "Explorer"):  # warm the servers: imports, asset caches
+            for server in (url, before) if before else (url,):
+                AppPage(browser, f"{server}/{page}").close()
         print(f"Chromium {browser.version}, {reps} repetitions each, server {url}, load "
               f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
         if "playground" in pages:
@@ -437,9 +587,12 @@ def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "tim
             time_in_browser(browser, url, reps)
         if "navigation" in pages:
             navigation(browser, url, reps)
+        if "window" in pages:
+            explorer_window(browser, url, before, reps, sizes, pathlib.Path(tmp))
+            print(f"load average {os.getloadavg()[0]:.1f} at the end", flush=True)
         browser.close()
 
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if sys.argv[1:] else 5,
-         tuple(sys.argv[2:]) or ("playground", "explorer", "time", "navigation"))
+         tuple(sys.argv[2:]) or ("playground", "explorer", "time", "navigation", "window"))

@@ -3,12 +3,17 @@
     python benchmarks/load_test.py --sessions 30 --interactions 10 [--url http://127.0.0.1:PORT]
 
 Starts `streamlit run app.py` on a free port of 127.0.0.1 (or uses --url, loopback only), opens
-N websocket sessions speaking Streamlit's own protocol (tests/ws_client.py) and has each one
-type an input sequence and set a weight slider of the Playground to values of its own, again
-and again. Every response is checked to belong to its session: the charts' tick labels must be
-its input, and the candidate heatmap must equal the NumPy core's run of its own weights on its
-own input. Prints p50/p95 latency per interaction (rerun sent -> script_finished), the errors
-(goal: 0) and the server's peak resident memory (VmHWM). Bounded in count and in time.
+N websocket sessions speaking Streamlit's own protocol (tests/ws_client.py) and has each one,
+once all have loaded the page, type an input sequence and set a weight slider of the
+Playground to values of its own, again and again. Every response is checked to belong to its
+session: the charts' tick labels must be its input, and the candidate heatmap must equal the
+NumPy core's run of its own weights on its own input.
+
+Prints p50/p95 latency per interaction (rerun sent -> script_finished), the errors (goal: 0),
+the server's CPU per interaction (first loads excluded), the load average, and the server's
+resident memory at the start, at its peak (VmHWM) and every 10 s after the sessions closed,
+until it is back within 20% of the start or --after-close seconds passed. Bounded in count
+and in time.
 
     python benchmarks/load_test.py --sessions 30 --interactions 10 --abusive
 
@@ -37,6 +42,7 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from gru_viz.core.engine import run  # noqa: E402
 from gru_viz.core.model import GRUModel  # noqa: E402
@@ -54,6 +60,8 @@ class Tally:
     first_loads: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     done: int = 0
+    loaded_at: float = 0.0  # perf_counter when every session had loaded
+    cpu_after_first_loads: float | None = None  # the server's CPU seconds then
 
 
 INPUT_LABEL = "Input sequence"  # the Playground's text input (its label goes on to explain)
@@ -99,7 +107,8 @@ def decoded(z) -> np.ndarray:
 def problems(run: Run, x: list[str], w_iz00: float) -> list[str]:
     """Why a response is not this session's own (empty when it is)."""
     found = [f"exception: {e}" for e in run.exceptions()]
-    if run.status != 0:
+    if run.status not in (ForwardMsg.FINISHED_SUCCESSFULLY,
+                          ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
         found.append(f"script finished with status {run.status}")
     ticks = run.tick_labels()
     if not ticks:
@@ -114,16 +123,25 @@ def problems(run: Run, x: list[str], w_iz00: float) -> list[str]:
     return found
 
 
-async def one_session(url: str, page: str, s: int, interactions: int, tally: Tally) -> None:
+async def one_session(url: str, page: str, s: int, interactions: int, tally: Tally,
+                      loaded: asyncio.Barrier, pid: int | None) -> None:
+    """First load, then (once every session has loaded: the CPU of the interactions alone is
+    measured from there) ``interactions`` changes of its input and a weight."""
     async with Session(url, page=page, query_string="n=pytorch") as session:  # W_iz sliders
         first = await session.rerun()
         tally.first_loads.append(first.seconds)
         text, weight = widget_id(first, INPUT_LABEL), widget_id(first, WEIGHT_LABEL)
+        # As a browser: a change of widgets inside one st.fragment reruns only that fragment.
+        fragment = first.fragment_of(text)
+        fragment = fragment if fragment == first.fragment_of(weight) else ""
+        if await loaded.wait() == 0:
+            tally.loaded_at = time.perf_counter()
+            tally.cpu_after_first_loads = cpu_seconds(pid) if pid else None
         for i in range(interactions):
             x, w = own_sequence(s, i), own_weight(s, i)
             session.values[text] = "; ".join(x)
             session.values[weight] = [w]
-            reply = await session.rerun()
+            reply = await session.rerun(fragment_id=fragment)
             tally.latencies.append(reply.seconds)
             tally.errors += [f"session {s} interaction {i}: {p}" for p in problems(reply, x, w)]
             tally.done += 1
@@ -181,15 +199,36 @@ async def abused_load(url: str, page: str, sessions: int, interactions: int,
     return calm, bad
 
 
+def rss_after_close(pid: int, start_kb: int, most_s: float) -> list[tuple[float, int]]:
+    """The server's RSS every 10 s after the sessions closed, until it is back within 20% of
+    ``start_kb`` or ``most_s`` passed: [(seconds, kB)]. Streamlit keeps a closed session for
+    server.disconnectedSessionTTL and the caches drop idle entries after IDLE_SECONDS."""
+    seen, t0 = [], time.monotonic()
+    while True:
+        time.sleep(10)
+        kb = memory_kb(pid, "VmRSS")
+        if kb is None:
+            return seen
+        seen.append((time.monotonic() - t0, kb))
+        if kb <= 1.2 * start_kb or seen[-1][0] >= most_s:
+            return seen
+
+
+def load_line() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 async def load(url: str, page: str, sessions: int, interactions: int,
-               timeout: float) -> Tally:
-    tally = Tally()
+               timeout: float, pid: int | None = None) -> Tally:
+    tally, loaded = Tally(), asyncio.Barrier(sessions)
 
     async def guarded(s: int) -> None:
         try:
-            await one_session(url, page, s, interactions, tally)
+            await one_session(url, page, s, interactions, tally, loaded, pid)
         except Exception as exc:  # a refused or dropped connection is an error, not a crash
             tally.errors.append(f"session {s}: {type(exc).__name__}: {exc}")
+            await loaded.abort()  # the others go on without waiting for this one
 
     tasks = [asyncio.create_task(guarded(s)) for s in range(sessions)]
     _, pending = await asyncio.wait(tasks, timeout=timeout)
@@ -220,32 +259,36 @@ def memory_kb(pid: int, field_name: str) -> int | None:
     return None
 
 
+def pct(t: Tally, q: float) -> float:
+    """The q-quantile of a tally's latencies, in ms."""
+    lat = sorted(t.latencies) or [0.0]
+    return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
+
+def mb(kb: int | None) -> str:
+    return f"{kb / 1024:.0f} MB" if kb else "unknown"
+
+
 def p50_ms(latencies: list[float]) -> float:
     return statistics.median(latencies) * 1000 if latencies else 0.0
 
 
 def report(tally: Tally, solo: Tally, sessions: int, interactions: int, wall: float,
            rss_kb: int | None, peak_kb: int | None, cpu: float | None) -> None:
-    def pct(q: float) -> float:
-        lat = sorted(tally.latencies) or [0.0]
-        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
-
-    def mb(kb: int | None) -> str:
-        return f"{kb / 1024:.0f} MB" if kb else "unknown"
-
+    """``cpu``: the server's CPU seconds from when every session had loaded to the end."""
     rows = [("sessions", sessions), ("interactions / session", interactions),
             ("interactions done", f"{tally.done} of {sessions * interactions}"),
             ("errors", len(tally.errors) + len(solo.errors)),
             ("first load p50", f"{p50_ms(tally.first_loads):.0f} ms"),
-            ("interaction p50", f"{pct(0.5):.0f} ms"), ("interaction p95", f"{pct(0.95):.0f} ms"),
-            ("interaction max", f"{pct(1.0):.0f} ms"),
+            ("interaction p50", f"{pct(tally, 0.5):.0f} ms"),
+            ("interaction p95", f"{pct(tally, 0.95):.0f} ms"),
+            ("interaction max", f"{pct(tally, 1.0):.0f} ms"),
             ("one session alone p50", f"{p50_ms(solo.latencies):.0f} ms (load p50 is "
              f"{p50_ms(tally.latencies) / max(p50_ms(solo.latencies), 1e-9):.1f}×)"),
             ("throughput", f"{tally.done / wall:.1f} interactions/s over {wall:.1f} s"),
             ("server CPU / interaction", "unknown" if cpu is None else
-             f"{cpu / max(tally.done + len(tally.first_loads), 1) * 1000:.0f} ms "
-             "(first loads included)"),
-            ("server RSS before", mb(rss_kb)), ("server peak RSS", mb(peak_kb))]
+             f"{cpu / max(tally.done, 1) * 1000:.1f} ms (after the first loads)"),
+            ("server RSS at start", mb(rss_kb)), ("server peak RSS", mb(peak_kb))]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
@@ -262,6 +305,8 @@ def main() -> int:
     ap.add_argument("--pid", type=int, help="that server's process id, for its memory")
     ap.add_argument("--abusive", action="store_true",
                     help="also run the class with one abusive student (issue 17)")
+    ap.add_argument("--after-close", type=float, default=200.0,
+                    help="most seconds to watch the RSS return after the sessions close")
     args = ap.parse_args()
     if not (1 <= args.sessions <= 100 and 1 <= args.interactions <= 100):
         ap.error("sessions and interactions are bounded to 1–100")
@@ -275,41 +320,35 @@ def main() -> int:
         # One session alone first: the same machine's latency without contention, for the ratio.
         solo = asyncio.run(load(url, PAGE, 1, 5, args.timeout))
         rss = memory_kb(pid, "VmRSS") if pid else None
-        cpu0 = cpu_seconds(pid) if pid else None
-        start = time.perf_counter()
-        tally = asyncio.run(load(url, PAGE, args.sessions, args.interactions, args.timeout))
-        wall = time.perf_counter() - start
-        peak = memory_kb(pid, "VmHWM") if pid else None
+        load_before = load_line()
+        tally = asyncio.run(load(url, PAGE, args.sessions, args.interactions, args.timeout, pid))
+        wall = time.perf_counter() - tally.loaded_at
         cpu1 = cpu_seconds(pid) if pid else None
+        load_after = load_line()
         if args.abusive:
             others = max(1, args.sessions - 1)
             calm = asyncio.run(load(url, PAGE, others, args.interactions, args.timeout))
             abused, bad = asyncio.run(abused_load(url, PAGE, others, args.interactions,
                                                   args.timeout))
-            abused_peak = memory_kb(pid, "VmHWM") if pid else None
-            time.sleep(10)  # sessions closed: let the server drop them
-            after = memory_kb(pid, "VmRSS") if pid else None
+        peak = memory_kb(pid, "VmHWM") if pid else None
+        after = rss_after_close(pid, rss, args.after_close) if pid and rss else []
+    cpu0 = tally.cpu_after_first_loads
     cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     print(f"load test: {url}/{PAGE}")
     report(tally, solo, args.sessions, args.interactions, wall, rss, peak, cpu)
+    print(f"{'load average':<24}  before {load_before}; after {load_after}")
+    if after:
+        print(f"{'server RSS after close':<24}  " + ", ".join(
+            f"{kb / 1024:.0f} MB at {t:.0f} s" for t, kb in after)
+            + f" ({after[-1][1] / rss - 1:+.0%} of the start; goal within 20%)")
     if args.abusive:
-        def pct(t: Tally, q: float) -> float:
-            lat = sorted(t.latencies) or [0.0]
-            return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
-
-        def mb(kb: int | None) -> str:
-            return f"{kb / 1024:.0f} MB" if kb else "unknown"
-
         print(f"\nabusive student: {args.sessions - 1} sessions calm, then the same with one "
               "abusive student")
         print(f"  calm    p50 {pct(calm, 0.5):6.0f} ms  p95 {pct(calm, 0.95):6.0f} ms")
         print(f"  abused  p50 {pct(abused, 0.5):6.0f} ms  p95 {pct(abused, 0.95):6.0f} ms"
               f"  (p95 {pct(abused, 0.95) / max(pct(calm, 0.95), 1e-9):.2f}x calm; goal <= 2x)")
         print(f"  attacks submitted {bad.done}, their p50 {pct(bad, 0.5):.0f} ms, "
-              f"max {pct(bad, 1.0):.0f} ms")
-        print(f"  server RSS at start {mb(rss)}, peak {mb(abused_peak)} (goal < 2 GB), "
-              f"10 s after the sessions closed {mb(after)}"
-              + (f" ({after / rss - 1:+.0%} of start; goal within 20%)" if after and rss else ""))
+              f"max {pct(bad, 1.0):.0f} ms; server peak RSS {mb(peak)} (goal < 2 GB)")
         for e in (calm.errors + abused.errors + bad.errors)[:10]:
             print("  error:", e)
         if calm.errors or abused.errors:

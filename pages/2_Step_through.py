@@ -9,6 +9,7 @@ import streamlit as st
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.figures.traces import step_labels
 from gru_viz.ui import chosen_notation, frame, lab
+from gru_viz.ui.state import Lab
 from gru_viz.ui.teaching import (
     compact_page,
     equations_in_force,
@@ -41,7 +42,7 @@ if state.error:
     st.error(md("{} Showing the last input that worked; fix it on the Playground.", state.error))
 labels = step_labels(state.x, state.tokens)
 mount_timeline(stepper(state.weights, state.cell, nt, labels, unit,
-                       st.session_state[lab.STEP]), key="step.time")
+                       Lab.step.get()), key="step.time")
 st.caption("Keys: ← → step, space play/pause, Home/End first/last step. The link keeps the "
            "step.")
 preset_card(state, compact=True)

@@ -64,7 +64,7 @@ def apply_preset() -> None:
     Phase.hand_text.set(p.example)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=budget.IDLE_SECONDS, show_spinner=False)
 def hand_set(values: tuple, xbar: tuple):
     return portrait.hand_portrait(((values[0], values[1]), (values[2], values[3])), values[4:6],
                                   values[6], xbar)
@@ -141,7 +141,8 @@ def hand_set_view() -> None:
                     "a one-bit memory.")
 
 
-@st.cache_data(max_entries=16, show_spinner="Searching for fixed and slow points…")
+@st.cache_data(max_entries=16, ttl=budget.IDLE_SECONDS,
+               show_spinner="Searching for fixed and slow points…")
 def slow_search(key: str, layer: int, direction: int, xbar: tuple, x_key: str,
                 _subject: Subject, _x: np.ndarray):
     """``portrait.slow_point_search``, cached; ``x_key`` is an exact hash of ``_x``. Heavy:

@@ -31,7 +31,7 @@ VIEWS = ("Memory", "Gradients through time", "Ablation")
 STUDY = Study("mg")
 
 
-@st.cache_data(max_entries=16, show_spinner="Computing gradients…")
+@st.cache_data(max_entries=16, ttl=budget.IDLE_SECONDS, show_spinner="Computing gradients…")
 def comparison(key: str, x_key: str, target: gr.Target, _subject: Subject, _x: np.ndarray):
     """``x_key`` is an exact hash of ``_x`` (its rounded step labels are not). Heavy: waits
     for one of the process's slots (gru_viz.core.budget)."""
@@ -40,8 +40,9 @@ def comparison(key: str, x_key: str, target: gr.Target, _subject: Subject, _x: n
                           weight_scale=_subject.weight_scale)
 
 
-@st.cache_data(max_entries=16, show_spinner="Timing each model (oneDNN's first run compiles "
-                                            "its kernel: a few seconds)…")
+@st.cache_data(max_entries=16, ttl=budget.IDLE_SECONDS,
+               show_spinner="Timing each model (oneDNN's first run compiles its kernel: a few "
+                            "seconds)…")
 def timings(key: str, _subject: Subject) -> list[tuple[str, int, float, float]]:
     out = gr.compare(_subject.model, np.zeros((1, _subject.model.input_size)), gr.Target(0, 0),
                      weight_scale=_subject.weight_scale)

@@ -128,13 +128,18 @@ class AppPage:
                      and self.errors.append(f"HTTP {r.status}: {r.url}"))
         self.sent: list[float] = []  # when the page sent the server a websocket message
         self.received: list[float] = []  # when a websocket message from the server arrived
+        self.received_bytes: list[int] = []  # and its size
         self.page.on("websocket", self._watch)
         self.page.goto(url)
         self.wait_idle()
 
     def _watch(self, ws) -> None:
         ws.on("framesent", lambda _payload: self.sent.append(time.monotonic()))
-        ws.on("framereceived", lambda _payload: self.received.append(time.monotonic()))
+        ws.on("framereceived", self._got)
+
+    def _got(self, payload: str | bytes) -> None:
+        self.received.append(time.monotonic())
+        self.received_bytes.append(len(payload))
 
     def _console(self, msg) -> None:
         url = msg.location.get("url", "")

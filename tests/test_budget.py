@@ -1,7 +1,12 @@
 """Issue 17: heavy analyses refuse, before starting, work over their budget, saying what to
 reduce; the views that grow faster than T·H are windowed."""
 
+import pathlib
+import platform
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -130,6 +135,38 @@ def test_the_trace_cache_has_a_byte_budget():
     assert cache.bytes <= 10_000
 
 
+def test_the_trace_cache_drops_entries_idle_too_long():
+    """A class's traces stayed resident after it left (RSS +26%): entries idle for
+    ``idle_s`` go, while those in use stay."""
+    now = [0.0]
+    cache = budget.ByteCache(max_bytes=10**6, idle_s=60, clock=lambda: now[0])
+    for key in "abc":
+        cache.get(key, lambda: (np.zeros(100),), budget.nbytes)
+    now[0] = 50.0
+    cache.get("a", lambda: pytest.fail("a is cached"), budget.nbytes)  # used: its clock restarts
+    now[0] = 70.0
+    assert cache.sweep() == 2 and cache.bytes == 800
+    made = []
+    cache.get("b", lambda: made.append(1) or (np.zeros(100),), budget.nbytes)
+    assert made == [1]  # recomputed
+    now[0] = 200.0
+    assert cache.sweep() == 2 and cache.bytes == 0
+
+
+def test_idle_entries_go_without_any_request():
+    """Nobody calls the cache once the class has left: a background sweep drops them."""
+    cache = budget.ByteCache(max_bytes=10**6, idle_s=0.05)
+    cache.get("a", lambda: (np.zeros(1000),), budget.nbytes)
+    deadline = time.monotonic() + 30
+    while cache.bytes and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.bytes == 0
+    cache.get("b", lambda: (np.zeros(1000),), budget.nbytes)  # a new entry: a new sweep
+    while cache.bytes and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.bytes == 0
+
+
 def test_nbytes_counts_a_trace_once():
     from gru_viz.core.engine import run
 
@@ -149,3 +186,34 @@ def test_a_two_million_row_head_is_bounded_before_the_run(monkeypatch):
     monkeypatch.setattr(ei, "run", lambda *a, **k: pytest.fail("ran"))
     with pytest.raises(InputError, match="Shorten the input"):
         ei._run("m", "i", ckpt, np.zeros((40, 1)), False)
+
+
+FREED_BLOCK = """
+import sys
+if sys.argv[1] == "ui":
+    import gru_viz.ui  # noqa: F401 - the app's server process
+import numpy as np
+
+def rss():
+    return int(next(x for x in open("/proc/self/status") if x.startswith("VmRSS")).split()[1])
+
+a = np.ones(20 * 2**17)
+del a  # a 20 MB block freed: glibc raises its mmap threshold past it
+before = rss()
+b = np.ones(16 * 2**17)  # so this one comes from the heap...
+pins = [bytearray(200) for _ in range(2000)]  # ...with small blocks after it
+del b
+print((rss() - before) // 1024)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator")
+def test_the_server_returns_a_freed_large_array_to_the_system():
+    """After an abusive class, large freed blocks stayed resident in the heap (+25% RSS)."""
+    def resident_mb(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", FREED_BLOCK, mode], capture_output=True,
+                             text=True, check=True, cwd=pathlib.Path(__file__).parents[1])
+        return int(out.stdout)
+
+    assert resident_mb("plain") >= 12  # the allocator's behaviour this guards against
+    assert resident_mb("ui") <= 2

@@ -110,13 +110,13 @@ def browser_span(cell: LayerTrace, notation: Notation, window: tuple[int, int],
     return (first, first + steps), hover
 
 
-def window_ticks(labels: Sequence[str], start: int, stop: int,
+def window_ticks(labels: Sequence[str], window: tuple[int, int], span: tuple[int, int],
                  most: int = WINDOW_TICKS) -> dict:
-    """Ticks of the window [start, stop) at the multiples of a stride that gives about
-    ``most`` of them: a tick stays on its step while the window moves (window.js does the
-    same in the browser)."""
-    k = max(1, math.ceil((stop - start) / most))
-    shown = range(-(-start // k) * k, stop, k)
+    """Ticks over the whole ``span`` at the multiples of the stride that gives a ``window``
+    about ``most`` of them: Plotly draws those in view, so that moving the window is a change
+    of the x range alone, and a tick stays on its step."""
+    k = max(1, math.ceil((window[1] - window[0]) / most))
+    shown = range(-(-span[0] // k) * k, span[1], k)
     return {"tickvals": list(shown), "ticktext": [labels[t] for t in shown]}
 
 
@@ -125,16 +125,14 @@ def window_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
                     window: tuple[int, int], hover: bool) -> dict:
     """``ordered_heatmaps`` of the steps ``span`` at full resolution, showing ``window``
     (start, stop) of them: the browser moves the x range over the span without the server.
-    The first trace's ``meta`` holds the span's first step and step labels (escaped with the
-    figure's other data strings) for the ticks the browser writes."""
+    The first trace's ``meta`` says which steps the chart holds."""
     H = cell.hidden_size
     spec = ordered_heatmaps(cell, notation, order, tokens, window=span,
                             hover_cells=H * (span[1] - span[0]) if hover else 0)
-    labels = step_labels(cell.x, tokens)
-    spec["data"][0]["meta"] = {"first": span[0], "labels": labels[span[0]:span[1]]}
+    spec["data"][0]["meta"] = {"first": span[0], "stop": span[1]}
     start, stop = window
     spec["layout"]["xaxis"] |= {"range": [start - 0.5, stop - 0.5],
-                                **window_ticks(labels, start, stop)}
+                                **window_ticks(step_labels(cell.x, tokens), window, span)}
     return spec
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from gru_viz.analysis import units as an
 from gru_viz.analysis.corpus import SUFFIX, CorpusStats, model_digest, subject_of
+from gru_viz.core import budget
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.limits import server_limits
 from gru_viz.core.notation import NOTATIONS, Notation
@@ -27,17 +28,23 @@ from gru_viz.ui.state import Explorer
 ROWS = 200  # most table rows shown
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _stats(digest: str, _data: bytes, max_mb: float) -> CorpusStats | str:
+# A statistics file holds up to GRUVIZ_MAX_TRACE_MB of arrays: the files share one byte
+# budget and go once idle (as the checkpoints, gru_viz.ui.loading).
+STATS = budget.ByteCache(max_bytes=1024 * 2**20)
+
+
+def _stats(digest: str, data: bytes, max_mb: float) -> CorpusStats | str:
     """Shared read-only across sessions, keyed by the file's content hash; an error message
     (a str) for a file that is not one."""
-    try:
-        return CorpusStats.load(_data, max_mb=max_mb)
-    except GRUVizError as exc:
-        return str(exc)
+    def load() -> CorpusStats | str:
+        try:
+            return CorpusStats.load(data, max_mb=max_mb)
+        except GRUVizError as exc:
+            return str(exc)
+    return STATS.get((digest, max_mb), load, budget.nbytes)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, ttl=budget.IDLE_SECONDS, show_spinner=False)
 def _digest(model_key: str, _ckpt) -> str:
     return model_digest(subject_of(_ckpt))
 

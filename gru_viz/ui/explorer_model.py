@@ -14,6 +14,7 @@ from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import markdown_text, md
 from gru_viz.io.checkpoint import EXTENSIONS, Checkpoint
 from gru_viz.io.shipped import ASSETS
+from gru_viz.ui.loading import shared
 from gru_viz.ui.model_choice import Loaded, Picker, choose
 from gru_viz.ui.opened import handed_input, opened_file
 from gru_viz.ui.state import Explorer
@@ -25,15 +26,16 @@ AUTO, NONE = "(as detected)", "(none)"
 OWN_VOCAB = "(type one)"
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
 def _override(digest: str, gru: str, embedding: str, head: str, vocabulary: str | None,
-              _ckpt: Checkpoint) -> Checkpoint:
-    """The checkpoint with detection overridden (arguments: the widgets' values)."""
+              ckpt: Checkpoint) -> Checkpoint:
+    """The checkpoint with detection overridden (arguments: the widgets' values), shared."""
     def pick(v: str):
         return None if v == AUTO else False if v == NONE else v
 
     vocab = None if vocabulary is None else False if vocabulary == "" else vocabulary
-    return _ckpt.select(gru, embedding=pick(embedding), head=pick(head), vocabulary=vocab)
+    return shared(("override", digest, gru, embedding, head, vocabulary),
+                  lambda: ckpt.select(gru, embedding=pick(embedding), head=pick(head),
+                                      vocabulary=vocab))
 
 
 def overrides(loaded: Loaded) -> Loaded:

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from gru_viz.analysis import units as an
+from gru_viz.core import budget
 from gru_viz.core.notation import Notation
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.untrusted import markdown_text, md
@@ -37,7 +38,7 @@ def field_picker(nt: Notation, key: str, default: str = "h", label: str = "Field
                         format_func=lambda f: nt.label(f))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=budget.IDLE_SECONDS, show_spinner=False)
 def unit_order(run_key: str, layer: int, direction: int, field: str, how: str, nt_key: str,
                _values: np.ndarray) -> np.ndarray:
     """Cached per (run, cell, field, ordering, notation): clustering costs tens of ms."""

@@ -21,16 +21,11 @@ from gru_viz.core.weights import GRUWeights
 from gru_viz.io.inputs import Vocabulary, format_rows, parse_rows, read_typed
 from gru_viz.teaching.presets import DEFAULT, Preset, all_presets
 from gru_viz.teaching.urlstate import MAX_TEXT, ViewState, from_query, to_query
-from gru_viz.ui.page import NOTATION, frame_params, page_params
+from gru_viz.ui import state
+from gru_viz.ui.page import frame_params, page_params
+from gru_viz.ui.state import Frame
 
-WEIGHTS, PRESET, VOCAB = "lab.weights", "lab.preset", "lab.vocab"
-TEXT, VARIANT, STEP = "lab.text", "lab.variant", "lab.step"
-VERSION = "lab.version"  # bumped when weights are replaced wholesale (editors re-read them)
-LAST_GOOD = "lab.last_good"  # the last input that parsed: (text, vocab, I, x, tokens)
-URL_SEEN = "lab.url"
-UNIT = "lab.unit"  # the unit Step through follows (link: u)
-FOLLOW = "lab.follow"  # the units the Playground's lines follow, None for all (link: f)
-GATE = "pg.gate"  # the Playground's open weights tab: "z", "r" or "n" (link: g)
+kept = state.Lab  # the session values this module keeps (their keys, types and defaults)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,28 +53,29 @@ def default_text(input_size: int) -> str:
 
 
 def _view() -> ViewState:
-    return ViewState(st.session_state[WEIGHTS], st.session_state[TEXT],
-                     st.session_state[PRESET], st.session_state[VOCAB],
-                     st.session_state.get(NOTATION, "course"),
-                     st.session_state[VARIANT] == "after", st.session_state[STEP])
+    return ViewState(kept.weights.get(), kept.text.get(), kept.preset.get(), kept.vocab.get(),
+                     Frame.notation.get(), kept.variant.get() == "after", kept.step.get())
 
 
 def _apply(view: ViewState) -> None:
-    st.session_state.update({
-        WEIGHTS: view.weights.replace(reset_after=False), TEXT: view.text, PRESET: view.preset,
-        VOCAB: view.vocabulary, NOTATION: view.notation,
-        VARIANT: "after" if view.reset_after else "before", STEP: view.step})
-    st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
+    kept.weights.set(view.weights.replace(reset_after=False))
+    kept.text.set(view.text)
+    kept.preset.set(view.preset)
+    kept.vocab.set(view.vocabulary)
+    Frame.notation.set(view.notation)
+    kept.variant.set("after" if view.reset_after else "before")
+    kept.step.set(view.step)
+    kept.version.set(kept.version.get() + 1)
 
 
 def preset_view(key: str) -> ViewState:
     """A preset's weights, input and vocabulary; the notation stays, and so does the reset
     placement unless the preset's weights need one (trained models)."""
     p = all_presets()[key]
-    after = st.session_state.get(VARIANT, "before") == "after"
+    after = kept.variant.get() == "after"
     return ViewState(p.weights, p.text, p.key,
                      p.vocabulary.symbols if p.vocabulary else None,
-                     st.session_state.get(NOTATION, "course"),
+                     Frame.notation.get(),
                      after if p.reset_after is None else p.reset_after, 0)
 
 
@@ -91,20 +87,23 @@ def load_preset(key: str) -> None:
 def set_weights(w: GRUWeights, vocabulary: tuple[str, ...] | None = None) -> None:
     """New weights from a resize, a file or the randomizer (no preset any more). A vocabulary
     given replaces the current one; the input is replaced when it no longer fits."""
-    old = st.session_state[WEIGHTS]
-    st.session_state.update({WEIGHTS: w.replace(reset_after=False), PRESET: None})
+    old = kept.weights.get()
+    kept.weights.set(w.replace(reset_after=False))
+    kept.preset.set(None)
     resized = w.input_size != old.input_size
     if vocabulary is not None or resized:
-        st.session_state[VOCAB] = vocabulary
-    vocab = st.session_state[VOCAB]
-    if resized or _fails(st.session_state[TEXT], w, vocab):
-        st.session_state[TEXT] = "".join(vocab) if vocab else default_text(w.input_size)
-    st.session_state[VERSION] += 1
+        kept.vocab.set(vocabulary)
+    vocab = kept.vocab.get()
+    if resized or _fails(kept.text.get(), w, vocab):
+        kept.text.set("".join(vocab) if vocab else default_text(w.input_size))
+    kept.version.set(kept.version.get() + 1)
 
 
 def weights_in_force() -> GRUWeights:
-    """The shared weights with the reset placement chosen on the page."""
-    return st.session_state[WEIGHTS].replace(reset_after=st.session_state[VARIANT] == "after")
+    """The shared weights with the reset placement chosen on the page (the same object when
+    it is already theirs: a copy validates and freezes every array, ~0.5 ms a rerun)."""
+    w, after = kept.weights.get(), kept.variant.get() == "after"
+    return w if w.reset_after == after else w.replace(reset_after=after)
 
 
 def _fails(text: str, w: GRUWeights, vocab: tuple[str, ...] | None) -> bool:
@@ -120,15 +119,15 @@ def init() -> list[str]:
 
     Call before ``frame()``: the sidebar's notation switch must see the URL's notation.
     """
-    if WEIGHTS not in st.session_state:
+    if not kept.weights.is_set():
         _apply(preset_view(DEFAULT))
     params = page_params()  # without the frame's (?lecture=1)
-    if not params or params == st.session_state.get(URL_SEEN):
+    if not params or params == kept.url_seen.get():
         return []
     view, problems = from_query(params, _view())
     _apply(view)
     problems += _apply_extras(params)
-    st.session_state[URL_SEEN] = params
+    kept.url_seen.set(params)
     return problems
 
 
@@ -143,11 +142,11 @@ def _apply_extras(params: dict[str, str]) -> list[str]:
     """The view's parts that are not the model: Step through's unit (u), the Playground's
     units to follow (f) and open weights tab (g). Bad values are reported and ignored."""
     problems = []
-    H = st.session_state[WEIGHTS].hidden_size
+    H = kept.weights.get().hidden_size
     u = params.get("u")
     if u is not None:
         if u.isascii() and u.isdigit() and int(u) < H:
-            st.session_state[UNIT] = int(u)
+            kept.unit.set(int(u))
         else:
             problems.append(f"The link's unit {u[:20]!r} is not a unit of this model "
                             f"(0 to {H - 1}).")
@@ -155,13 +154,13 @@ def _apply_extras(params: dict[str, str]) -> list[str]:
     if f is not None:
         units = _units(f)
         if units is not None and all(j < H for j in units):
-            st.session_state[FOLLOW] = units
+            kept.follow.set(units)
         else:
             problems.append(f"The link's units to follow {f[:40]!r} are not units 0 to {H - 1}.")
     g = params.get("g")
     if g is not None:
         if g in ("z", "r", "n"):
-            st.session_state[GATE] = g
+            kept.gate.set(g)
         else:
             problems.append(f"The link's weights tab {g[:20]!r} is not z, r or n.")
     return problems
@@ -170,13 +169,13 @@ def _apply_extras(params: dict[str, str]) -> list[str]:
 def _extras() -> dict[str, str]:
     """``_apply_extras``'s parameters, written only where they differ from the defaults."""
     out = {}
-    if st.session_state.get(UNIT, 0):
-        out["u"] = str(st.session_state[UNIT])
-    follow = st.session_state.get(FOLLOW)
-    if follow is not None and list(follow) != list(range(st.session_state[WEIGHTS].hidden_size)):
+    if kept.unit.get():
+        out["u"] = str(kept.unit.get())
+    follow = kept.follow.get()
+    if follow is not None and list(follow) != list(range(kept.weights.get().hidden_size)):
         out["f"] = ",".join(map(str, follow))
-    if st.session_state.get(GATE, "z") != "z":
-        out["g"] = st.session_state[GATE]
+    if kept.gate.get() != "z":
+        out["g"] = kept.gate.get()
     return out
 
 
@@ -186,14 +185,14 @@ def sync_url() -> None:
     While the typed input does not parse, the URL keeps the last input that did: a reload
     then shows the plots the user last saw, not a default.
     """
-    view, good = _view(), st.session_state.get(LAST_GOOD)
+    view, good = _view(), kept.last_good.get()
     if good is not None and good[0] != view.text and good[1:3] == (view.vocabulary,
                                                                     view.weights.input_size):
         view = replace(view, text=good[0])
     params = to_query(view) | _extras()
     if params | frame_params() != st.query_params.to_dict():  # the frame's (?lecture=1) kept
         st.query_params.from_dict(params | frame_params())
-    st.session_state[URL_SEEN] = params
+    kept.url_seen.set(params)
 
 
 def _parse(text: str, w: GRUWeights, vocab: tuple[str, ...] | None):
@@ -207,7 +206,7 @@ def _parse(text: str, w: GRUWeights, vocab: tuple[str, ...] | None):
 
 def _fallback(w: GRUWeights, vocab: tuple[str, ...] | None):
     """The last input that parsed and ran for this input size, else a default sequence."""
-    good = st.session_state.get(LAST_GOOD)
+    good = kept.last_good.get()
     if good is not None and good[1:3] == (vocab, w.input_size):
         return good[3], good[4]
     if vocab is not None:
@@ -222,7 +221,7 @@ def current() -> Lab:
     shows its message over the last good view, and the page still draws the input box.
     """
     w = weights_in_force()
-    text, vocab = st.session_state[TEXT], st.session_state[VOCAB]
+    text, vocab = kept.text.get(), kept.vocab.get()
     model = GRUModel(((w,),))
     error = None
     try:
@@ -230,16 +229,16 @@ def current() -> Lab:
         if len(x) == 0:
             raise GRUVizError("The input is empty: type at least one step.")
         cell = run(model, x, limits=server_limits()).layers[0][0]
-        st.session_state[LAST_GOOD] = (text, vocab, w.input_size, x, tokens)
+        kept.last_good.set((text, vocab, w.input_size, x, tokens))
     except GRUVizError as exc:
         error = str(exc)
         x, tokens = _fallback(w, vocab)
         try:
             cell = run(model, x, limits=server_limits()).layers[0][0]
         except GRUVizError:  # e.g. the server's step limit lowered since: the default
-            st.session_state.pop(LAST_GOOD, None)
+            kept.last_good.clear()
             x, tokens = _fallback(w, vocab)
             cell = run(model, x, limits=server_limits()).layers[0][0]
     T = len(x)
-    st.session_state[STEP] = min(st.session_state[STEP], T - 1)
-    return Lab(model, x, tokens, cell, error, all_presets().get(st.session_state[PRESET]))
+    kept.step.set(min(kept.step.get(), T - 1))
+    return Lab(model, x, tokens, cell, error, all_presets().get(kept.preset.get()))

@@ -5,7 +5,7 @@ content, the GRU to use when a file holds several.
 A file that fails to load shows its message while the model loaded before stays in use. The
 choice and the model in use are kept in permanent session keys, so both survive a visit to
 another page; an uploaded file stays in use though Streamlit empties the upload widget then.
-Checkpoints are shared by every session through ``st.cache_resource``: they are frozen and
+Checkpoints are shared by every session through ``ui.loading``'s cache: they are frozen and
 their arrays read-only, and nothing here writes to them.
 """
 
@@ -20,7 +20,7 @@ import streamlit as st
 from gru_viz.core.errors import GRUVizError
 from gru_viz.core.untrusted import authored, markdown_text, md
 from gru_viz.io.checkpoint import Checkpoint
-from gru_viz.ui.loading import digest, load_cached
+from gru_viz.ui.loading import digest, load_cached, shared
 from gru_viz.ui.state import ModelChoice
 from gru_viz.ui.uploads import upload
 
@@ -44,9 +44,8 @@ class Picker:
     help: str | None = None
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _select(digest: str, gru: str, _ckpt: Checkpoint) -> Checkpoint:
-    return _ckpt.select(gru)
+def _select(digest: str, gru: str, ckpt: Checkpoint) -> Checkpoint:
+    return shared(("gru", digest, gru), lambda: ckpt.select(gru))
 
 
 def choose(p: Picker, files: Sequence[tuple[str, Path]], extra: Sequence[str] = (),

@@ -13,7 +13,6 @@ import pathlib
 
 import streamlit as st
 
-from gru_viz.figures.explorer import WINDOW_TICKS
 from gru_viz.ui.state import Explorer, Slot
 
 HERE = pathlib.Path(__file__).parent
@@ -48,6 +47,5 @@ def pan_bar(T: int, size: int, span: tuple[int, int], start: int, chart_key: str
             key: str) -> None:
     """Mount (or update in place) the bar that moves the window [start, start + size) of the
     chart keyed ``chart_key`` over the steps ``span`` it holds."""
-    data = {"T": T, "size": size, "span": list(span), "start": start, "chart": chart_key,
-            "ticks": WINDOW_TICKS}
+    data = {"T": T, "size": size, "span": list(span), "start": start, "chart": chart_key}
     _component(key=key, data=data, default={"start": start}, on_start_change=lambda: _heard(key))

@@ -3,7 +3,7 @@
 A Streamlit components-v2 component (inline HTML/JS/CSS, no iframe, no build step, nothing
 fetched): ``gru_viz.figures.timeline`` builds its data, ``timeline.js`` draws it. The server
 hears of the chosen step only when play pauses or stepping has been idle (state ``t``): the
-page keeps it in ``lab.STEP`` and in the link.
+page keeps it in ``state.Lab.step`` and in the link.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.weights import GRUWeights
 from gru_viz.figures.timeline import run_id, stepper_payload
-from gru_viz.ui import lab
+from gru_viz.ui.state import Lab, Slot
 
 HERE = pathlib.Path(__file__).parent
 _component = st.components.v2.component(
@@ -29,9 +29,9 @@ _component = st.components.v2.component(
 
 def _heard(key: str) -> None:
     """The browser's step, when it pauses: kept for the link and the other teaching page."""
-    t = (st.session_state.get(key) or {}).get("t")
+    t = (Slot[dict | None](key, None).get() or {}).get("t")
     if isinstance(t, int) and t >= 0:
-        st.session_state[lab.STEP] = t
+        Lab.step.set(t)
 
 
 def mount_timeline(payload: dict, key: str) -> None:
@@ -71,7 +71,8 @@ _after_paint = st.components.v2.component("gruviz_after_paint", js=_AFTER_PAINT_
 def after_paint(key: str) -> bool:
     """False on a session's first run of the page; True once the browser has painted it and
     gone idle (one more run)."""
-    done = bool((st.session_state.get(key) or {}).get("painted"))
+    painted = Slot[dict | None](key, None)  # the component's state
+    done = bool((painted.get() or {}).get("painted"))
     _after_paint(key=key, data={"done": done}, default={"painted": False},
                  on_painted_change=lambda: None, height=0)
-    return bool((st.session_state.get(key) or {}).get("painted"))
+    return bool((painted.get() or {}).get("painted"))
