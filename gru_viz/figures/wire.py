@@ -53,6 +53,8 @@ def _array(a: Any) -> Any:
     """Plotly's typed-array spec of an array (``to_typed_array_spec``), made directly for the
     NumPy arrays of a type Plotly.js reads (its generic checks cost ~0.4 ms an array)."""
     if isinstance(a, np.ndarray) and a.size:
+        if not a.dtype.isnative:  # else left to Plotly's JSON: orjson writes wrong numbers
+            a = a.astype(a.dtype.newbyteorder("="))
         a = _narrowed(a)
         if str(a.dtype) in plotlyjsShortTypes:
             a = np.ascontiguousarray(a)
