@@ -19,7 +19,7 @@ from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.figures.dynamics import retention_heatmap
 from gru_viz.figures.safe import escaped
 from gru_viz.figures.traces import heatmap_spec, lines_spec, squash_spec
-from gru_viz.figures.wire import plain
+from gru_viz.figures.wire import figure_json, plain
 
 
 def _sent(d: dict) -> dict:
@@ -85,3 +85,14 @@ def test_arrays_of_any_byte_order_arrive_as_their_numbers():
     sent = _sent(plain({"data": [{"type": "scatter", "y": y}]}))["data"][0]["y"]
     got = np.frombuffer(base64.b64decode(sent["bdata"]), {"f4": "<f4"}[sent["dtype"]])
     np.testing.assert_array_equal(got, y)
+
+
+def test_the_in_place_chart_sends_what_plotly_would_without_a_template(rng):
+    """``figure_json`` (the Playground's charts) writes JSON itself: it must agree with what
+    Plotly sends for every value a spec may hold (NumPy scalars, arrays inside lists)."""
+    for spec in _specs(rng):
+        want = _sent(plain(escaped(spec)))
+        if "template" not in spec.get("layout", {}):  # the page's theme, set in the browser
+            want["layout"].pop("template", None)
+        want.pop("frames", None)
+        assert json.loads(figure_json(spec)) == want
