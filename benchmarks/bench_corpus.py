@@ -7,8 +7,11 @@
 Throughput: the same model (assets/pysource.pt, H = 128, a head) reads the same batches
 (``--batch`` streams of ``--chunk`` steps, the state carried), once through ``nn.GRU`` alone
 (states only) and once through the whole job step (states, every gate recomputed, every
-statistic accumulated). Both are timed in the same run, alternating, best of ``--repeat``; the
-ratio is job tokens/s over nn.GRU tokens/s. A GPU is used when present (``--device``).
+statistic accumulated). Both are timed in the same run, alternating, medians of
+``--repeat``; the ratio is job tokens/s over nn.GRU tokens/s. The job steps start from an
+empty index (or, with ``--warm``, one that has seen the same chunks: its lists then take in
+copies of their own entries), so ``--whole`` is the measure of a whole job. A GPU is used
+when present (``--device``).
 
 Whole job: ``corpus_stats`` (default options but ``--mode segments``, so that one long
 document runs as ``--batch`` streams) over N characters of Python source, against nn.GRU's
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import subprocess
 import sys
 import tempfile
@@ -120,18 +124,20 @@ def throughput(args) -> None:
         runs[f"{r}: recording every gate"] = lambda e=e: record(e)
         runs[f"{r}: the whole job step"] = lambda e=e: job(e)
         runs[f"{r}: the job, --top-k 0"] = lambda e=e: job(e, plain)
-    best = dict.fromkeys(runs, np.inf)
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for fn in runs.values():  # warm-up (and with --warm, the accumulators' first chunks)
         fn()
     for _ in range(args.repeat):  # alternating, so that load changes hit every variant
         for name, fn in runs.items():
             t0 = time.perf_counter()
             fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
+            times[name].append(time.perf_counter() - t0)
+    best = {name: float(np.median(ts)) for name, ts in times.items()}
     tokens = B * T * args.chunks
     g = tokens / best["nn.GRU forward alone"]
     print(f"device {device}, threads {torch.get_num_threads()}, H {H}, batch {B}, chunk {T}, "
-          f"{tokens:,} tokens, best of {args.repeat}"
+          f"{tokens:,} tokens, medians of {args.repeat}, load average "
+          f"{os.getloadavg()[0]:.1f}"
           + (f", the job's statistics warmed on {args.warm} chunks" if args.warm else ""))
     for name, t in best.items():
         print(f"{name:34s} {tokens / t:>10,.0f} tokens/s  ratio to nn.GRU {tokens / t / g:.2f}")
@@ -174,8 +180,6 @@ def memory(args) -> None:
 
 
 def whole(args) -> None:
-    import os
-
     import torch
 
     from gru_viz.analysis.corpus import ChunkEngine, corpus_stats, pick_device, subject_of

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from gru_viz.core.engine import run  # noqa: E402
 from gru_viz.core.model import GRUModel  # noqa: E402
@@ -106,7 +107,8 @@ def decoded(z) -> np.ndarray:
 def problems(run: Run, x: list[str], w_iz00: float) -> list[str]:
     """Why a response is not this session's own (empty when it is)."""
     found = [f"exception: {e}" for e in run.exceptions()]
-    if run.status != 0:
+    if run.status not in (ForwardMsg.FINISHED_SUCCESSFULLY,
+                          ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
         found.append(f"script finished with status {run.status}")
     ticks = run.tick_labels()
     if not ticks:
@@ -129,6 +131,9 @@ async def one_session(url: str, page: str, s: int, interactions: int, tally: Tal
         first = await session.rerun()
         tally.first_loads.append(first.seconds)
         text, weight = widget_id(first, INPUT_LABEL), widget_id(first, WEIGHT_LABEL)
+        # As a browser: a change of widgets inside one st.fragment reruns only that fragment.
+        fragment = first.fragment_of(text)
+        fragment = fragment if fragment == first.fragment_of(weight) else ""
         if await loaded.wait() == 0:
             tally.loaded_at = time.perf_counter()
             tally.cpu_after_first_loads = cpu_seconds(pid) if pid else None
@@ -136,7 +141,7 @@ async def one_session(url: str, page: str, s: int, interactions: int, tally: Tal
             x, w = own_sequence(s, i), own_weight(s, i)
             session.values[text] = "; ".join(x)
             session.values[weight] = [w]
-            reply = await session.rerun()
+            reply = await session.rerun(fragment_id=fragment)
             tally.latencies.append(reply.seconds)
             tally.errors += [f"session {s} interaction {i}: {p}" for p in problems(reply, x, w)]
             tally.done += 1

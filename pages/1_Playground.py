@@ -12,7 +12,7 @@ from gru_viz.figures.traces import heatmap_spec, lines_spec, step_labels
 from gru_viz.teaching.stepmath import equations_block
 from gru_viz.ui import chosen_notation, frame, lab
 from gru_viz.ui.charts import chart_in_place
-from gru_viz.ui.page import persistent, store
+from gru_viz.ui.state import Lab
 from gru_viz.ui.teaching import (
     compact_page,
     equations_in_force,
@@ -53,7 +53,7 @@ def weights_and_plots() -> None:
         chart_in_place(lines_spec(state.cell, nt, units, state.tokens), key="pg.lines")
         with time_bar:
             mount_timeline(clock_payload(state.cell, nt, step_labels(state.x, state.tokens),
-                                         units, st.session_state[lab.STEP],
+                                         units, Lab.step.get(),
                                          [{"key": "pg.heatmaps", "style": "band"},
                                           {"key": "pg.lines", "style": "line"}]), key="pg.time")
         preset_card(state)
@@ -62,11 +62,11 @@ def weights_and_plots() -> None:
         st.page_link("pages/2_Step_through.py",
                      label="Step through this run, one equation at a time", icon="👣")
     with controls:
-        vocab = st.session_state[lab.VOCAB]
+        vocab = Lab.vocab.get()
         st.text_input(
             md("Input sequence (symbols from {})", " ".join(vocab)) if vocab else
             "Input sequence: one step per row, rows split by ';', numbers by ','",
-            key=persistent(lab.TEXT, ""), on_change=store, args=(lab.TEXT,),
+            key=Lab.text.bind(""), on_change=Lab.text.store,
             max_chars=lab.MAX_TEXT)
         if state.error:
             st.error(md("{} The plots show the last input that worked.", state.error))

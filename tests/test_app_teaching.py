@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.figures.timeline import unframe
 from gru_viz.teaching.presets import COUNTER, LATCH, Preset, extra_presets
-from gru_viz.ui import lab
+from gru_viz.ui.state import Lab
 from tests.app_helpers import (
     PLAYGROUND,
     ROOT,
@@ -57,7 +57,7 @@ def test_changing_a_weight_changes_the_plotted_values():
     np.testing.assert_allclose(after[0], np.tanh(2.0 * np.array(
         [float(v) for v in LATCH.text.split(";")])), atol=1e-3)
     assert not np.allclose(before[0], after[0])
-    assert at.session_state[lab.WEIGHTS].W_in[0, 0] == 2.0
+    assert at.session_state[Lab.weights.key].W_in[0, 0] == 2.0
     assert at.selectbox(key="teach.preset").value == "latch"  # an edited preset
     assert weight_slider(at, "W_cx.0.0").value == 2.0
 
@@ -71,16 +71,16 @@ def test_a_preset_loads_weights_and_input_together():
     # and t under the input at every tick (annotations: the tick text is escaped data)
     t_row = [a["text"] for a in hm["layout"]["annotations"] if a.get("name") == "t"]
     assert t_row == [str(t) for t in range(len(COUNTER.text))]
-    assert at.session_state[lab.WEIGHTS].equals(COUNTER.weights)
+    assert at.session_state[Lab.weights.key].equals(COUNTER.weights)
     assert len(at.slider) == 2 * (2 + 2 + 1)  # the open gate's W_ux, W_uc, b_u
 
 
 def test_malformed_input_shows_an_error_and_keeps_the_weights():
     at = open_page(PLAYGROUND)
-    weights, before = at.session_state[lab.WEIGHTS], heatmap(at, 3)
+    weights, before = at.session_state[Lab.weights.key], heatmap(at, 3)
     at.text_input[0].set_value("0.5; abc; 1").run()
     assert any("'abc' is not a number" in e.value for e in at.error)
-    assert at.session_state[lab.WEIGHTS].equals(weights)
+    assert at.session_state[Lab.weights.key].equals(weights)
     np.testing.assert_array_equal(heatmap(at, 3), before)  # last good input still shown
     at.text_input[0].set_value("0.1; 0.2").run()
     assert not at.error and heatmap(at, 3).shape == (2, 2)
@@ -102,11 +102,11 @@ def test_notation_and_variant_switch_relabel_and_recompute():
 def test_resize_and_randomize_switch_to_the_matrix_editor():
     at = open_page(PLAYGROUND)
     at.number_input(key="pg.hidden").set_value(4).run()
-    assert at.session_state[lab.WEIGHTS].hidden_size == 4 and len(at.slider) == 0
+    assert at.session_state[Lab.weights.key].hidden_size == 4 and len(at.slider) == 0
     assert len(at.dataframe) == 1  # the open gate's matrix editor
     assert heatmap(at, 3).shape[0] == 4
     at.button[0].click().run()  # randomize
-    assert at.session_state[lab.PRESET] is None and not at.exception
+    assert at.session_state[Lab.preset.key] is None and not at.exception
     assert np.abs(heatmap(at, 1) - 0.5).max() > 1e-3
 
 
@@ -129,7 +129,7 @@ def test_step_through_opened_alone():
 
 def test_shared_link_restores_the_view():
     at = open_page(STEP, p="counter", n="pytorch", r="after", t="3", x="abab", u="1")
-    assert at.session_state[lab.STEP] == 3
+    assert at.session_state[Lab.step.key] == 3
     assert at.radio(key="notation.w").value == "pytorch"
     assert at.radio(key="lab.variant.w").value == "after"
     assert at.radio(key="lab.unit.w").value == 1
@@ -152,7 +152,7 @@ def test_state_is_shared_between_pages():
     at.selectbox(key="teach.preset").set_value("reset").run()
     at.switch_page(STEP).run()
     assert not at.exception
-    assert at.session_state[lab.PRESET] == "reset"
+    assert at.session_state[Lab.preset.key] == "reset"
     assert timeline_data(at)["labels"][0] == "a"
 
 
@@ -182,11 +182,11 @@ def test_the_update_gate_tab_in_course_notation_shows_course_parameters_that_ope
     b_u.set_value(b_u.value + 2.0).run()
     after = heatmap(at, 0)
     assert (after[0] > before[0]).all()  # raising b_u opens Γu at every step
-    w = at.session_state[lab.WEIGHTS]
+    w = at.session_state[Lab.weights.key]
     assert w.b_iz[0] == pytest.approx(LATCH.weights.b_iz[0] - 2.0)  # z's bias fell by 2
     assert w.b_hz[0] == LATCH.weights.b_hz[0]
     weight_slider(at, "W_uc.0.1").set_value(-3.0).run()  # W_uc = −W_hz
-    assert at.session_state[lab.WEIGHTS].W_hz[0, 1] == 3.0
+    assert at.session_state[Lab.weights.key].W_hz[0, 1] == 3.0
     # PyTorch notation: PyTorch's names, and the values are the stored ones
     at.radio(key="notation.w").set_value("pytorch").run()
     assert {s.key.split(".")[1] for s in at.slider} == {"W_iz", "W_hz", "b_iz", "b_hz"}
@@ -232,7 +232,7 @@ def test_matrix_numbers_typed_as_text_keep_their_signs_and_report_every_problem(
     box = next(t for t in at.text_area if t.label.startswith("…or type them"))
     assert box.value == "0, 0, 0, 0, -6, 0"  # W_iz x[0..2], W_hz h[0], b_iz, b_hz
     box.set_value("0, -6, 2.5, 0, -6, 0").run()
-    w = at.session_state[lab.WEIGHTS]
+    w = at.session_state[Lab.weights.key]
     np.testing.assert_array_equal(w.W_iz[0], [0, -6, 2.5])
     assert w.b_iz[0] == -6
     box = next(t for t in at.text_area if t.label.startswith("…or type them"))
@@ -240,7 +240,7 @@ def test_matrix_numbers_typed_as_text_keep_their_signs_and_report_every_problem(
     msg = " ".join(e.value for e in at.error)
     assert "Row 1 '0, x, 2.5, 0, -6', value 2: 'x' is not a number" in msg
     assert "Row 2 '1' has 1 value(s), expected 6" in msg
-    assert at.session_state[lab.WEIGHTS].equals(w)  # nothing applied
+    assert at.session_state[Lab.weights.key].equals(w)  # nothing applied
     at.radio(key="notation.w").set_value("course").run()  # the same table, course terms
     box = next(t for t in at.text_area if t.label.startswith("…or type them"))
     assert box.value == "0, 6, -2.5, 0, 6"  # W_ux = −W_iz, W_uc, b_u = −(b_iz + b_hz)

@@ -8,6 +8,7 @@ import pytest
 from gru_viz.analysis.corpus import (
     FIELDS,
     RANGES,
+    SIGNS,
     ChunkEngine,
     CorpusStats,
     Options,
@@ -120,19 +121,22 @@ def check_against(stats, ref, H, exact_counts=True):
 
 @pytest.mark.parametrize("L, reset_after, recorder", [(1, True, "loop"), (2, False, "loop"),
                                                      (2, True, "fused"), (1, False, "fused")])
-def test_job_equals_full_traces(tmp_path, L, reset_after, recorder):
+def test_job_equals_full_traces(tmp_path, monkeypatch, L, reset_after, recorder):
+    from gru_viz.analysis.corpus import driver
+
+    monkeypatch.setattr(driver, "READ", 9)  # the contexts read a few positions at a time
     s = char_subject(L=L, reset_after=reset_after)
     folder = write_texts(tmp_path, TEXTS)
     stats = corpus_stats(s, folder, recorder=recorder, **OPTS)
     docs = [VOCAB.encode(t) for t in TEXTS]  # files in sorted order doc0..doc3
     check_against(stats, reference(s, docs, Options(**{k: v for k, v in OPTS.items()
                                                        if k != "progress"})), 6)
-    # the context around an indexed position is the text there
-    t = stats.top(0, 0, "h", 2)
-    d, o = int(t.doc[0]), int(t.offset[0])
-    ids = docs[d][max(0, o - 3):o + 4]
-    ctx = t.context[0][t.context[0] >= 0]
-    np.testing.assert_array_equal(ctx, ids)
+    # the context around every indexed position is the text there, −1 beyond its document
+    for f, u, sign in ((f, u, sign) for f in FIELDS for u in range(6) for sign in SIGNS):
+        t = stats.top(0, 0, f, u, sign)
+        for d, o, ctx in zip(t.doc, t.offset, t.context):
+            padded = np.concatenate([np.full(3, -1), docs[d], np.full(3, -1)])
+            np.testing.assert_array_equal(ctx, padded[o:o + 7])
     loss = stats.loss()
     assert loss["positions"] == sum(len(x) - 1 for x in docs)
 
@@ -276,6 +280,7 @@ def test_top_k_ties_go_to_the_earliest_positions_in_any_order():
         acc = Accumulator(s, opts, ChunkEngine(s, "float32", "cpu"))
         for part in np.array_split(order, 3):
             acc._index("l0.z", torch.from_numpy(v[part]), doc[part], off[part])
+        acc.arrays()  # merges the candidates still pending
         got = acc.top["l0.z.top"]
         for u in range(3):
             assert list(zip(-got["value"][u], got["doc"][u], got["offset"][u])) == want[u]
@@ -320,6 +325,7 @@ def test_index_equals_a_brute_force_top_k_with_ties(dtype):
             for part in np.array_split(order, parts):
                 acc._index("l0.z", torch.from_numpy(v[part]), doc[part], off[part],
                            nan=bool(np.isnan(v[part]).any()))
+            acc.arrays()  # merges the candidates still pending
             for name, sign in (("top", 1.0), ("bottom", -1.0)):
                 got = acc.top[f"l0.z.{name}"]
                 for u, want in enumerate(brute_top(v, doc, off, sign, k)):
@@ -349,6 +355,9 @@ def test_job_index_equals_brute_force_on_a_saturated_model(tmp_path):
         assert (doc >= 0).all()  # every position kept
         v = a[f"l0.{f}.top.rows"][0]
         assert (v == 1.0).any() or f == "h"
+        if f in ("z", "r"):  # saturation counts at exact 0 and 1, float32
+            np.testing.assert_array_equal(stats.get(0, 0, f"{f}.below"), (v < 0.1).sum(0))
+            np.testing.assert_array_equal(stats.get(0, 0, f"{f}.above"), (v > 0.9).sum(0))
         for name, sign in (("top", 1.0), ("bottom", -1.0)):
             for u, want in enumerate(brute_top(v, doc, off, sign, 5)):
                 t = stats.top(0, 0, f, u, name)

@@ -8,8 +8,7 @@ import pytest
 
 from gru_viz.core.errors import WeightsError
 from gru_viz.teaching.urlstate import MAX_TEXT, weights_from_json
-from gru_viz.ui import lab
-from gru_viz.ui.state import Explorer, Playground, Slot
+from gru_viz.ui.state import Explorer, Lab, Playground, Slot
 from tests.app_helpers import PLAYGROUND, STEP, heatmap, open_page, page, upload
 from tests.helpers import own_format
 
@@ -35,8 +34,8 @@ def test_a_huge_typed_input_is_refused_before_parsing():
     box = at.text_input[0]
     assert box.proto.max_chars == MAX_TEXT  # the browser stops typing there
     box.set_value("1;" * 20_001).run()  # a forged widget value: Streamlit cuts it
-    assert not at.exception and len(at.session_state[lab.TEXT]) <= MAX_TEXT
-    at.session_state[lab.TEXT] = "1;" * 20_001  # however the text got in, it is bounded
+    assert not at.exception and len(at.session_state[Lab.text.key]) <= MAX_TEXT
+    at.session_state[Lab.text.key] = "1;" * 20_001  # however the text got in, it is bounded
     at.run()
     assert not at.exception
     assert any(f"at most {MAX_TEXT}" in e.value for e in at.error)
@@ -69,8 +68,8 @@ def test_forged_data_editor_edits_are_a_message(monkeypatch):
 
     at = open_page(PLAYGROUND)
     at.number_input(key="pg.hidden").set_value(3).run()
-    w = at.session_state[lab.WEIGHTS]
-    fake = {lab.WEIGHTS: w, "notation": "pytorch"}  # the table of W_iz… (course: W_ux = −W_iz)
+    w = at.session_state[Lab.weights.key]
+    fake = {Lab.weights.key: w, "notation": "pytorch"}  # the table of W_iz… (course: W_ux = −W_iz)
     monkeypatch.setattr(we.st, "session_state", fake)
     forged = [{"99": {"x[0]": 1.0}}, {"-1": {"x[0]": 1.0}}, {"0": {"nope": 1.0}},
               {"0": {"x[0]": "abc"}}, {"zero": {"x[0]": 1.0}}, {"0": ["x[0]"]},
@@ -78,11 +77,11 @@ def test_forged_data_editor_edits_are_a_message(monkeypatch):
     for edits in forged:
         fake["k"] = {"edited_rows": edits}
         we._edit("z", Slot("k"))  # no exception
-        assert fake[lab.WEIGHTS] is w
+        assert fake[Lab.weights.key] is w
         assert fake.pop(Playground.edit_problem.key, None) or edits == {"0": {"x[0]": 1e400}}
     fake["k"] = {"edited_rows": {"1": {"x[0]": 2.5}}}
     we._edit("z", Slot("k"))
-    assert fake[lab.WEIGHTS].W_iz[1, 0] == 2.5
+    assert fake[Lab.weights.key].W_iz[1, 0] == 2.5
 
 
 def test_explorer_text_is_bounded_before_parsing(monkeypatch):

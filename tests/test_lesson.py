@@ -213,13 +213,13 @@ def test_no_custom_theme_in_the_config_so_light_and_dark_can_switch():
 @pytest.mark.parametrize("page,prefix", [("pages/4_Memory_and_gradients.py", "mg"),
                                          ("pages/3_Phase_portrait.py", "pp")])
 def test_the_playgrounds_model_and_input_open_on_the_dynamics_pages(page, prefix):
-    from gru_viz.ui import lab
+    from gru_viz.ui.state import Lab
     from gru_viz.ui.subjects import PLAYGROUND
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.switch_page("pages/1_Playground.py").run()
     at.selectbox(key="teach.preset").set_value("counter").run()  # edited, then typed
     at.text_input(key="lab.text.w").set_value("abba").run()
-    w = at.session_state[lab.WEIGHTS]
+    w = at.session_state[Lab.weights.key]
     at.switch_page(page).run()
     if prefix == "pp":
         at.radio(key="pp.source.w").set_value("a larger model").run()
@@ -233,4 +233,4 @@ def test_the_playgrounds_model_and_input_open_on_the_dynamics_pages(page, prefix
     at.text_input(key="lab.text.w").set_value("aab").run()
     at.switch_page(page).run()
     box = next(t for t in at.text_area if t.key.startswith(f"{prefix}.text.playground-"))
-    assert box.value == "aab" and at.session_state[lab.WEIGHTS].equals(w)
+    assert box.value == "aab" and at.session_state[Lab.weights.key].equals(w)

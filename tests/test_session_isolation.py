@@ -14,7 +14,7 @@ import pytest
 from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.io.checkpoint import Checkpoint
-from gru_viz.ui import explorer_input, explorer_model, lab
+from gru_viz.ui import explorer_input, explorer_model
 from gru_viz.ui.loading import load_cached
 from gru_viz.ui.state import Explorer, Lab
 from tests.app_helpers import (
@@ -39,22 +39,22 @@ def ticks(at) -> list[str]:
 
 def own_states(at, x: list[float]) -> np.ndarray:
     """(H, T) states of the session's own weights on its own input, by the core."""
-    w = at.session_state[lab.WEIGHTS].replace(
+    w = at.session_state[Lab.weights.key].replace(
         reset_after=at.session_state[Lab.variant.key] == "after")
     return run(GRUModel(((w,),)), np.array(x)[:, None]).layers[0][0].h.T
 
 
 def test_playground_sessions_keep_their_own_inputs_and_weights():
     a, b = open_page(PLAYGROUND), open_page(PLAYGROUND)
-    default_weights = b.session_state[lab.WEIGHTS]
+    default_weights = b.session_state[Lab.weights.key]
     a.text_input[0].set_value("0.1; 0.2; 0.3").run()
     weight_slider(a, "W_cx.0.0").set_value(2.0).run()
     b.text_input[0].set_value("-0.9; 0.9").run()  # B runs after A's edits
     a.run()  # and A again after B's
 
     assert ticks(a) == ["0.1", "0.2", "0.3"] and ticks(b) == ["-0.9", "0.9"]
-    assert a.session_state[lab.WEIGHTS].W_in[0, 0] == 2.0
-    assert b.session_state[lab.WEIGHTS].equals(default_weights)
+    assert a.session_state[Lab.weights.key].W_in[0, 0] == 2.0
+    assert b.session_state[Lab.weights.key].equals(default_weights)
     assert weight_slider(b, "W_cx.0.0").value == default_weights.W_in[0, 0]
     for at, x in ((a, [0.1, 0.2, 0.3]), (b, [-0.9, 0.9])):  # each drawn from its own weights
         np.testing.assert_allclose(heatmap(at, 3), own_states(at, x), atol=1e-5)

@@ -6,9 +6,6 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ACCESSORS = ROOT / "gru_viz" / "ui" / "state.py"
-# Modules that still index st.session_state with named constants, in files other work has open
-# at the time of writing; none of them spells a key (the first test holds everywhere).
-NOT_YET = {"pages/1_Playground.py"}
 
 
 def streamlit_sources() -> list[pathlib.Path]:
@@ -59,7 +56,7 @@ def test_no_module_spells_a_session_key():
 def test_session_state_only_through_the_accessors():
     users = {str(f.relative_to(ROOT)) for f in streamlit_sources()
              if any(is_state(n) for n in ast.walk(ast.parse(f.read_text())))}
-    assert users <= NOT_YET, users - NOT_YET
+    assert not users, users
 
 
 def test_the_scan_finds_every_spelling():

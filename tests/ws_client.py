@@ -29,6 +29,7 @@ class Run:
     """What one script run rendered, keyed by delta path, and how long it took."""
 
     elements: dict[tuple[int, ...], Element] = field(default_factory=dict)
+    fragments: dict[tuple[int, ...], str] = field(default_factory=dict)  # path -> fragment id
     status: int = -1  # ForwardMsg.ScriptFinishedStatus; -1 while unfinished
     seconds: float = 0.0
 
@@ -41,6 +42,14 @@ class Run:
             if hasattr(inner, "id") and hasattr(inner, "label") and inner.id:
                 found[inner.label] = (inner.id, kind)
         return found
+
+    def fragment_of(self, widget_id: str) -> str:
+        """The id of the st.fragment that drew this widget ('' outside any fragment): a
+        browser reruns only that fragment when the widget changes."""
+        for path, el in self.elements.items():
+            if getattr(getattr(el, el.WhichOneof("type")), "id", None) == widget_id:
+                return self.fragments.get(path, "")
+        raise LookupError(widget_id)
 
     def exceptions(self) -> list[str]:
         return [el.exception.message for el in self.elements.values()
@@ -106,11 +115,14 @@ class Session:
         if self.ws is not None:
             await self.ws.close()
 
-    async def rerun(self, timeout: float = 60.0) -> Run:
-        """Send a rerun with the held state; collect this run's elements until it finishes."""
+    async def rerun(self, timeout: float = 60.0, fragment_id: str = "") -> Run:
+        """Send a rerun with the held state (of one fragment only when ``fragment_id`` is
+        given, as a browser does when a widget in it changes); collect this run's elements
+        until it finishes."""
         assert self.ws is not None, "use `async with Session(...)`"
         msg = BackMsg()
         cs = msg.rerun_script
+        cs.fragment_id = fragment_id
         cs.query_string = self.query_string
         cs.page_script_hash = self.page_hash
         cs.page_name = "" if self.page_hash else self.page
@@ -144,5 +156,7 @@ class Session:
             raise LookupError(f"no page {self.page!r} on this server")
         elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
             run.elements[tuple(fwd.metadata.delta_path)] = fwd.delta.new_element
+            if fwd.delta.fragment_id:
+                run.fragments[tuple(fwd.metadata.delta_path)] = fwd.delta.fragment_id
         elif kind == "script_finished":
             run.status = fwd.script_finished

@@ -12,11 +12,10 @@ import streamlit as st
 
 from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.untrusted import authored, markdown_text
-from gru_viz.ui.state import Frame, Slot
+from gru_viz.ui.state import Frame
 from gru_viz.ui.uploads import apply_server_limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NOTATION = Frame.notation.key
 LECTURE = "lecture"  # the link parameter of lecture mode: ?lecture=1
 FRAME_PARAMS = (LECTURE,)  # link parameters the frame owns (pages keep them when they write)
 ON = ("1", "true", "on", "yes")
@@ -54,16 +53,6 @@ THEME_CSS = """
 .gv-theme a { margin-right: 0.8rem; text-decoration: none; }
 .gv-theme a.on { font-weight: bold; text-decoration: underline; }
 """
-
-
-def persistent(key: str, default):
-    """``Slot(key).bind(default)``, for the callers that still name a key."""
-    return Slot(key).bind(default)
-
-
-def store(key: str) -> None:
-    """``Slot(key).store()``, for the callers that still name a key."""
-    Slot(key).store()
 
 
 def pages() -> list[tuple[str, str]]:

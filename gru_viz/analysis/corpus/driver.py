@@ -23,6 +23,7 @@ from gru_viz.core.model import GRUModel
 from gru_viz.io.corpus import Corpus
 
 MAX_WHOLE = 2_000_000  # tokens of one document run whole (bidirectional models)
+READ = 1 << 20  # tokens read at a time for the contexts of the indexed positions
 
 
 def _meta(subject: Subject, corpus: Corpus, opts: Options) -> dict:
@@ -181,22 +182,33 @@ def _result(acc: Accumulator, corpus: Corpus, meta: dict, seconds: float) -> Cor
 
 
 def _fill_contexts(arrays: dict[str, np.ndarray], corpus: Corpus, C: int) -> None:
-    """The ids around each indexed position (−1 outside its document), read from the corpus."""
-    cache: dict[tuple[int, int], np.ndarray] = {}
-    for name in [n for n in arrays if n.endswith(".doc")]:
-        p = name[: -len(".doc")]
-        doc, off = arrays[name], arrays[f"{p}.offset"]
-        ctx = np.full(doc.shape + (2 * C + 1,), -1, np.int32)
-        for idx in zip(*np.nonzero(doc >= 0)):
-            key = (int(doc[idx]), int(off[idx]))
-            if key not in cache:
-                d, o = key
-                lo = max(corpus.doc_start[d] + o - C, corpus.doc_start[d])
-                hi = min(corpus.doc_start[d] + o + C + 1, corpus.doc_stop[d])
-                row = np.full(2 * C + 1, -1, np.int32)
-                got = corpus.read(int(lo), int(hi))
-                first = int(lo - (corpus.doc_start[d] + o - C))
-                row[first:first + len(got)] = got
-                cache[key] = row
-            ctx[idx] = cache[key]
+    """The ids around each indexed position (−1 outside its document), read from the corpus
+    in ascending order, about ``READ`` tokens at a time."""
+    names = [n[: -len(".doc")] for n in arrays if n.endswith(".doc")]
+    keys = np.unique(np.concatenate([np.zeros(0, np.int64)] + [
+        arrays[f"{p}.doc"].ravel() * 2**32 + arrays[f"{p}.offset"].ravel() for p in names]))
+    keys = keys[keys >= 0]  # empty entries: doc −1
+    rows = _contexts(corpus, keys >> 32, keys & (2**32 - 1), C)
+    for p in names:
+        doc, off = arrays[f"{p}.doc"], arrays[f"{p}.offset"]
+        at = np.searchsorted(keys, doc * 2**32 + off).clip(max=max(len(keys) - 1, 0))
+        ctx = rows[at] if len(keys) else np.zeros(doc.shape + (2 * C + 1,), np.int32)
+        ctx[doc < 0] = -1
         arrays[f"{p}.context"] = ctx
+
+
+def _contexts(corpus: Corpus, d: np.ndarray, o: np.ndarray, C: int) -> np.ndarray:
+    """(n, 2C + 1) ids around offsets ``o`` of documents ``d`` (ascending in position)."""
+    at = corpus.doc_start[d] + o  # global positions
+    lo = np.maximum(at - C, corpus.doc_start[d])
+    hi = np.minimum(at + C + 1, corpus.doc_stop[d])
+    rows = np.full((len(at), 2 * C + 1), -1, np.int32)
+    i = 0
+    while i < len(at):
+        j = max(int(np.searchsorted(hi, lo[i] + READ, "right")), i + 1)
+        got = corpus.read(int(lo[i]), int(hi[i:j].max()))
+        for m in range(i, j):
+            first = int(lo[m] - (at[m] - C))
+            rows[m, first:first + int(hi[m] - lo[m])] = got[lo[m] - lo[i]:hi[m] - lo[i]]
+        i = j
+    return rows
