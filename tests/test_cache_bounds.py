@@ -8,8 +8,6 @@ import ast
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# ui/timeline.py is being rebuilt (issue 16); its payload cache has max_entries only.
-NO_TTL_YET = {"gru_viz/ui/timeline.py"}
 
 
 def _caches():
@@ -39,6 +37,5 @@ def test_every_streamlit_cache_is_bounded_in_entries_and_time():
             found += 1
             given = {k.arg for k in d.keywords} if isinstance(d, ast.Call) else set()
             assert "max_entries" in given, f"{path}:{name} keeps any number of entries"
-            if path not in NO_TTL_YET:
-                assert "ttl" in given, f"{path}:{name} keeps its entries for ever"
+            assert "ttl" in given, f"{path}:{name} keeps its entries for ever"
     assert found == len(list(_caches())), "a cache used other than as a decorator"

@@ -11,6 +11,8 @@ process: a student's large request waits its turn instead of stalling the class.
 from __future__ import annotations
 
 import ctypes
+import functools
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -134,15 +136,29 @@ def large_blocks_apart(threshold: int = 128 * 1024) -> None:
     smaller blocks (malloc_trim cannot return them). After an abusive class left, the server
     kept +25% RSS that way; with the threshold fixed at glibc's initial 128 kB, +17% at once.
     """
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, threshold)
+    if (libc := _glibc()) is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, threshold)
 
 
 def release_memory() -> None:
     """Hand the C heap's free pages back to the system (glibc ``malloc_trim``; elsewhere a
     no-op): after large arrays are freed, the process's resident memory shrinks with them."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+    if (libc := _glibc()) is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The process's C library when it is glibc (the only one whose allocator these tune),
+    else None: on Windows ``ctypes.CDLL(None)`` raises TypeError, macOS and musl lack or
+    ignore these calls."""
+    if not sys.platform.startswith("linux"):
+        return None
+    with suppress(OSError):
+        libc = ctypes.CDLL(None)
+        if hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "malloc_trim"):
+            return libc
+    return None
 
 
 def nbytes(obj, _seen: set | None = None) -> int:

@@ -58,11 +58,16 @@ class Chart {
   }
 
   update(data) {
+    if (data.figure === this.figure) return; // a rerun that changed nothing drawn here
+    this.figure = data.figure;
     const fig = JSON.parse(data.figure);
     const layout = fig.layout || {};
     // the height is known before Plotly is: the page below never jumps
     this.box.style.height = `${layout.height || 450}px`;
-    layout.template = { layout: theme(this.box) };
+    // the same template object while the theme stays: Plotly.react then finds it unchanged
+    const look = theme(this.box), key = JSON.stringify(look);
+    if (key !== this.look) { this.look = key; this.template = { layout: look }; }
+    layout.template = this.template;
     this.want = fig;
     plotly(data.plotly).then((P) => {
       if (this.want !== fig || !this.box.isConnected) return; // newer data came meanwhile

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
+from gru_viz.core import budget
 from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.weights import GRUWeights
@@ -40,7 +41,7 @@ def mount_timeline(payload: dict, key: str) -> None:
                on_t_change=lambda: _heard(key))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=budget.IDLE_SECONDS, show_spinner=False)
 def _stepper(key: str, _w: GRUWeights, _cell: LayerTrace, notation: str,
              labels: tuple[str, ...], unit: int) -> dict:
     return stepper_payload(_w, _cell, NOTATIONS[notation], labels, unit, 0)
