@@ -124,7 +124,7 @@ class ChunkEngine:
                 outs = []
                 for d, (gru, p, reset_after) in enumerate(cells):
                     if k == 0 and ids is not None and self.table is not None:
-                        gi = self.table[d][ids]
+                        gi = self.table[d].index_select(0, ids)
                     else:
                         gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
                     if self.recorder == "loop":
