@@ -18,7 +18,7 @@ from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.figures.dynamics import retention_heatmap
 from gru_viz.figures.safe import escaped
 from gru_viz.figures.traces import heatmap_spec, lines_spec, squash_spec
-from gru_viz.figures.wire import plain
+from gru_viz.figures.wire import figure_json, plain
 
 
 def _sent(d: dict) -> dict:
@@ -63,5 +63,17 @@ def test_plain_is_what_plotly_sends(rng, template):
             assert _sent(plain(escaped(spec))) == _sent(_plotly(escaped(spec)))
             assert _sent(plain(spec)) == _sent(_plotly(spec))
             assert repr(spec) == before  # the caller's spec is not changed
+    finally:
+        pio.templates.default = old
+
+
+def test_figure_json_is_what_plotly_sends_without_a_template(rng):
+    """``figure_json`` (the Playground's charts drawn in place) carries the same escaped data
+    as st.plotly_chart's figure; only the template is left to the browser's theme."""
+    old = pio.templates.default
+    pio.templates.default = None
+    try:
+        for spec in _specs(rng)[:4]:  # the teaching figures (heatmaps, lines, squash)
+            assert json.loads(figure_json(spec)) == _sent(_plotly(escaped(spec)))
     finally:
         pio.templates.default = old

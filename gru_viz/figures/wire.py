@@ -129,4 +129,13 @@ def figure_json(spec: dict | go.Figure) -> str:
     whose chart takes its colours from the app's theme in the browser."""
     fig = escaped(spec)
     return json.dumps({"data": [_props(t) for t in fig["data"]],
-                       "layout": _props(fig["layout"])}, allow_nan=False, separators=(",", ":"))
+                       "layout": _props(fig["layout"])},
+                      default=_listed, allow_nan=False, separators=(",", ":"))
+
+
+def _listed(v: Any) -> Any:
+    """What ``plain`` leaves as NumPy (an array directly in a list, a scalar), as Plotly's
+    JSON encoder writes it."""
+    if isinstance(v, (np.ndarray, np.generic)):
+        return v.tolist()
+    raise TypeError(f"{type(v).__name__} in a figure")
