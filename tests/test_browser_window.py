@@ -9,7 +9,7 @@ from gru_viz.figures.textcolor import display_token
 from tests.browser import ROOT, decode_array, params_of
 
 # Python source with the characters Plotly's labels would render as markup
-ALPHABET = "def f(x):\n    return x < 1 & y > '<b>'\n"
+ALPHABET = "def f(x):\n    return x < 1 & y > '<b>' + \"q\"\n"
 CHART = "document.querySelector('.st-key-ex-zoomed .js-plotly-plot')"
 # Every message the page sends from now on, on the page's clock.
 LOG_SENDS = """() => {

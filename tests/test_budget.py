@@ -217,3 +217,42 @@ def test_the_server_returns_a_freed_large_array_to_the_system():
 
     assert resident_mb("plain") >= 12  # the allocator's behaviour this guards against
     assert resident_mb("ui") <= 2
+
+
+@pytest.fixture
+def fresh_libc():
+    budget._glibc.cache_clear()
+    yield
+    budget._glibc.cache_clear()
+
+
+@pytest.mark.parametrize("platform_name", ["win32", "darwin"])
+def test_the_allocator_is_left_alone_off_glibc(monkeypatch, fresh_libc, platform_name):
+    """``import gru_viz.ui`` tunes the allocator: on Windows ``ctypes.CDLL(None)`` raises
+    TypeError, which made every page fail there; macOS's libc has no mallopt."""
+    def cdll(name, *args, **kwargs):
+        raise TypeError("expected str, bytes or os.PathLike object, not NoneType")
+
+    monkeypatch.setattr(budget.sys, "platform", platform_name)
+    monkeypatch.setattr(budget.ctypes, "CDLL", cdll)
+    budget.large_blocks_apart()
+    budget.release_memory()
+
+
+def test_glibc_gets_the_fixed_threshold_and_the_trim(monkeypatch, fresh_libc):
+    calls = []
+
+    class GLibc:
+        gnu_get_libc_version = object()
+
+        def mallopt(self, *args):
+            calls.append(("mallopt", *args))
+
+        def malloc_trim(self, *args):
+            calls.append(("malloc_trim", *args))
+
+    monkeypatch.setattr(budget.sys, "platform", "linux")
+    monkeypatch.setattr(budget.ctypes, "CDLL", lambda name, *a, **k: GLibc())
+    budget.large_blocks_apart()
+    budget.release_memory()
+    assert calls == [("mallopt", budget.M_MMAP_THRESHOLD, 128 * 1024), ("malloc_trim", 0)]

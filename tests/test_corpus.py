@@ -280,7 +280,6 @@ def test_top_k_ties_go_to_the_earliest_positions_in_any_order():
         acc = Accumulator(s, opts, ChunkEngine(s, "float32", "cpu"))
         for part in np.array_split(order, 3):
             acc._index("l0.z", torch.from_numpy(v[part]), doc[part], off[part])
-        acc.arrays()  # merges the candidates still pending
         got = acc.top["l0.z.top"]
         for u in range(3):
             assert list(zip(-got["value"][u], got["doc"][u], got["offset"][u])) == want[u]
@@ -325,7 +324,6 @@ def test_index_equals_a_brute_force_top_k_with_ties(dtype):
             for part in np.array_split(order, parts):
                 acc._index("l0.z", torch.from_numpy(v[part]), doc[part], off[part],
                            nan=bool(np.isnan(v[part]).any()))
-            acc.arrays()  # merges the candidates still pending
             for name, sign in (("top", 1.0), ("bottom", -1.0)):
                 got = acc.top[f"l0.z.{name}"]
                 for u, want in enumerate(brute_top(v, doc, off, sign, k)):

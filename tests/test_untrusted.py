@@ -76,3 +76,19 @@ def test_plain_text_is_unchanged_in_the_terminal_and_readable_in_html():
     assert terminal_text("h = z·h + (1−z)·n\n") == "h = z·h + (1−z)·n\n"
     assert html_text("a < b & c") == "a &lt; b &amp; c"
     assert "<U+202E>txt" == unescaped(markdown_text("\u202etxt"))[0] == html.unescape(html_text("\u202etxt"))
+
+
+def plotly_shown(label: str) -> str:
+    """A label as Plotly's text shows it: numeric character references and only a few named
+    ones decoded (plotly.js svg_text_utils: mu, amp, lt, gt, nbsp, times, plusmn, deg)."""
+    named = {"mu": "μ", "amp": "&", "lt": "<", "gt": ">", "nbsp": "\xa0", "times": "×",
+             "plusmn": "±", "deg": "°"}
+    return re.sub(r"&(#\d+|#x[\da-fA-F]+|[a-z]+);", lambda m: (
+        chr(int(m[1][2:], 16) if m[1][1] == "x" else int(m[1][1:])) if m[1][0] == "#"
+        else named.get(m[1], m[0])), label)
+
+
+@given(st.text(alphabet=string.printable))
+def test_plotly_shows_an_escaped_label_as_a_web_page_would(s):
+    shown = html_text(s)  # e.g. a token '"' showed as "&quot;" on every tick and hover
+    assert "<" not in shown and plotly_shown(shown) == html.unescape(shown)

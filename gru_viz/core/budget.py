@@ -11,13 +11,18 @@ process: a student's large request waits its turn instead of stalling the class.
 from __future__ import annotations
 
 import ctypes
+import functools
+import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from typing import TypeVar
 
 from gru_viz.core.errors import InputError
+
+_Value = TypeVar("_Value")  # what a ByteCache holds
 
 MAX_FLOPS = 4e9  # about 2-4 s of NumPy on one core
 MAX_BYTES = 512 * 2**20  # working memory of one computation
@@ -70,7 +75,8 @@ class ByteCache:
         self._sweeper: threading.Thread | None = None
         self.bytes = 0
 
-    def get(self, key, compute, size):
+    def get(self, key: Hashable, compute: Callable[[], _Value],
+            size: Callable[[_Value], int]) -> _Value:
         """The value for ``key``, computed by ``compute()`` when absent; ``size(value)``: bytes."""
         with self._lock:
             if key in self._items:
@@ -134,18 +140,32 @@ def large_blocks_apart(threshold: int = 128 * 1024) -> None:
     smaller blocks (malloc_trim cannot return them). After an abusive class left, the server
     kept +25% RSS that way; with the threshold fixed at glibc's initial 128 kB, +17% at once.
     """
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, threshold)
+    if (libc := _glibc()) is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, threshold)
 
 
 def release_memory() -> None:
     """Hand the C heap's free pages back to the system (glibc ``malloc_trim``; elsewhere a
     no-op): after large arrays are freed, the process's resident memory shrinks with them."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+    if (libc := _glibc()) is not None:
+        libc.malloc_trim(0)
 
 
-def nbytes(obj, _seen: set | None = None) -> int:
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The process's C library when it is glibc (the only one whose allocator these tune),
+    else None: on Windows ``ctypes.CDLL(None)`` raises TypeError, macOS and musl lack or
+    ignore these calls."""
+    if not sys.platform.startswith("linux"):
+        return None
+    with suppress(OSError):
+        libc = ctypes.CDLL(None)
+        if hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "malloc_trim"):
+            return libc
+    return None
+
+
+def nbytes(obj: object, _seen: set | None = None) -> int:
     """Bytes held by the NumPy arrays in ``obj`` (dataclasses, tuples, lists, dicts), each once."""
     import dataclasses
 

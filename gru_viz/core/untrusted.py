@@ -50,8 +50,12 @@ def markdown_text(s: object) -> str:
 
 
 def html_text(s: object) -> str:
-    """``s`` shown literally inside HTML or a Plotly label (title, tick, hover, annotation)."""
-    return html.escape(_visible(str(s)), quote=True)
+    """``s`` shown literally inside HTML or a Plotly label (title, tick, hover, annotation).
+
+    A double quote becomes ``&#34;``, not ``&quot;``: Plotly's labels decode numeric
+    references but, of the named ones, only a few (amp, lt, gt, …), so they showed "&quot;".
+    """
+    return html.escape(_visible(str(s)), quote=True).replace("&quot;", "&#34;")
 
 
 def terminal_text(s: object) -> str:

@@ -53,6 +53,8 @@ def _array(a: Any) -> Any:
     """Plotly's typed-array spec of an array (``to_typed_array_spec``), made directly for the
     NumPy arrays of a type Plotly.js reads (its generic checks cost ~0.4 ms an array)."""
     if isinstance(a, np.ndarray) and a.size:
+        if not a.dtype.isnative:  # else left to Plotly's JSON: orjson writes wrong numbers
+            a = a.astype(a.dtype.newbyteorder("="))
         a = _narrowed(a)
         if str(a.dtype) in plotlyjsShortTypes:
             a = np.ascontiguousarray(a)
@@ -126,16 +128,17 @@ def page_figure(spec: dict | go.Figure) -> go.Figure:
 def figure_json(spec: dict | go.Figure) -> str:
     """The spec with its data strings HTML-escaped, as the JSON plotly.js reads (arrays in the
     same typed form as ``plain``), without a template: for ``gru_viz.ui.charts.chart_in_place``,
-    whose chart takes its colours from the app's theme in the browser."""
+    whose chart takes its colours from the app's theme in the browser (and plays no frames:
+    a spec's frames are not sent)."""
     fig = escaped(spec)
     return json.dumps({"data": [_props(t) for t in fig["data"]],
-                       "layout": _props(fig["layout"])},
-                      default=_listed, allow_nan=False, separators=(",", ":"))
+                       "layout": _props(fig["layout"])}, allow_nan=False, separators=(",", ":"),
+                      default=_listed)
 
 
 def _listed(v: Any) -> Any:
-    """What ``plain`` leaves as NumPy (an array directly in a list, a scalar), as Plotly's
-    JSON encoder writes it."""
-    if isinstance(v, (np.ndarray, np.generic)):
+    """What Plotly's JSON encoder writes for the NumPy values ``json`` cannot: a scalar as its
+    number, an array left in a list (``plain`` encodes only a dict's arrays) as a list."""
+    if isinstance(v, (np.generic, np.ndarray)):
         return v.tolist()
-    raise TypeError(f"{type(v).__name__} in a figure")
+    raise TypeError(f"{type(v).__name__} is not JSON serialisable")

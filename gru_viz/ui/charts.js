@@ -58,15 +58,15 @@ class Chart {
   }
 
   update(data) {
-    if (data.figure === this.figure) return; // a rerun that changed nothing drawn here
+    // the same template object while the theme stays: Plotly.react then finds it unchanged
+    const look = theme(this.box), key = JSON.stringify(look);
+    if (data.figure === this.figure && key === this.look) return; // nothing drawn here changed
+    if (key !== this.look) { this.look = key; this.template = { layout: look }; }
     this.figure = data.figure;
     const fig = JSON.parse(data.figure);
     const layout = fig.layout || {};
     // the height is known before Plotly is: the page below never jumps
     this.box.style.height = `${layout.height || 450}px`;
-    // the same template object while the theme stays: Plotly.react then finds it unchanged
-    const look = theme(this.box), key = JSON.stringify(look);
-    if (key !== this.look) { this.look = key; this.template = { layout: look }; }
     layout.template = this.template;
     this.want = fig;
     plotly(data.plotly).then((P) => {

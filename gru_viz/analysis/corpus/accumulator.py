@@ -50,9 +50,6 @@ class Accumulator:
         self.acc = {n: torch.zeros(s, dtype=d, device=self.dev) for n, (s, d) in z.items()}
         self.top = {f"{p}.{f}.{s}": empty_top(H, opts.top_k, self.np_dtype, None)
                     for p in self.cells for f in FIELDS for s in SIGNS} if opts.top_k else {}
-        # candidates held back until they are as many as a list's entries: one merge for
-        # many chunks (a merge's cost is mostly per call); the lists only lag (see _top)
-        self.pending: dict[str, list[tuple[np.ndarray, ...]]] = {p: [] for p in self.top}
         self.offsets2 = (torch.arange(H, device=self.dev) * opts.bins ** 2).to(torch.int32)
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -63,11 +60,8 @@ class Accumulator:
         for p in self.top:
             self.top[p] = {n: np.array(v) for n, v in top_dict(arrays, p).items()
                            if n != "context"}
-            self.pending[p] = []
 
     def arrays(self) -> dict[str, np.ndarray]:
-        for p in self.top:
-            self._merge_top(p)
         out = {}
         for n, t in self.acc.items():
             a = t.cpu().numpy()
@@ -180,8 +174,7 @@ class Accumulator:
         candidates, and rows equal to it that come before the running k-th by (document,
         offset) (all of them when the chunk raised it); only blocks that can hold one are
         compared, never the whole chunk. The k best by (value, document, offset) are merged,
-        so any split of the corpus gives the same list. Candidates may wait before they are
-        merged: a list that lags only lets more candidates through, never fewer."""
+        so any split of the corpus gives the same list."""
         torch, (v, w) = self.torch, vw
         cur, k = self.top[p], self.opts.top_k
         N, H = w.shape
@@ -202,25 +195,16 @@ class Accumulator:
         hit = (sub > ts).logical_or_((sub == ts).logical_and_(
             torch.take(key, rows) < lim[unit][:, None])).logical_and_(inside)
         pair, j = hit.nonzero().T
-        if not len(pair):
-            return
-        r = rows[pair, j]
-        r_n = r.cpu().numpy()
-        self.pending[p].append((unit[pair].cpu().numpy(),
-                                sub[pair, j].cpu().numpy().astype(np.float64), doc[r_n],
-                                off[r_n], v.index_select(0, r).cpu().numpy()))
-        if sum(len(c[0]) for c in self.pending[p]) >= cur["value"].size:
-            self._merge_top(p)
+        if len(pair):
+            self._merge_top(cur, v, rows[pair, j], unit[pair], sub[pair, j], doc, off)
 
-    def _merge_top(self, p: str) -> None:
-        """Merge list ``p``'s pending candidates (units, signed values, documents, offsets,
-        rows) into it."""
-        if not self.pending[p]:
-            return
-        cur, k, H = self.top[p], self.opts.top_k, self.H
-        u_n, val, doc, off, cand_rows = (np.concatenate(a) for a in zip(*self.pending[p]))
-        self.pending[p] = []
-        order = np.lexsort((off, doc, -val, u_n))
+    def _merge_top(self, cur: dict[str, np.ndarray], v, r, u, val, doc: np.ndarray,
+                   off: np.ndarray) -> None:
+        """Merge candidates (rows ``r``, units ``u``, signed values ``val``) into ``cur``."""
+        k, H = self.opts.top_k, v.shape[1]
+        val = val.cpu().numpy().astype(np.float64)
+        r_n, u_n = r.cpu().numpy(), u.cpu().numpy()
+        order = np.lexsort((off[r_n], doc[r_n], -val, u_n))
         u_s = u_n[order]
         first = np.searchsorted(u_s, u_s)  # where each unit's run starts
         keep = order[np.arange(len(order)) - first < k]
@@ -231,9 +215,10 @@ class Accumulator:
         new = empty_top(len(units), m, self.np_dtype, None)
         new["rows"] = np.zeros((len(units), m, H), self.np_dtype)
         new["value"][u_k, slot] = val[keep]
-        new["doc"][u_k, slot] = doc[keep]
-        new["offset"][u_k, slot] = off[keep]
-        new["rows"][u_k, slot] = cand_rows[keep]
+        new["doc"][u_k, slot] = doc[r_n[keep]]
+        new["offset"][u_k, slot] = off[r_n[keep]]
+        new["rows"][u_k, slot] = v.index_select(
+            0, self.torch.from_numpy(r_n[keep]).to(self.dev)).cpu().numpy()
         merged = merge_top({n: a[units] for n, a in cur.items()}, new, k)
         for n, a in merged.items():
             cur[n][units] = a
