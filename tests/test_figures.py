@@ -12,7 +12,12 @@ from gru_viz.core.engine import run
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, PYTORCH
 from gru_viz.figures.diagram import UnitStep, cell_svg
-from gru_viz.figures.dynamics import retention_heatmap
+from gru_viz.figures.dynamics import (
+    gradient_heatmap,
+    gradient_lines,
+    retention_heatmap,
+    split_heatmaps,
+)
 from gru_viz.figures.traces import gate_heatmaps, heatmap_spec, lines_spec, unit_lines
 
 
@@ -133,3 +138,16 @@ def test_coloured_text_puts_sep_between_tokens():
     joined = coloured_text(["12", "3"], np.array([0.0, 1.0]), 0, 1, scale)
     assert "</span> <span" in spaced and "</span><span" in joined
     assert spaced.count("<span") == 2
+
+
+def test_dynamics_hovers_say_t_as_a_number_on_ticked_steps(cell):
+    """Plotly's hover shows a ticked step's tick text for ``%{x}``: "t = (" instead of t = 3."""
+    labels = list("(()[])[]()()")
+    figs = [retention_heatmap(retention_to_end(cell), labels, PYTORCH),
+            *split_heatmaps(cell.h, cell.h, labels, COURSE),
+            gradient_heatmap([np.abs(cell.h[:, 0])], ["m"], labels, "g"),
+            gradient_lines([np.abs(cell.h[:, 0])], ["m"], labels, "g")]
+    for fig in figs:
+        assert fig.layout.xaxis.ticktext  # the steps are labelled by their inputs
+        for trace in fig.data:
+            assert "t = %{x:d}" in trace.hovertemplate

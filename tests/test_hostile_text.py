@@ -64,6 +64,10 @@ def assert_no_live_text(at) -> None:
             if name.startswith(("xaxis", "yaxis")):
                 for s in _strings(axis.get("ticktext")):
                     assert "<" not in s and "\u202e" not in s, s
+        layout = spec["layout"]  # our titles keep their markup (<b>, <br>): no data's
+        for s in [(layout.get("title") or {}).get("text", ""),
+                  *(a.get("text", "") for a in layout.get("annotations", []))]:
+            assert "<span" not in s and "\u202e" not in s, s
 
 
 def _strings(v):

@@ -16,6 +16,7 @@ from gru_viz.analysis import units as an
 from gru_viz.core.errors import InputError
 from gru_viz.core.notation import NOTATIONS
 from gru_viz.io.checkpoint import load_checkpoint
+from gru_viz.ui import explorer_more
 from gru_viz.ui.explorer_model import Loaded
 from gru_viz.ui.explorer_more import read_corpus
 from gru_viz.ui.state import Explorer
@@ -298,6 +299,15 @@ def test_text_and_id_corpora_are_capped(monkeypatch):
     ids = Loaded(load_checkpoint(saved(Ids().state_dict())), "ids.pt", "k")
     assert len(read_corpus(ids, b"1 2 3 4\n" * 32, "c.txt", "line")[0]) == 32
     assert [len(x) for x in read_corpus(ids, b"1 2 3 4\n" * 32, "c.txt")[0]] == [128]
+    # ids are counted before they are parsed (~100 bytes an id at the peak), commas too
+    monkeypatch.setattr(explorer_more, "parse_ids", lambda *a: pytest.fail("parsed"))
+    for sep in (" ", ",", "\n"):
+        with pytest.raises(InputError, match="more than 128 steps"):
+            read_corpus(ids, sep.join(["1"] * 129).encode(), "c.txt", "line")
+    # text is refused before it is encoded (12 bytes a character at its peak)
+    monkeypatch.setattr(explorer_more, "text_documents", lambda *a: pytest.fail("encoded"))
+    with pytest.raises(InputError, match="more than 128 characters"):
+        read_corpus(text, b"(" * 129, "c.txt")
     with pytest.raises(InputError, match="more than 128 steps"):
         read_corpus(ids, b"1 2 3 4\n" * 32 + b"0", "c.txt")
 

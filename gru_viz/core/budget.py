@@ -16,10 +16,13 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from typing import TypeVar
 
 from gru_viz.core.errors import InputError
+
+_Value = TypeVar("_Value")  # what a ByteCache holds
 
 MAX_FLOPS = 4e9  # about 2-4 s of NumPy on one core
 MAX_BYTES = 512 * 2**20  # working memory of one computation
@@ -72,7 +75,8 @@ class ByteCache:
         self._sweeper: threading.Thread | None = None
         self.bytes = 0
 
-    def get(self, key, compute, size):
+    def get(self, key: Hashable, compute: Callable[[], _Value],
+            size: Callable[[_Value], int]) -> _Value:
         """The value for ``key``, computed by ``compute()`` when absent; ``size(value)``: bytes."""
         with self._lock:
             if key in self._items:
@@ -161,7 +165,7 @@ def _glibc() -> ctypes.CDLL | None:
     return None
 
 
-def nbytes(obj, _seen: set | None = None) -> int:
+def nbytes(obj: object, _seen: set | None = None) -> int:
     """Bytes held by the NumPy arrays in ``obj`` (dataclasses, tuples, lists, dicts), each once."""
     import dataclasses
 

@@ -160,7 +160,7 @@ def _heatmap(z: np.ndarray, labels: Sequence[str], *, scale, zmin: float, zmax: 
         z=np.asarray(z, dtype=np.float32), x=list(range(z.shape[1])), y=y, colorscale=scale,
         zmin=zmin, zmax=zmax, colorbar={"title": {"text": colorbar}},
         customdata=np.broadcast_to(np.array(labels, dtype=object), z.shape).tolist(),
-        hovertemplate=f"t = %{{x}}<br>input: %{{customdata}}<br>{ytitle} %{{y}}<br>{name} = "
+        hovertemplate=f"t = %{{x:d}}<br>input: %{{customdata}}<br>{ytitle} %{{y}}<br>{name} = "
                       "%{z:.3g}<extra></extra>"))
     fig.update_layout(
         title={"text": title}, font=FONT, margin=MARGIN | {"b": MARGIN["b"] + 40 * show_t},
@@ -229,7 +229,7 @@ def gradient_lines(rows: Sequence[np.ndarray], names: Sequence[str], labels: Seq
         fig.add_scatter(x=t, y=r[t], name=name, mode="lines+markers",
                         line={"color": UNIT_COLOURS[k % len(UNIT_COLOURS)], "width": 3},
                         customdata=[labels[i] for i in t],
-                        hovertemplate=f"{name}<br>t = %{{x}}<br>input: %{{customdata}}<br>"
+                        hovertemplate=f"{name}<br>t = %{{x:d}}<br>input: %{{customdata}}<br>"
                                       "‖∂y/∂x_t‖ = %{y:.2e}<extra></extra>")
     fig.update_layout(title={"text": title}, font=FONT, height=420, margin=MARGIN,
                       xaxis=_time_axis(labels),

@@ -3,7 +3,7 @@
 // st.plotly_chart names its element by a hash of the figure, so new numbers mount a new
 // chart: the old one is gone and the new one drawn from nothing (hundreds of ms, a blank
 // frame). Here the figure is drawn on a div this component owns, and new data (a weight
-// changed) goes to the same div through Plotly.react, which redraws only what changed.
+// changed) goes to the same div through Plotly.react: the chart is redrawn, never removed.
 //
 // Plotly is the copy Streamlit serves (its own Plotly chunk sets window.Plotly): when the
 // page has not loaded it yet, the chunk is imported from the same server, by the file name
@@ -58,15 +58,15 @@ class Chart {
   }
 
   update(data) {
-    if (data.figure === this.figure) return; // a rerun that changed nothing drawn here
+    // the same template object while the theme stays: Plotly.react then finds it unchanged
+    const look = theme(this.box), key = JSON.stringify(look);
+    if (data.figure === this.figure && key === this.look) return; // nothing drawn here changed
+    if (key !== this.look) { this.look = key; this.template = { layout: look }; }
     this.figure = data.figure;
     const fig = JSON.parse(data.figure);
     const layout = fig.layout || {};
     // the height is known before Plotly is: the page below never jumps
     this.box.style.height = `${layout.height || 450}px`;
-    // the same template object while the theme stays: Plotly.react then finds it unchanged
-    const look = theme(this.box), key = JSON.stringify(look);
-    if (key !== this.look) { this.look = key; this.template = { layout: look }; }
     layout.template = this.template;
     this.want = fig;
     plotly(data.plotly).then((P) => {
@@ -74,6 +74,8 @@ class Chart {
       this.width = this.box.clientWidth;
       P.react(this.box, fig.data, layout, CONFIG);
       this.drawn = true;
+    }, () => { // Streamlit no longer serves that chunk: say so where the chart would be
+      this.box.textContent = "The chart needs Plotly, which this server did not send.";
     });
   }
 

@@ -17,7 +17,7 @@ from gru_viz.analysis import units as an
 from gru_viz.core import budget
 from gru_viz.core.notation import Notation
 from gru_viz.core.trace import LayerTrace
-from gru_viz.core.untrusted import markdown_text, md
+from gru_viz.core.untrusted import html_text, markdown_text, md
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.textcolor import coloured_text
 from gru_viz.figures.traces import lines_spec, step_labels
@@ -215,5 +215,5 @@ def predictions_view(r: Run, names: list[str]) -> None:
                                           window=(max(0, step - WINDOW // 2), step + WINDOW // 2)
                                           if T > WINDOW else None, step=step), key="ex.pred")
     ids, p = an.top_k(r.probs[step], 10)
-    chart(ef.top_k_bars(ids, p, labels, f"After step {step} ({r.tokens[step]!r}): "
+    chart(ef.top_k_bars(ids, p, labels, f"After step {step} ({html_text(repr(r.tokens[step]))}): "
                                   "the 10 likeliest next symbols"), key="ex.topk")
