@@ -143,7 +143,7 @@ class Accumulator:
         lo, hi = RANGES[f]
         x = v.mul(bins / (hi - lo)) if lo == 0 else (v - lo).mul_(bins / (hi - lo))
         if nan:
-            x = torch_nan_to_num(self.torch, x)
+            x = self.torch.nan_to_num(x, nan=0.0)
         return x.clamp_(0, bins - 1).to(self.torch.int32)  # clamped first: trunc = floor
 
     def _index(self, p: str, v, doc: np.ndarray, off: np.ndarray, key=None,
@@ -233,7 +233,3 @@ def _per_block(torch, x, fn):
     if nb * B < N:
         parts.append(fn(x[nb * B:][None]))
     return parts[0] if len(parts) == 1 else torch.cat(parts)
-
-
-def torch_nan_to_num(torch, x, nan: float = 0.0):
-    return torch.nan_to_num(x, nan=nan)
