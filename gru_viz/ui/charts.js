@@ -3,7 +3,7 @@
 // st.plotly_chart names its element by a hash of the figure, so new numbers mount a new
 // chart: the old one is gone and the new one drawn from nothing (hundreds of ms, a blank
 // frame). Here the figure is drawn on a div this component owns, and new data (a weight
-// changed) goes to the same div through Plotly.react, which redraws only what changed.
+// changed) goes to the same div through Plotly.react: the chart is redrawn, never removed.
 //
 // Plotly is the copy Streamlit serves (its own Plotly chunk sets window.Plotly): when the
 // page has not loaded it yet, the chunk is imported from the same server, by the file name
@@ -74,6 +74,8 @@ class Chart {
       this.width = this.box.clientWidth;
       P.react(this.box, fig.data, layout, CONFIG);
       this.drawn = true;
+    }, () => { // Streamlit no longer serves that chunk: say so where the chart would be
+      this.box.textContent = "The chart needs Plotly, which this server did not send.";
     });
   }
 

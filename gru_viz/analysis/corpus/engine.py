@@ -40,6 +40,7 @@ class ChunkEngine:
         def t(a):
             return torch.as_tensor(np.array(a)).to(self.device, self.dtype)
 
+        self._pre = {}  # direction -> the loop's reused buffer of table rows
         self.cells = []  # [k][d]: (nn.GRU or None, fused weights, reset_after)
         for layer in m.cells:
             self.cells.append([self._cell(w, t) for w in layer])
@@ -51,6 +52,9 @@ class ChunkEngine:
                 self.device, self.dtype)
             self.table = [torch.addmm(c[1]["bias_ih"], rows, c[1]["weight_ih"].T)
                           for c in self.cells[0]]
+            if self.recorder == "loop":
+                self.table = [self._arrange(g, c[1], c[2])
+                              for g, c in zip(self.table, self.cells[0])]
         self.head_w = t(subject.head_weight) if subject.scores_symbols else None
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
@@ -118,19 +122,27 @@ class ChunkEngine:
         """
         torch = self.torch
         B, T = x.shape[:2]
-        H, D, out_layers, finals = self.H, self.D, [], []
+        D, out_layers, finals = self.D, [], []
         with torch.no_grad():
             for k, cells in enumerate(self.cells):
                 outs = []
                 for d, (gru, p, reset_after) in enumerate(cells):
-                    if k == 0 and ids is not None and self.table is not None:
-                        gi = self.table[d][ids]
-                    else:
-                        gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1), p["weight_ih"].T)
-                    if self.recorder == "loop":
-                        rec, out = self._loop(p, reset_after, gi.view(B, T, 3 * H),
+                    if self.recorder == "loop":  # time-major: each step's rows contiguous
+                        if k == 0 and ids is not None and self.table is not None:
+                            pre = torch.index_select(self.table[d], 0, ids.view(B, T).T.reshape(
+                                -1), out=self._scratch(B, T, d))
+                        else:
+                            pre = self._arrange(torch.addmm(
+                                p["bias_ih"], x.transpose(0, 1).reshape(B * T, -1),
+                                p["weight_ih"].T), p, reset_after)
+                        rec, out = self._loop(p, reset_after, pre.view(T, B, -1),
                                               h0[k * D + d], reverse=d == 1)
                     else:
+                        if k == 0 and ids is not None and self.table is not None:
+                            gi = self.table[d].index_select(0, ids)
+                        else:
+                            gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1),
+                                             p["weight_ih"].T)
                         rec, out = self._fused(gru, p, reset_after, x, gi, h0[k])
                     out_layers.append(rec)
                     finals.append(out[:, 0 if d else -1])
@@ -157,45 +169,66 @@ class ChunkEngine:
         return {"z": z.contiguous(), "r": r.contiguous(), "n": n, "h": out.reshape(B * T, H),
                 "h_prev": hp}, out
 
-    def _loop(self, p, reset_after, gi, h0, reverse=False):
-        """gi (B, T, 3H) -> the records, every op writing into them (batch-major views).
+    def _arrange(self, gi, p, reset_after):
+        """The input side gi = x W_iᵀ + b_i (N, 3H) laid out for the loop, every bias that
+        does not depend on r folded in: [a_rz + b_hrz, b_hn, a_n] (N, 4H) resetting after,
+        [a_rz + b_hrz, a_n + b_hn] (N, 3H) before."""
+        torch, H = self.torch, self.H
+        b = p["bias_hh"]
+        rz = gi[:, :2 * H] + b[:2 * H]
+        if reset_after:
+            return torch.cat([rz, b[2 * H:].expand(len(gi), H), gi[:, 2 * H:]], 1)
+        return torch.cat([rz, gi[:, 2 * H:] + b[2 * H:]], 1)
+
+    def _scratch(self, B: int, T: int, d: int):
+        """A reused (T·B, width) buffer per direction for the loop's table rows: a fresh one
+        each chunk costs page faults (at 4H columns it is past malloc's mmap threshold)."""
+        width = self.table[d].shape[1]
+        buf = self._pre.get(d)
+        if buf is None or buf.shape[0] < B * T:
+            buf = self._pre[d] = self.table[d].new_empty((B * T, width))
+        return buf[:B * T]
+
+    def _loop(self, p, reset_after, pre, h0, reverse=False):
+        """pre (T, B, 4H or 3H) from ``_arrange`` (time-major) -> the records (batch-major),
+        every op writing into them or into pre (r and z over its first 2H columns).
 
         hs[:, t + 1] is the state after step t reading forward (hs[:, 0] = h0); reading in
         reverse, hs[:, t] is the state after step t (hs[:, T] = h0)."""
         torch, H = self.torch, self.H
-        B, T = gi.shape[:2]
-        rz = gi.new_empty((B, T, 2 * H))
-        n = gi.new_empty((B, T, H))
-        hs = gi.new_empty((B, T + 1, H))
+        T, B = pre.shape[:2]
+        n = pre.new_empty((B, T, H))
+        hs = pre.new_empty((B, T + 1, H))
         hs[:, T if reverse else 0] = h0
-        if reset_after:
-            W, b = p["weight_hh"].T.contiguous(), p["bias_hh"]
-            gh = gi.new_empty((B, 3 * H))
-        else:
-            W, b = p["weight_hh"][:2 * H].T.contiguous(), p["bias_hh"][:2 * H]
-            W_n, b_n = p["weight_hh"][2 * H:].T.contiguous(), p["bias_hh"][2 * H:]
-            gh, d = gi.new_empty((B, 2 * H)), gi.new_empty((B, H))
-        h = hs[:, T if reverse else 0].contiguous()
-        addmm, add, sub, addcmul = torch.addmm, torch.add, torch.sub, torch.addcmul
+        # each step's views made at once (unbind): fewer Python calls in the loop
+        RZ, R, Z = (pre[:, :, c].unbind(0) for c in (
+            slice(0, 2 * H), slice(0, H), slice(H, 2 * H)))
+        N, HS = n.unbind(1), hs.unbind(1)
+        if reset_after:  # n = tanh(a_n + r ⊙ (W_hn h + b_hn)): one product per step
+            W = p["weight_hh"].T.contiguous()
+            G, GN, A = (pre[:, :, c].unbind(0) for c in (
+                slice(0, 3 * H), slice(2 * H, 3 * H), slice(3 * H, 4 * H)))
+        else:  # n = tanh(a_n + b_hn + W_hn (r ⊙ h))
+            W = p["weight_hh"][:2 * H].T.contiguous()
+            W_n, d = p["weight_hh"][2 * H:].T.contiguous(), pre.new_empty((B, H))
+            G, A = RZ, pre[:, :, 2 * H:].unbind(0)
+        h = HS[T if reverse else 0].contiguous()
+        addmm, sub, addcmul, mul = torch.addmm, torch.sub, torch.addcmul, torch.mul
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            addmm(b, h, W, out=gh)
-            a = rz[:, t]
-            add(gi[:, t, :2 * H], gh[:, :2 * H], out=a)
-            a.sigmoid_()
-            nt = n[:, t]
-            if reset_after:  # n = tanh(a_n + r ⊙ (W_hn h + b_hn))
-                addcmul(gi[:, t, 2 * H:], a[:, :H], gh[:, 2 * H:], out=nt)
-            else:  # n = tanh(a_n + W_hn (r ⊙ h) + b_hn)
-                torch.mul(a[:, :H], h, out=d)
-                addmm(b_n, d, W_n, out=nt)
-                nt.add_(gi[:, t, 2 * H:])
+            G[t].addmm_(h, W)
+            RZ[t].sigmoid_()
+            nt = N[t]
+            if reset_after:
+                addcmul(A[t], R[t], GN[t], out=nt)
+            else:
+                addmm(A[t], mul(R[t], h, out=d), W_n, out=nt)
             nt.tanh_()
-            ht = hs[:, t if reverse else t + 1]
+            ht = HS[t if reverse else t + 1]
             sub(h, nt, out=ht)  # h = n + z ⊙ (h_prev − n)
-            ht.mul_(a[:, H:]).add_(nt)
+            ht.mul_(Z[t]).add_(nt)
             h = ht
-        rz, n = rz.view(B * T, 2 * H), n.view(B * T, H)
         out, prev = (hs[:, :-1], hs[:, 1:]) if reverse else (hs[:, 1:], hs[:, :-1])
         # contiguous fields: the statistics' reductions and gathers run several times faster
-        return {"z": rz[:, H:].contiguous(), "r": rz[:, :H].contiguous(), "n": n,
+        return {"z": pre[:, :, H:2 * H].transpose(0, 1).reshape(B * T, H),
+                "r": pre[:, :, :H].transpose(0, 1).reshape(B * T, H), "n": n.view(B * T, H),
                 "h": out.reshape(B * T, H), "h_prev": prev.reshape(B * T, H)}, out

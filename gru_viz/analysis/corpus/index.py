@@ -25,7 +25,9 @@ def merge_top(a: dict[str, np.ndarray], b: dict[str, np.ndarray], k: int) -> dic
     cat = {n: np.concatenate([a[n], b[n]], axis=1) for n in a}
     doc = np.where(cat["doc"] < 0, np.iinfo(np.int64).max, cat["doc"])
     order = np.lexsort((cat["offset"], doc, -cat["value"]), axis=-1)[:, :k]
-    return {n: np.take_along_axis(v, order.reshape(order.shape + (1,) * (v.ndim - 2)), axis=1)
+    (u, kept), m = order.shape, cat["doc"].shape[1]
+    at = (order + m * np.arange(u)[:, None]).ravel()  # flat rows: one gather per array
+    return {n: v.reshape(u * m, *v.shape[2:])[at].reshape(u, kept, *v.shape[2:])
             for n, v in cat.items()}
 
 
