@@ -85,16 +85,4 @@ class Chart {
   }
 }
 
-export default function (component) {
-  const { data, parentElement } = component;
-  let chart = parentElement.__gruvizChart;
-  if (!chart) {
-    chart = new Chart(parentElement);
-    parentElement.__gruvizChart = chart;
-  }
-  chart.update(data);
-  return () => {
-    chart.destroy();
-    parentElement.__gruvizChart = undefined;
-  };
-}
+export default mounted(Chart); // components.js

@@ -8,16 +8,15 @@ from typing import Any
 import streamlit as st
 
 from gru_viz.figures.wire import figure_json, page_figure
+from gru_viz.ui.components import declare
 
-HERE = pathlib.Path(__file__).parent
 # Streamlit's own Plotly bundle (a hashed file name): charts.js imports it from the server
 # when the page has not loaded Plotly yet.
 PLOTLY_CHUNK = next((p.name for p in sorted(
     (pathlib.Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))),
     None)
-_in_place = st.components.v2.component(
-    "gruviz_chart", js=(HERE / "charts.js").read_text(encoding="utf-8"),
-    css=".gvc { width: 100%; }", isolate_styles=False)  # Plotly's styles live in the page
+_in_place = declare("gruviz_chart", "charts.js", "charts.css",
+                    isolate_styles=False)  # Plotly's styles live in the page
 
 
 def chart(spec: Any, key: str, **kwargs) -> None:

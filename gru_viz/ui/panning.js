@@ -10,14 +10,6 @@
 
 const IDLE_MS = 2000;
 
-function el(tag, cls, parent, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  if (parent) parent.appendChild(e);
-  return e;
-}
-
 class Pan {
   constructor(parent) {
     this.start = 0;
@@ -96,8 +88,7 @@ class Pan {
   }
 
   chart() {
-    const key = this.data.chart.replace(/[^A-Za-z0-9_-]/g, "-");
-    return document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    return plotlyChart(this.data.chart);
   }
 
   draw() {
@@ -139,17 +130,4 @@ class Pan {
   }
 }
 
-export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  let pan = parentElement.__gruviz_pan;
-  if (!pan) {
-    pan = new Pan(parentElement);
-    parentElement.__gruviz_pan = pan;
-  }
-  pan.setState = setStateValue;
-  pan.update(data);
-  return () => {
-    pan.destroy();
-    parentElement.__gruviz_pan = undefined;
-  };
-}
+export default mounted(Pan); // components.js

@@ -9,17 +9,13 @@ window's first step in the session and in the link (``?win=``).
 
 from __future__ import annotations
 
-import pathlib
-
 import streamlit as st
 
+from gru_viz.ui.components import declare
 from gru_viz.ui.state import Explorer, Slot
 
-HERE = pathlib.Path(__file__).parent
 LINK = "win"  # the link's parameter: the window's first step
-_component = st.components.v2.component(
-    "gruviz_window", js=(HERE / "panning.js").read_text(encoding="utf-8"),
-    css=(HERE / "panning.css").read_text(encoding="utf-8"))
+_component = declare("gruviz_window", "panning.js", "panning.css")
 
 
 def window_start(T: int, size: int) -> int:

@@ -23,14 +23,6 @@ function frame(f, t) {
   return parts.join("");
 }
 
-function el(tag, cls, parent, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  if (parent) parent.appendChild(e);
-  return e;
-}
-
 function svg(tag, attrs, parent) {
   const e = document.createElementNS(SVGNS, tag);
   for (const k in attrs) e.setAttribute(k, attrs[k]);
@@ -324,8 +316,7 @@ class Timeline {
     if (!d || !d.targets) return;
     let missing = false;
     for (const target of d.targets) {
-      const box = document.querySelector(
-        `.st-key-${target.key.replace(/[^A-Za-z0-9_-]/g, "-")} .js-plotly-plot`);
+      const box = plotlyChart(target.key);
       const fl = box && box._fullLayout;
       if (!fl || !fl._plots) { missing = true; continue; }
       if (!box.__gruvizHooked && box.on) { // new data or a new size: the axes may move
@@ -386,17 +377,4 @@ class Timeline {
   }
 }
 
-export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  let tl = parentElement.__gruviz;
-  if (!tl) {
-    tl = new Timeline(parentElement);
-    parentElement.__gruviz = tl;
-  }
-  tl.setState = setStateValue;
-  tl.update(data);
-  return () => {
-    tl.destroy();
-    parentElement.__gruviz = undefined;
-  };
-}
+export default mounted(Timeline); // components.js

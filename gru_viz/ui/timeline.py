@@ -9,7 +9,6 @@ page keeps it in ``state.Lab.step`` and in the link.
 from __future__ import annotations
 
 import hashlib
-import pathlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,12 +19,10 @@ from gru_viz.core.notation import NOTATIONS, Notation
 from gru_viz.core.trace import LayerTrace
 from gru_viz.core.weights import GRUWeights
 from gru_viz.figures.timeline import run_id, stepper_payload
+from gru_viz.ui.components import declare
 from gru_viz.ui.state import Lab, Slot
 
-HERE = pathlib.Path(__file__).parent
-_component = st.components.v2.component(
-    "gruviz_timeline", js=(HERE / "timeline.js").read_text(encoding="utf-8"),
-    css=(HERE / "timeline.css").read_text(encoding="utf-8"))
+_component = declare("gruviz_timeline", "timeline.js", "timeline.css")
 
 
 def _heard(key: str) -> None:

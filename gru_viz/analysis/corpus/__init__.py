@@ -47,7 +47,7 @@ engine), ``accumulator`` (sums, histograms), ``index`` (the top-k lists), ``stat
 ``progress`` and ``cluster`` (the Dask engine, imported only when asked for).
 """
 
-from gru_viz.analysis.corpus.accumulator import BLOCK, Accumulator, torch_nan_to_num
+from gru_viz.analysis.corpus.accumulator import BLOCK, Accumulator
 from gru_viz.analysis.corpus.driver import MAX_WHOLE, run_jobs
 from gru_viz.analysis.corpus.engine import RECORDERS, ChunkEngine, pick_device
 from gru_viz.analysis.corpus.index import SIGNS, empty_top, merge_top
@@ -72,5 +72,5 @@ __all__ = [
     "SUFFIX", "VERSION", "Accumulator", "ChunkEngine", "CorpusJob", "CorpusStats", "Jobs",
     "Options", "ProgressBar", "Slots", "Subject", "Top", "cell_prefix", "corpus_stats",
     "empty_top", "make_jobs", "merge_top", "model_digest", "pick_device", "run_jobs",
-    "shard_jobs", "subject_of", "torch_nan_to_num",
+    "shard_jobs", "subject_of",
 ]

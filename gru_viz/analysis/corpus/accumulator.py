@@ -247,7 +247,3 @@ def _per_block(torch, x, fn):
     if nb * B < N:
         parts.append(fn(x[nb * B:][None]))
     return parts[0] if len(parts) == 1 else torch.cat(parts)
-
-
-def torch_nan_to_num(torch, x, nan: float = 0.0):
-    return torch.nan_to_num(x, nan=nan)
