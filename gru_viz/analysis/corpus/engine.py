@@ -40,7 +40,7 @@ class ChunkEngine:
         def t(a):
             return torch.as_tensor(np.array(a)).to(self.device, self.dtype)
 
-        self._pre = {}  # direction -> the loop's reused buffer of table rows
+        self._bufs = {}  # the loop's buffers, reused chunk after chunk (see _buf)
         self.cells = []  # [k][d]: (nn.GRU or None, fused weights, reset_after)
         for layer in m.cells:
             self.cells.append([self._cell(w, t) for w in layer])
@@ -130,13 +130,13 @@ class ChunkEngine:
                     if self.recorder == "loop":  # time-major: each step's rows contiguous
                         if k == 0 and ids is not None and self.table is not None:
                             pre = torch.index_select(self.table[d], 0, ids.view(B, T).T.reshape(
-                                -1), out=self._scratch(B, T, d))
+                                -1), out=self._buf((k, d, "pre"), (B * T, self.table[d].shape[1])))
                         else:
                             pre = self._arrange(torch.addmm(
                                 p["bias_ih"], x.transpose(0, 1).reshape(B * T, -1),
                                 p["weight_ih"].T), p, reset_after)
                         rec, out = self._loop(p, reset_after, pre.view(T, B, -1),
-                                              h0[k * D + d], reverse=d == 1)
+                                              h0[k * D + d], (k, d))
                     else:
                         if k == 0 and ids is not None and self.table is not None:
                             gi = self.table[d].index_select(0, ids)
@@ -180,16 +180,15 @@ class ChunkEngine:
             return torch.cat([rz, b[2 * H:].expand(len(gi), H), gi[:, 2 * H:]], 1)
         return torch.cat([rz, gi[:, 2 * H:] + b[2 * H:]], 1)
 
-    def _scratch(self, B: int, T: int, d: int):
-        """A reused (T·B, width) buffer per direction for the loop's table rows: a fresh one
-        each chunk costs page faults (at 4H columns it is past malloc's mmap threshold)."""
-        width = self.table[d].shape[1]
-        buf = self._pre.get(d)
-        if buf is None or buf.shape[0] < B * T:
-            buf = self._pre[d] = self.table[d].new_empty((B * T, width))
-        return buf[:B * T]
+    def _buf(self, key, shape):
+        """A buffer reused from chunk to chunk (a fresh chunk-sized one each time costs page
+        faults): the loop's records stay valid until the next ``run``."""
+        buf = self._bufs.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._bufs[key] = self.torch.empty(shape, dtype=self.dtype, device=self.device)
+        return buf
 
-    def _loop(self, p, reset_after, pre, h0, reverse=False):
+    def _loop(self, p, reset_after, pre, h0, cell):
         """pre (T, B, 4H or 3H) from ``_arrange`` (time-major) -> the records (batch-major),
         every op writing into them or into pre (r and z over its first 2H columns).
 
@@ -197,8 +196,12 @@ class ChunkEngine:
         reverse, hs[:, t] is the state after step t (hs[:, T] = h0)."""
         torch, H = self.torch, self.H
         T, B = pre.shape[:2]
-        n = pre.new_empty((B, T, H))
-        hs = pre.new_empty((B, T + 1, H))
+        reverse = cell[1] == 1
+
+        def buf(name, *shape):
+            return self._buf((*cell, name), shape)
+
+        n, hs = buf("n", B, T, H), buf("hs", B, T + 1, H)
         hs[:, T if reverse else 0] = h0
         # each step's views made at once (unbind): fewer Python calls in the loop
         RZ, R, Z = (pre[:, :, c].unbind(0) for c in (
@@ -229,6 +232,7 @@ class ChunkEngine:
             h = ht
         out, prev = (hs[:, :-1], hs[:, 1:]) if reverse else (hs[:, 1:], hs[:, :-1])
         # contiguous fields: the statistics' reductions and gathers run several times faster
-        return {"z": pre[:, :, H:2 * H].transpose(0, 1).reshape(B * T, H),
-                "r": pre[:, :, :H].transpose(0, 1).reshape(B * T, H), "n": n.view(B * T, H),
-                "h": out.reshape(B * T, H), "h_prev": prev.reshape(B * T, H)}, out
+        rec = {f: buf(f, B, T, H).copy_(a).view(B * T, H) for f, a in (
+            ("z", pre[:, :, H:2 * H].transpose(0, 1)), ("r", pre[:, :, :H].transpose(0, 1)),
+            ("h", out), ("h_prev", prev))}
+        return rec | {"n": n.view(B * T, H)}, out
