@@ -106,7 +106,7 @@ class Accumulator:
                     self._index(f"{p}.{f}", v, doc, off, key, nan)
                 if f in ("r", "h"):  # one count per pair: joint bins, then marginals
                     a, b = FIELDS[i - 1], f
-                    joint = torch.bincount(bins[a].mul_(o.bins).add_(bins[b])
+                    joint = torch.bincount(bins[b].add_(bins[a], alpha=o.bins)
                                            .add_(self.offsets2).reshape(-1),
                                            minlength=self.H * o.bins ** 2)
                     joint = joint.reshape(self.H, o.bins, o.bins)
