@@ -190,8 +190,11 @@ def test_a_two_million_row_head_is_bounded_before_the_run(monkeypatch):
 
 FREED_BLOCK = """
 import sys
-if sys.argv[1] == "ui":
-    import gru_viz.ui  # noqa: F401 - the app's server process
+if sys.argv[1] == "server":
+    import streamlit.runtime
+    streamlit.runtime.exists = lambda: True  # as under streamlit run
+if sys.argv[1] != "plain":
+    import gru_viz.ui  # noqa: F401
 import numpy as np
 
 def rss():
@@ -216,7 +219,10 @@ def test_the_server_returns_a_freed_large_array_to_the_system():
         return int(out.stdout)
 
     assert resident_mb("plain") >= 12  # the allocator's behaviour this guards against
-    assert resident_mb("ui") <= 2
+    assert resident_mb("server") <= 2
+    # outside a server (a notebook, a script) the allocator is left as it is: a fixed
+    # threshold makes every large temporary a fresh mapping (1 MB ones: ~10x slower)
+    assert resident_mb("imported") >= 12
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """Streamlit glue shared by the pages. The only part of gru_viz that imports streamlit."""
 
+import streamlit as st
+
 from gru_viz.core.budget import large_blocks_apart
 from gru_viz.ui.page import chosen_notation, frame
 
-large_blocks_apart()  # this process serves a class: freed arrays go back to the system
+if st.runtime.exists():  # a server (streamlit run), not a notebook or a script importing this
+    large_blocks_apart()  # this process serves a class: freed arrays go back to the system
 
 __all__ = ["chosen_notation", "frame"]
