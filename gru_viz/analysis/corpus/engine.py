@@ -116,9 +116,10 @@ class ChunkEngine:
 
         - ``fused``: the states from ``nn.GRU``'s fused kernel, then every gate of the chunk at
           once from h_{t−1} with whole-chunk products (parallel over time: fast on a GPU);
-        - ``loop``: a torch loop over the steps that writes every gate as it goes, each op into
-          the recorded arrays (on CPU about half the time of the fused states plus the
-          recomputation, ``benchmarks/bench_corpus.py``).
+        - ``loop``: a torch loop over the steps that writes every gate as it goes into buffers
+          reused from run to run (on CPU about half the time of the fused states plus the
+          recomputation, ``benchmarks/bench_corpus.py``): its records are valid only until
+          the next ``run`` (h_T is always a fresh tensor).
         """
         torch = self.torch
         B, T = x.shape[:2]
@@ -182,15 +183,16 @@ class ChunkEngine:
 
     def _buf(self, key, shape):
         """A buffer reused from chunk to chunk (a fresh chunk-sized one each time costs page
-        faults): the loop's records stay valid until the next ``run``."""
+        faults)."""
         buf = self._bufs.get(key)
         if buf is None or buf.shape != shape:
             buf = self._bufs[key] = self.torch.empty(shape, dtype=self.dtype, device=self.device)
         return buf
 
     def _loop(self, p, reset_after, pre, h0, cell):
-        """pre (T, B, 4H or 3H) from ``_arrange`` (time-major) -> the records (batch-major),
-        every op writing into them or into pre (r and z over its first 2H columns).
+        """pre (T, B, 4H or 3H) from ``_arrange`` (time-major) -> the records (batch-major):
+        the steps write r and z into pre's first 2H columns, n and the states into their
+        buffers; z, r, h and h_prev are then copied out contiguous.
 
         hs[:, t + 1] is the state after step t reading forward (hs[:, 0] = h0); reading in
         reverse, hs[:, t] is the state after step t (hs[:, T] = h0)."""
