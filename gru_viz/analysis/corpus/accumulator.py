@@ -15,6 +15,7 @@ from gru_viz.analysis.corpus.stats import FIELDS, GATES, RANGES
 from gru_viz.analysis.corpus.subject import Subject, cell_prefix
 
 BLOCK = 64  # rows per block when looking for the top-k index's candidates
+SPAN = 2048  # rows per pass of the per-field statistics on CPU
 
 
 class Accumulator:
@@ -51,7 +52,10 @@ class Accumulator:
         self.top = {f"{p}.{f}.{s}": empty_top(H, opts.top_k, self.np_dtype, None)
                     for p in self.cells for f in FIELDS for s in SIGNS} if opts.top_k else {}
         self.offsets2 = (torch.arange(H, device=self.dev) * opts.bins ** 2).to(torch.int32)
-        self._buf = self._ibuf = None
+        self.scratch = engine.scratch
+        # rows per pass of the per-field statistics: on CPU, spans whose ~10 passes each
+        # stay in the cache; on a GPU, whole chunks (fewer launches) up to 2²⁴ rows
+        self.span = SPAN if self.dev.type == "cpu" else 2**24
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
         for n in self.acc:
@@ -73,9 +77,9 @@ class Accumulator:
 
     def add(self, layers, ids, rows, doc, off, loss_rows, logits_fn) -> None:
         """One chunk: ``layers`` from ChunkEngine.run; ``rows`` (N,) the counted flat rows, with
-        their document ``doc`` and ``offset`` (N,) NumPy; ``ids`` (B·T,) tensor or None;
+        their document ``doc`` and ``offset`` (N,) NumPy; ``ids`` (T·B,) tensor or None;
         ``loss_rows`` the flat rows whose next-symbol loss counts."""
-        torch, o, acc = self.torch, self.opts, self.acc
+        torch, acc = self.torch, self.acc
         n = len(rows)
         if n == 0:
             return
@@ -87,66 +91,86 @@ class Accumulator:
         if ids is not None:
             tok = ids if full else ids[sel]
             acc["symbol.count"] += torch.bincount(tok, minlength=self.V)
-        buf, ibuf = self._scratch(n, layers[0]["h"].dtype)
         for p, rec in zip(self.cells, layers):
             vals = {f: rec[f] if full else rec[f][sel] for f in (*FIELDS, "h_prev")}
-            bins = {}
-            for i, f in enumerate(FIELDS):
-                v = vals[f]
-                # float64 sums of each chunk's (float32: pairwise float32 sums, 1e-7 relative)
-                total = v.sum(0)
-                acc[f"{p}.{f}.sum"] += total.double()
-                acc[f"{p}.{f}.sumsq"] += torch.mul(v, v, out=buf).sum(0).double()
-                nan = not bool(torch.isfinite(total).all())
-                bins[f] = self._bins(v, f, nan, buf, ibuf[i % 2])
-                if f in GATES:
-                    acc[f"{p}.{f}.below"] += self._count(v, o.left, -1.0, buf)
-                    acc[f"{p}.{f}.above"] += self._count(v, o.right, 1.0, buf)
-                if self.top:
-                    self._index(f"{p}.{f}", v, doc, off, key, nan)
-                if f in ("r", "h"):  # one count per pair: joint bins, then marginals
-                    a, b = FIELDS[i - 1], f
-                    joint = torch.bincount(bins[b].add_(bins[a], alpha=o.bins)
-                                           .add_(self.offsets2).reshape(-1),
-                                           minlength=self.H * o.bins ** 2)
-                    joint = joint.reshape(self.H, o.bins, o.bins)
-                    acc[f"{p}.{a}.hist"] += joint.sum(2).reshape(-1)
-                    acc[f"{p}.{b}.hist"] += joint.sum(1).reshape(-1)
-            if tok is not None:
-                dh = torch.sub(vals["h"], vals["h_prev"], out=buf)
-                acc[f"{p}.dh.sum"] += torch.zeros((self.V, self.H), dtype=dh.dtype,
-                                                  device=self.dev).index_add_(0, tok, dh).double()
+            nan = self._add_cell(p, vals, tok)
+            for f in FIELDS if self.top else ():
+                self._index(f"{p}.{f}", vals[f], doc, off, key, nan[f])
         if "loss.sum" in acc and len(loss_rows):
-            lr = torch.from_numpy(loss_rows).to(self.dev)
-            # (V, n): reductions over dim 0 are the fast ones
-            scores = logits_fn(layers[-1]["h_prev"].index_select(0, lr))
-            target = ids.index_select(0, lr)
-            mine = torch.take(scores, target * scores.shape[1] + torch.arange(
-                len(lr), device=self.dev))
-            nll = torch.logsumexp(scores, 0).sub_(mine)
-            acc["loss.sum"] += torch.zeros(self.V, dtype=nll.dtype, device=self.dev
-                                           ).index_add_(0, target, nll).double()
-            acc["loss.count"] += torch.bincount(target, minlength=self.V)
-            right = target[mine >= scores.amax(0)]  # the top score (an exact tie counts)
-            acc["loss.correct"] += torch.bincount(right, minlength=self.V)
+            self._add_loss(layers[-1]["h_prev"], ids, loss_rows, logits_fn)
 
-    def _scratch(self, n: int, dtype):
-        """Reused (n, H) buffers: one of the record's dtype and two int32 ones (bins). Fresh
-        chunk-sized tensors each time cost more than the ops that fill them (page faults)."""
-        torch = self.torch
-        if self._buf is None or self._buf.shape[0] < n or self._buf.dtype != dtype:
-            self._buf = torch.empty((n, self.H), dtype=dtype, device=self.dev)
-            self._ibuf = torch.empty((2, n, self.H), dtype=torch.int32, device=self.dev)
-        return self._buf[:n], self._ibuf[:, :n]
+    def _add_cell(self, p: str, vals, tok) -> dict[str, bool]:
+        """One cell's sums, counts, histograms and Δh per symbol, ``span`` rows at a time;
+        -> which fields hold a NaN."""
+        torch, H = self.torch, self.H
+        v0 = vals["h"]
+        nan = dict.fromkeys(FIELDS, False)
+        dh = None if tok is None else self.scratch.get("dh", (self.V, H), v0.dtype).zero_()
+        for a in range(0, len(v0), self.span):
+            part = {f: v[a:a + self.span] for f, v in vals.items()}
+            buf = self.scratch.get("f", (len(part["h"]), H), v0.dtype)
+            for f in self._add_span(p, part, buf):
+                nan[f] = True
+            if dh is not None:
+                dh.index_add_(0, tok[a:a + self.span], torch.sub(part["h"], part["h_prev"],
+                                                                 out=buf))
+        if dh is not None:
+            self.acc[f"{p}.dh.sum"] += dh.double()
+        return nan
+
+    def _add_span(self, p: str, vals, buf) -> list[str]:
+        """The sums, saturation counts and histograms of rows ``vals`` (n, H) of one cell,
+        ``buf`` (n, H) their scratch; -> the fields that hold a NaN."""
+        torch, o, acc = self.torch, self.opts, self.acc
+        ibuf = self.scratch.get("bins", (2, *buf.shape), torch.int32)
+        bins, nan = {}, []
+        for i, f in enumerate(FIELDS):
+            v = vals[f]
+            # float64 sums of each span's (float32: pairwise float32 sums, 1e-7 relative)
+            total = v.sum(0)
+            acc[f"{p}.{f}.sum"] += total.double()
+            acc[f"{p}.{f}.sumsq"] += torch.mul(v, v, out=buf).sum(0).double()
+            if not bool(torch.isfinite(total).all()):
+                nan.append(f)
+            bins[f] = self._bins(v, f, f in nan, buf, ibuf[i % 2])
+            if f in GATES:
+                acc[f"{p}.{f}.below"] += self._count(v, o.left, -1.0, buf)
+                acc[f"{p}.{f}.above"] += self._count(v, o.right, 1.0, buf)
+            if f in ("r", "h"):  # one count per pair: joint bins, then marginals
+                a, b = FIELDS[i - 1], f
+                joint = torch.bincount(bins[b].add_(bins[a], alpha=o.bins)
+                                       .add_(self.offsets2).reshape(-1),
+                                       minlength=self.H * o.bins ** 2)
+                joint = joint.reshape(self.H, o.bins, o.bins)
+                acc[f"{p}.{a}.hist"] += joint.sum(2).reshape(-1)
+                acc[f"{p}.{b}.hist"] += joint.sum(1).reshape(-1)
+        return nan
+
+    def _add_loss(self, h_prev, ids, loss_rows: np.ndarray, logits_fn) -> None:
+        """Next-symbol loss and accuracy at flat rows ``loss_rows``: the state before each
+        step scores that step's symbol."""
+        torch, acc = self.torch, self.acc
+        if len(loss_rows) < len(ids):
+            lr = torch.from_numpy(loss_rows).to(self.dev)
+            h_prev, ids = h_prev.index_select(0, lr), ids.index_select(0, lr)
+        scores = logits_fn(h_prev)  # (V, n): reductions over dim 0 are the fast ones
+        top = scores.amax(0)
+        mine = torch.take(scores, ids * scores.shape[1] + torch.arange(len(ids),
+                                                                       device=self.dev))
+        # log-sum-exp as torch.logsumexp computes it, its max kept for the accuracy
+        nll = scores.sub_(top).exp_().sum(0).log_().add_(top).sub_(mine)
+        acc["loss.sum"] += torch.zeros(self.V, dtype=nll.dtype, device=self.dev
+                                       ).index_add_(0, ids, nll).double()
+        acc["loss.count"] += torch.bincount(ids, minlength=self.V)
+        right = ids[mine >= top]  # the top score (an exact tie counts)
+        acc["loss.correct"] += torch.bincount(right, minlength=self.V)
 
     def _count(self, v, edge: float, sign: float, buf):
         """(H,) counts of v < edge (sign −1) or v > edge (sign 1) (NaN on neither side): the
-        comparison written as 0/1 into the float buffer and summed there, exact below 2²⁴
-        rows, about twice as fast as summing a boolean mask."""
+        comparison written as 0/1 into the float buffer and summed there (exact: spans are
+        under 2²⁴ rows), about twice as fast as summing a boolean mask."""
         torch = self.torch
         cmp = torch.lt if sign < 0 else torch.gt
-        if len(v) >= 2**24:
-            return cmp(v, edge).view(torch.uint8).sum(0, dtype=torch.int32)
         return cmp(v, edge, out=buf).sum(0).to(torch.int64)
 
     def _bins(self, v, f: str, nan: bool, buf, out):
@@ -169,7 +193,6 @@ class Accumulator:
         if key is None:
             key = torch.from_numpy(doc * 2**32 + off).to(self.dev)
         block_key = _per_block(torch, key, lambda x: x.amin(1))  # each block's first position
-        v = v.contiguous()
         for name, s in SIGNS.items():
             # NaN never enters: −inf for the top list, +inf for the bottom one
             w = torch.nan_to_num(v, nan=-s * math.inf) if nan else v
@@ -205,7 +228,7 @@ class Accumulator:
         rows = blk[:, None] * BLOCK + torch.arange(BLOCK, device=self.dev)  # (P, BLOCK)
         inside = rows < N  # the last block may be short
         rows.clamp_(max=N - 1)
-        sub, ts = torch.take(w, rows * H + unit[:, None]).mul_(sign), t[unit][:, None]
+        sub, ts = w[rows, unit[:, None]].mul_(sign), t[unit][:, None]
         hit = (sub > ts).logical_or_((sub == ts).logical_and_(
             torch.take(key, rows) < lim[unit][:, None])).logical_and_(inside)
         pair, j = hit.nonzero().T
