@@ -125,7 +125,9 @@ def test_job_equals_full_traces(tmp_path, monkeypatch, L, reset_after, recorder)
     from gru_viz.analysis.corpus import accumulator, driver
 
     monkeypatch.setattr(driver, "READ", 9)  # the contexts read a few positions at a time
-    monkeypatch.setattr(accumulator, "SPAN", 4)  # the statistics over chunks in a few spans
+    # the statistics over a chunk in a few spans, the index's blocks within them
+    monkeypatch.setattr(accumulator, "SPAN", 4)
+    monkeypatch.setattr(accumulator, "BLOCK", 2)
     s = char_subject(L=L, reset_after=reset_after)
     folder = write_texts(tmp_path, TEXTS)
     stats = corpus_stats(s, folder, recorder=recorder, **OPTS)
