@@ -15,7 +15,7 @@ from gru_viz.analysis.corpus.stats import FIELDS, GATES, RANGES
 from gru_viz.analysis.corpus.subject import Subject, cell_prefix
 
 BLOCK = 64  # rows per block when looking for the top-k index's candidates
-SPAN = 2048  # rows per pass of the per-field statistics on CPU
+SPAN = 4096  # rows per pass of the per-field statistics on CPU
 
 
 class Accumulator:
