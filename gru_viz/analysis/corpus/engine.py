@@ -67,8 +67,8 @@ class ChunkEngine:
             self.table = [torch.addmm(c[1]["bias_ih"], rows, c[1]["weight_ih"].T)
                           for c in self.cells[0]]
             if self.recorder == "loop":
-                self.table = [self._arrange(g, c[1], c[2])
-                              for g, c in zip(self.table, self.cells[0])]
+                self.table = [self._arrange(g, c[1], c[2], g.new_empty(
+                    (len(g), self._pre_width(c[2])))) for g, c in zip(self.table, self.cells[0])]
         self.head_w = t(subject.head_weight) if subject.scores_symbols else None
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
@@ -126,15 +126,15 @@ class ChunkEngine:
                 outs = []
                 for d, (gru, p, reset_after) in enumerate(cells):
                     table = self.table[d] if k == 0 and ids is not None and self.table else None
+                    gi = None if table is not None else self._input_side(p, x, (k, d))
                     if self.recorder == "loop":
-                        pre = (torch.index_select(table, 0, ids, out=self._buf(
-                            (k, d, "pre"), T * B, table.shape[1])) if table is not None
-                            else self._arrange(self._input_side(p, x), p, reset_after))
+                        pre = self._buf((k, d, "pre"), T * B, self._pre_width(reset_after))
+                        pre = (torch.index_select(table, 0, ids, out=pre) if gi is None
+                               else self._arrange(gi, p, reset_after, pre))
                         rec, out = self._loop(p, reset_after, pre.view(T, B, -1),
                                               h0[k * D + d], (k, d))
                     else:
-                        gi = table.index_select(0, ids) if table is not None \
-                            else self._input_side(p, x)
+                        gi = table.index_select(0, ids) if gi is None else gi
                         rec, out = self._fused(gru, p, x, gi, h0[k])
                     out_layers.append(rec)
                     finals.append(out[0 if d else -1])
@@ -142,9 +142,11 @@ class ChunkEngine:
                 x = outs[0] if D == 1 else torch.cat(outs, -1)
         return out_layers, torch.stack(finals)
 
-    def _input_side(self, p, x):
-        """x W_iᵀ + b_i (T·B, 3H) for x (T, B, I)."""
-        return self.torch.addmm(p["bias_ih"], x.reshape(-1, x.shape[-1]), p["weight_ih"].T)
+    def _input_side(self, p, x, cell):
+        """x W_iᵀ + b_i (T·B, 3H) for x (T, B, I), in the cell's reused buffer."""
+        x = x.reshape(-1, x.shape[-1])
+        return self.torch.addmm(p["bias_ih"], x, p["weight_ih"].T,
+                                out=self._buf((*cell, "gi"), len(x), 3 * self.H))
 
     def _fused(self, gru, p, x, gi, h0):
         """Every gate of a reset-after cell from nn.GRU's states, in whole-chunk products."""
@@ -156,16 +158,21 @@ class ChunkEngine:
         n = torch.tanh(gi[:, 2 * H:].addcmul_(rz[:, :H], gh[:, 2 * H:]))
         return {"z": rz[:, H:], "r": rz[:, :H], "n": n, "h": out.flatten(0, 1), "h_prev": hp}, out
 
-    def _arrange(self, gi, p, reset_after):
-        """The input side gi = x W_iᵀ + b_i (N, 3H) laid out for the loop, every bias that
-        does not depend on r folded in: [a_rz + b_hrz, b_hn, a_n] (N, 4H) resetting after,
-        [a_rz + b_hrz, a_n + b_hn] (N, 3H) before."""
-        torch, H = self.torch, self.H
-        b = p["bias_hh"]
-        rz = gi[:, :2 * H] + b[:2 * H]
+    def _pre_width(self, reset_after: bool) -> int:
+        return (4 if reset_after else 3) * self.H
+
+    def _arrange(self, gi, p, reset_after, out):
+        """The input side gi = x W_iᵀ + b_i (N, 3H) laid out for the loop in ``out``, every
+        bias that does not depend on r folded in: [a_rz + b_hrz, b_hn, a_n] (N, 4H)
+        resetting after, [a_rz + b_hrz, a_n + b_hn] (N, 3H) before."""
+        torch, H, b = self.torch, self.H, p["bias_hh"]
+        torch.add(gi[:, :2 * H], b[:2 * H], out=out[:, :2 * H])
         if reset_after:
-            return torch.cat([rz, b[2 * H:].expand(len(gi), H), gi[:, 2 * H:]], 1)
-        return torch.cat([rz, gi[:, 2 * H:] + b[2 * H:]], 1)
+            out[:, 2 * H:3 * H] = b[2 * H:]
+            out[:, 3 * H:] = gi[:, 2 * H:]
+        else:
+            torch.add(gi[:, 2 * H:], b[2 * H:], out=out[:, 2 * H:])
+        return out
 
     def _buf(self, key, *shape):
         return self.scratch.get(key, shape, self.dtype)
