@@ -26,8 +26,10 @@ function theme(host) {
   const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
   const text = v("--st-text-color", "#31333f"), bg = v("--st-background-color", "#fff");
   const font = v("--st-font", "sans-serif"), grid = v("--st-border-color-light", "#e6eaf1");
+  // ticklabeloverflow "allow": the margins hold the labels already (automargin); Plotly's
+  // default would measure every tick label on every redraw to hide any that overflows
   const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, tickcolor: grid,
-                 automargin: true };
+                 automargin: true, ticklabeloverflow: "allow" };
   return {
     font: { color: text, family: font },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
