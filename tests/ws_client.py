@@ -80,6 +80,20 @@ def figure_spec(element) -> dict | None:
     return None
 
 
+def figure_bytes(element) -> int | None:
+    """How many bytes of JSON an element's Plotly figure sends (``figure_spec``'s element:
+    st.plotly_chart's spec, or the whole data of a chart drawn in place); None for any other
+    element."""
+    proto = getattr(element, "proto", element)
+    if isinstance(proto, Element):
+        proto = getattr(proto, proto.WhichOneof("type"))
+    if hasattr(proto, "spec") and hasattr(proto, "theme"):
+        return len(proto.spec)
+    if getattr(proto, "component_name", "").endswith("gruviz_chart"):
+        return len(proto.mixed.json or proto.json)
+    return None
+
+
 def _set(state: WidgetState, value: WidgetValue) -> None:
     if isinstance(value, bool):  # before int: bool is an int
         state.bool_value = value

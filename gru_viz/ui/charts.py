@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from gru_viz.figures.wire import figure_json, page_figure
+from gru_viz.figures.wire import figure_json, json_figure, page_figure
 from gru_viz.ui.components import declare
 
 # Streamlit's own Plotly bundle (a hashed file name): charts.js imports it from the server
@@ -27,11 +27,15 @@ def chart(spec: Any, key: str, **kwargs) -> None:
     st.plotly_chart(page_figure(spec), key=key, **kwargs)
 
 
-def chart_in_place(spec: dict, key: str) -> None:
+def chart_in_place(spec: dict | str, key: str) -> None:
     """Draw a spec that changes with every weight: the element stays (keyed by ``key``) and
     the browser redraws it in place with Plotly.react (``charts.js``), with no remount and no
     blank frame (st.plotly_chart names its element by a hash of the figure: new numbers mount
-    a new chart). Falls back to ``chart`` if this Streamlit has no Plotly bundle to load."""
+    a new chart); a figure the browser holds already is not drawn again. ``spec`` may be its
+    ``figure_json`` made earlier (a large chart kept between reruns: its JSON is most of the
+    cost). Falls back to st.plotly_chart if this Streamlit has no Plotly bundle to load."""
+    figure = spec if isinstance(spec, str) else figure_json(spec)
     if PLOTLY_CHUNK is None:
-        return chart(spec, key)
-    _in_place(key=key, data={"figure": figure_json(spec), "plotly": PLOTLY_CHUNK})
+        st.plotly_chart(json_figure(figure), key=key)
+        return
+    _in_place(key=key, data={"figure": figure, "plotly": PLOTLY_CHUNK})
