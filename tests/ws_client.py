@@ -76,7 +76,7 @@ def figure_spec(element) -> dict | None:
     if hasattr(proto, "spec") and hasattr(proto, "theme"):
         return json.loads(proto.spec)
     if getattr(proto, "component_name", "").endswith("gruviz_chart"):
-        return json.loads(json.loads(proto.mixed.json or proto.json)["figure"])
+        return json.loads(proto.bytes)
     return None
 
 
@@ -90,7 +90,7 @@ def figure_bytes(element) -> int | None:
     if hasattr(proto, "spec") and hasattr(proto, "theme"):
         return len(proto.spec)
     if getattr(proto, "component_name", "").endswith("gruviz_chart"):
-        return len(proto.mixed.json or proto.json)
+        return len(proto.bytes)
     return None
 
 
