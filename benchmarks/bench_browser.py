@@ -27,6 +27,9 @@ play rate reached at 30 steps/s requested on a 200-step run (goal ≥ 25); and t
 on every animation frame, in which a chart (or the time view) was blank or missing during 10
 weight changes and during 100 steps of play (goal 0).
 
+Mode ``sliders``: a Playground weight slider -> the first chart redrawn, and -> every chart
+redrawn, split as above, at 2 units × 8, 100 and 200 steps in a 1280×720 window (goal ≤ 200 ms).
+
 Mode ``navigation``: a first visit to Home (its links shown), then its Playground link clicked
 -> the first heatmap drawn (goal ≤ 2 s on a warm server).
 
@@ -41,7 +44,8 @@ redrawn. Both print the text committed -> chart time and the largest websocket m
 that rerun (the largest chart).
 
     python benchmarks/bench_browser.py [repetitions]
-        [playground|explorer|time|navigation|window]    (default 5 repetitions, every mode)
+        [playground|sliders|explorer|time|navigation|window]
+        (default 5 repetitions, every mode)
 """
 
 from __future__ import annotations
@@ -83,27 +87,48 @@ FIRST_CHART = """
 })();
 """
 # Arm before an action: the next keydown (or now, for other actions) starts the clock. Every
-# animation frame compares the charts' data (fingerprint) and what Plotly drew (heatmap images,
+# animation frame compares each chart's data (fingerprint) and what Plotly drew (heatmap images,
 # line paths) with those taken here; once both differ, the clock stops at the next frame, i.e.
-# after the browser painted the new drawing (Plotly may draw after it has taken the new data).
-ARM = f"""(byKey) => {{
+# after the browser painted the new drawing (Plotly may draw after it has taken the new data):
+# __t1 when some chart changed, __t1all (if asked) when every chart on the page changed: each
+# its data, and its drawing or Plotly's "drawn" event since (a small change of a heatmap can
+# leave its colours, and so its image, as they were). A weight moves every Playground chart.
+ARM = f"""([byKey, every]) => {{
   const fp = {_FINGERPRINT};
-  const drawn = () => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(gd =>
-      Array.from(gd.querySelectorAll('.hm image, .heatmaplayer image, .imagelayer image'))
+  const charts = () => Array.from(document.querySelectorAll('.js-plotly-plot'));
+  const drawnOf = gd => Array.from(
+      gd.querySelectorAll('.hm image, .heatmaplayer image, .imagelayer image'))
           .map(i => i.getAttribute('href') || i.getAttribute('xlink:href') || '')
           .concat(Array.from(gd.querySelectorAll('.scatterlayer path.js-line'))
-                      .map(p => p.getAttribute('d') || '')));
+                      .map(p => p.getAttribute('d') || ''));
+  const perChart = () => {{  // the fingerprint cut at its '--' (one part a chart)
+    const out = [[]];
+    fp().forEach(s => s === '--' ? out.push([]) : out[out.length - 1].push(s));
+    out.pop();
+    return out;
+  }};
   const differ = (a, b) => a.length !== b.length || a.some((s, i) => s !== b[i]);
-  const was = fp(), wasDrawn = drawn();
+  const was = perChart(), wasDrawn = charts().map(drawnOf);
+  const plotted = charts().map(() => false);
+  charts().forEach((gd, i) => gd.once && gd.once('plotly_afterplot', () => {{
+    plotted[i] = true; }}));
   window.__t0 = byKey ? null : performance.now();
   window.__t1 = null;
+  window.__t1all = null;
   if (byKey) document.addEventListener('keydown', () => {{ window.__t0 = performance.now(); }},
                                         {{capture: true, once: true}});
   const tick = () => {{
-    if (differ(fp(), was) && differ(drawn(), wasDrawn)) {{
+    const now = perChart(), drawn = charts().map(drawnOf);
+    const changed = was.map((w, i) => i < now.length && differ(now[i], w)
+        && (plotted[i] || i < drawn.length && differ(drawn[i], wasDrawn[i])));
+    if (window.__t1 === null && changed.some(c => c)) {{
       requestAnimationFrame(() => {{ window.__t1 = performance.now(); }});
+    }}
+    if (changed.every(c => c)) {{
+      requestAnimationFrame(() => {{ window.__t1all = performance.now(); }});
       return;
     }}
+    if (!every && window.__t1 !== null) return;
     requestAnimationFrame(tick);
   }};
   requestAnimationFrame(tick);
@@ -126,13 +151,16 @@ def random_text(T: int, seed: int) -> str:
     return "".join(np.random.default_rng(seed).choice(list(SYMBOLS), T))
 
 
-def timed(app: AppPage, action, by_key: bool, timeout_s: float = 120) -> float:
-    """Milliseconds from the action (its key press) to a chart's data changed."""
-    app.page.evaluate(ARM, by_key)
+def timed(app: AppPage, action, by_key: bool, timeout_s: float = 120,
+          every: bool = False) -> float:
+    """Milliseconds from the action (its key press) to a chart's data changed and drawn
+    (``every``: every chart's)."""
+    app.page.evaluate(ARM, [by_key, every])
     action()
-    app.page.wait_for_function("() => window.__t1 !== null && window.__t0 !== null",
+    t1 = "__t1all" if every else "__t1"
+    app.page.wait_for_function(f"() => window.{t1} !== null && window.__t0 !== null",
                                timeout=timeout_s * 1000, polling=50)
-    ms = app.page.evaluate("() => window.__t1 - window.__t0")
+    ms = app.page.evaluate(f"() => window.{t1} - window.__t0")
     app.wait_idle()
     return ms
 
@@ -148,14 +176,15 @@ def timed_parts(app: AppPage, action) -> dict[str, float]:
     a = time.monotonic()
     now = app.page.evaluate("() => performance.now()") / 1000
     offset = (a + time.monotonic()) / 2 - now
-    total = timed(app, action, True)
+    every = timed(app, action, True, every=True)
     t0, t1 = (app.page.evaluate("() => [window.__t0, window.__t1]"))
+    total = t1 - t0
     t0, t1 = t0 / 1000 + offset, t1 / 1000 + offset
     out = [s for s in app.sent[sent:] if s >= t0 - 0.005]
     back = [r for r in app.received[got:] if out and out[0] <= r <= t1]
     if not out or not back:
-        return {"total": total}
-    return {"total": total, "key -> sent": 1000 * (out[0] - t0),
+        return {"total": total, "every chart": every}
+    return {"total": total, "every chart": every, "key -> sent": 1000 * (out[0] - t0),
             "sent -> first reply": 1000 * (back[0] - out[0]),
             "first -> last reply": 1000 * (back[-1] - back[0]),
             "last reply -> drawn": 1000 * (t1 - back[-1])}
@@ -163,7 +192,7 @@ def timed_parts(app: AppPage, action) -> dict[str, float]:
 
 def report_parts(name: str, runs: list[dict[str, float]], goal_ms: float) -> None:
     report(name, [r["total"] for r in runs], goal_ms)
-    for part in ("key -> sent", "sent -> first reply", "first -> last reply",
+    for part in ("every chart", "key -> sent", "sent -> first reply", "first -> last reply",
                  "last reply -> drawn"):
         times = [r[part] for r in runs if part in r]
         if times:
@@ -207,10 +236,14 @@ def report(name: str, times: list[float], goal_ms: float | None) -> None:
           f"{', '.join(f'{t:.0f}' for t in times)}", flush=True)
 
 
-def see_saw(app: AppPage, label: str):
-    """Presses of a slider right, left, right...: any number of them stays inside its range
-    (a press at the end of the range changes nothing and would never be drawn)."""
-    keys = itertools.cycle(["ArrowRight", "ArrowLeft"])
+def see_saw(app: AppPage, label: str, run: int = 30):
+    """Presses of a slider ``run`` times right, then as many left...: any number of them stays
+    inside its range (a press at the end of the range changes nothing and would never be
+    drawn), and nearly every press gives numbers not seen lately: the browser keeps the large
+    messages of the last two reruns, and right, left, right... would have the server send
+    every other figure as a reference to the one in the browser, which new numbers never
+    are. Start where ``run`` steps fit on the right."""
+    keys = itertools.cycle(["ArrowRight"] * run + ["ArrowLeft"] * run)
     return lambda: app.slide(label, key=next(keys))
 
 
@@ -230,6 +263,24 @@ def playground(browser, url: str, reps: int) -> None:
                      [timed_parts(app, slide) for _ in range(reps)], 200)
     finally:
         app.close()
+
+
+def sliders(browser, url: str, reps: int) -> None:
+    """A Playground weight slider at the sizes a class uses (2 units × 8, 100, 200 steps),
+    at 1280×720 (a projector); two presses first, not timed."""
+    for T in (8, 100, 200):
+        rows = ";".join(f"{np.sin(t / 7):.2f}" for t in range(T))
+        app = AppPage(browser, f"{url}/Playground" + (f"?x={rows}" if T != 8 else ""))
+        app.page.set_viewport_size({"width": 1280, "height": 720})
+        try:
+            app.wait_idle()
+            slide = see_saw(app, "W_ux[0, 0]")
+            for _ in range(2):
+                timed(app, slide, True, every=True)
+            report_parts(f"playground 2x{T}: slider -> redrawn",
+                         [timed_parts(app, slide) for _ in range(reps)], 200)
+        finally:
+            app.close()
 
 
 def explorer(browser, url: str, reps: int, sizes, tmp: pathlib.Path) -> None:
@@ -567,7 +618,7 @@ def explorer_window(browser, url: str, before: str | None, reps: int, sizes,
             app.close()
 
 
-def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "time",
+def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "sliders", "explorer", "time",
                                                   "navigation", "window")) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -589,6 +640,8 @@ def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "tim
               f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
         if "playground" in pages:
             playground(browser, url, reps)
+        if "sliders" in pages:
+            sliders(browser, url, reps)
         if "explorer" in pages:
             explorer(browser, url, reps, sizes, pathlib.Path(tmp))
         if "time" in pages:
@@ -603,4 +656,5 @@ def main(reps: int = 5, pages: tuple[str, ...] = ("playground", "explorer", "tim
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if sys.argv[1:] else 5,
-         tuple(sys.argv[2:]) or ("playground", "explorer", "time", "navigation", "window"))
+         tuple(sys.argv[2:]) or ("playground", "sliders", "explorer", "time", "navigation",
+                                 "window"))

@@ -24,6 +24,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from gru_viz.core.model import GRUModel  # noqa: E402
 from gru_viz.io.inputs import Vocabulary  # noqa: E402
 from gru_viz.io.savefile import save_checkpoint  # noqa: E402
+from tests.app_helpers import chart_bytes  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GOAL_MS, GOAL_MB = 150.0, 8.0
@@ -57,7 +58,7 @@ def measure(at: AppTest, reruns: int) -> tuple[float, float, list[int]]:
         wall.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
         assert not at.exception, at.exception
-    sizes = [len(c.proto.spec) for c in at.get("plotly_chart")]
+    sizes = chart_bytes(at)
     return statistics.median(wall), statistics.median(cpu), sizes
 
 

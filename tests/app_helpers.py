@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.ui.state import Frame, Lab, Playground
 from gru_viz.ui.weights_editor import GATE_TITLES
-from tests.ws_client import figure_spec
+from tests.ws_client import figure_bytes, figure_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PLAYGROUND, STEP = "pages/1_Playground.py", "pages/2_Step_through.py"
@@ -37,6 +37,11 @@ def charts(at: AppTest) -> list[dict]:
             return [decode(x) for x in v]
         return v
     return [decode(spec) for spec in map(figure_spec, _walk(at._tree)) if spec is not None]
+
+
+def chart_bytes(at: AppTest) -> list[int]:
+    """The bytes of JSON each Plotly chart sends, in page order."""
+    return [n for n in map(figure_bytes, _walk(at._tree)) if n is not None]
 
 
 def _walk(node):

@@ -18,7 +18,8 @@ from gru_viz.figures.traces import step_labels
 from gru_viz.io.inputs import Vocabulary
 from gru_viz.io.savefile import save_checkpoint
 from gru_viz.ui.explorer_views import heatmap_cols
-from tests.app_helpers import charts, open_page
+from gru_viz.ui.state import Explorer
+from tests.app_helpers import chart_bytes, charts, open_page
 
 SYMBOLS = tuple("ab<>&'\" \n") + tuple(chr(c) for c in range(48, 48 + 55))
 
@@ -104,4 +105,36 @@ def test_beyond_the_budget_the_span_follows_the_window():
     x = zoomed["data"][0]["x"]
     assert x[0] <= 2600 and x[-1] == T - 1 and len(x) < T  # cut, and holds the window
     assert zoomed["layout"]["xaxis"]["range"] == [2599.5, 2599.5 + heatmap_cols(H)]
-    assert max(len(c.proto.spec) for c in at.get("plotly_chart")) <= ef.CHART_BYTES
+    assert max(chart_bytes(at)) <= ef.CHART_BYTES
+
+
+def test_a_rerun_sends_the_window_chart_it_made_before(monkeypatch):
+    """The window chart's figure (up to 8 MB) is made once per span: a rerun with the window
+    inside it sends the same figure, drawn in place (so the browser does not redraw it), and
+    a window beyond the span makes a new one."""
+    made = []
+    real = ef.window_heatmaps
+    monkeypatch.setattr(ef, "window_heatmaps", lambda *a, **k: made.append(a[4]) or real(*a, **k))
+    H, T, V = 256, 3000, 64
+    vocab = Vocabulary(tuple(chr(c) for c in range(48, 48 + V)))
+    buf = io.BytesIO()
+    save_checkpoint(buf, GRUModel.random(V, H, seed=1, dtype=np.float32), vocabulary=vocab)
+    at = open_page("pages/5_Explorer.py")
+    at.sidebar.selectbox(key="ex.source.w").select("upload a file").run()
+    at.sidebar.get("file_uploader")[0].set_value(("big.pt", buf.getvalue(),
+                                                  "application/octet-stream")).run()
+    rng = np.random.default_rng(2)
+    at.text_area[0].set_value("".join(vocab.symbols[i] for i in rng.integers(0, V, T))).run()
+    zoomed = [c for c in charts(at) if c["layout"]["xaxis"].get("range")]
+    assert len(zoomed) == 1 and len(made) == 1
+    span = made[0]
+    assert not any(c.key == "ex.zoomed" for c in at.get("plotly_chart"))  # drawn in place
+    at.run()
+    assert not at.exception and len(made) == 1  # the same figure, not made again
+    again = [c for c in charts(at) if c["layout"]["xaxis"].get("range")]
+    np.testing.assert_array_equal(again[0]["data"][3]["z"], zoomed[0]["data"][3]["z"])
+    at.session_state[Explorer.window_start.key] = T - heatmap_cols(H)  # beyond the span
+    at.run()
+    assert not at.exception and len(made) == 2 and made[1] != span
+    moved = next(c for c in charts(at) if c["layout"]["xaxis"].get("range"))
+    assert moved["data"][0]["x"][-1] == T - 1

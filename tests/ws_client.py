@@ -76,7 +76,21 @@ def figure_spec(element) -> dict | None:
     if hasattr(proto, "spec") and hasattr(proto, "theme"):
         return json.loads(proto.spec)
     if getattr(proto, "component_name", "").endswith("gruviz_chart"):
-        return json.loads(json.loads(proto.mixed.json or proto.json)["figure"])
+        return json.loads(proto.bytes)
+    return None
+
+
+def figure_bytes(element) -> int | None:
+    """How many bytes of JSON an element's Plotly figure sends (``figure_spec``'s element:
+    st.plotly_chart's spec, or the whole data of a chart drawn in place); None for any other
+    element."""
+    proto = getattr(element, "proto", element)
+    if isinstance(proto, Element):
+        proto = getattr(proto, proto.WhichOneof("type"))
+    if hasattr(proto, "spec") and hasattr(proto, "theme"):
+        return len(proto.spec)
+    if getattr(proto, "component_name", "").endswith("gruviz_chart"):
+        return len(proto.bytes)
     return None
 
 

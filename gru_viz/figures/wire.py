@@ -125,6 +125,12 @@ def page_figure(spec: dict | go.Figure) -> go.Figure:
     return _Plain(plain(escaped(spec)))
 
 
+def json_figure(figure: str) -> go.Figure:
+    """A ``figure_json`` (its strings escaped already) as ``page_figure`` hands it to
+    st.plotly_chart."""
+    return _Plain(json.loads(figure))
+
+
 def figure_json(spec: dict | go.Figure) -> str:
     """The spec with its data strings HTML-escaped, as the JSON plotly.js reads (arrays in the
     same typed form as ``plain``), without a template: for ``gru_viz.ui.charts.chart_in_place``,

@@ -7,7 +7,8 @@
 //
 // Plotly is the copy Streamlit serves (its own Plotly chunk sets window.Plotly): when the
 // page has not loaded it yet, the chunk is imported from the same server, by the file name
-// the Python side found in Streamlit's static folder. Nothing is fetched from elsewhere.
+// the Python side found in Streamlit's static folder (PLOTLY_CHUNK, put before this script).
+// Nothing is fetched from elsewhere. Each run's data is the figure's JSON as UTF-8 bytes.
 // Colours follow the app's theme (light or dark) through the --st-* CSS variables.
 
 function plotly(chunk) {
@@ -26,8 +27,10 @@ function theme(host) {
   const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
   const text = v("--st-text-color", "#31333f"), bg = v("--st-background-color", "#fff");
   const font = v("--st-font", "sans-serif"), grid = v("--st-border-color-light", "#e6eaf1");
+  // ticklabeloverflow "allow": the margins hold the labels already (automargin); Plotly's
+  // default would measure every tick label on every redraw to hide any that overflows
   const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, tickcolor: grid,
-                 automargin: true };
+                 automargin: true, ticklabeloverflow: "allow" };
   return {
     font: { color: text, family: font },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
@@ -58,18 +61,19 @@ class Chart {
   }
 
   update(data) {
+    const figure = new TextDecoder().decode(data);
     // the same template object while the theme stays: Plotly.react then finds it unchanged
     const look = theme(this.box), key = JSON.stringify(look);
-    if (data.figure === this.figure && key === this.look) return; // nothing drawn here changed
+    if (figure === this.figure && key === this.look) return; // nothing drawn here changed
     if (key !== this.look) { this.look = key; this.template = { layout: look }; }
-    this.figure = data.figure;
-    const fig = JSON.parse(data.figure);
+    this.figure = figure;
+    const fig = JSON.parse(figure);
     const layout = fig.layout || {};
     // the height is known before Plotly is: the page below never jumps
     this.box.style.height = `${layout.height || 450}px`;
     layout.template = this.template;
     this.want = fig;
-    plotly(data.plotly).then((P) => {
+    plotly(PLOTLY_CHUNK).then((P) => {
       if (this.want !== fig || !this.box.isConnected) return; // newer data came meanwhile
       this.width = this.box.clientWidth;
       P.react(this.box, fig.data, layout, CONFIG);

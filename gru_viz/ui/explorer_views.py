@@ -21,7 +21,8 @@ from gru_viz.core.untrusted import html_text, markdown_text, md
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.textcolor import coloured_text
 from gru_viz.figures.traces import lines_spec, step_labels
-from gru_viz.ui.charts import chart
+from gru_viz.figures.wire import figure_json
+from gru_viz.ui.charts import chart, chart_in_place
 from gru_viz.ui.explorer_input import Run
 from gru_viz.ui.panning import pan_bar, window_start
 from gru_viz.ui.state import Explorer
@@ -73,22 +74,25 @@ def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> Non
 def _zoom(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:
     """The full-resolution window: its chart holds a span of steps around it
     (``Explorer.window_drawn``), kept while the window stays inside, so that moving it in the
-    browser and telling the server later sends no chart again."""
+    browser and telling the server later sends no chart again. The chart's JSON is kept with
+    it: up to 8 MB, it took most of every rerun of the page to make again (and st.plotly_chart
+    hashes and re-encodes it), and the chart drawn in place is not redrawn when it is the
+    same."""
     T, H = cell.steps, cell.hidden_size
     size = heatmap_cols(H)
     start = window_start(T, size)
     what = (r.key, cell.name, nt.key, order.tobytes())
     drawn = Explorer.window_drawn.get()
     if drawn and drawn[0] == what and drawn[1][0] <= start and start + size <= drawn[1][1]:
-        _, span, hover, at = drawn
+        _, span, figure = drawn
     else:
         span, hover = ef.browser_span(cell, nt, (start, start + size),
                                        step_labels(cell.x, r.tokens))
-        at = start
-        Explorer.window_drawn.set((what, span, hover, at))
+        figure = figure_json(ef.window_heatmaps(cell, nt, order, r.tokens, span,
+                                                (start, start + size), hover))
+        Explorer.window_drawn.set((what, span, figure))
     pan_bar(T, size, span, start, "ex.zoomed", key=f"ex.pan.{T}")
-    chart(ef.window_heatmaps(cell, nt, order, r.tokens, span, (at, at + size), hover),
-          key="ex.zoomed")
+    chart_in_place(figure, key="ex.zoomed")
 
 
 def units_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> None:

@@ -221,7 +221,7 @@ class Explorer:
     search = Slot[dict | None]("ex.search.result", None)  # the last unit search: {model, …}
     window_start = Slot[int]("ex.window.start", 0)  # the window's first step, as last heard
     window_url = Slot[str | None]("ex.window.start.url", None)  # the ?win= value last applied
-    window_drawn = Slot[tuple | None]("ex.window.drawn", None)  # (what, span, hover, start)
+    window_drawn = Slot[tuple | None]("ex.window.drawn", None)  # (what, span, figure JSON)
     opened = Slot[tuple[str, bytes] | None]("ex.opened", None)  # the file handed over
     opened_token = Slot[str | None]("ex.opened.token", None)  # read once per token
     opened_input = Slot[tuple[str, str] | None]("ex.opened.input", None)  # (sha256, text)
