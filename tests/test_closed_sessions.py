@@ -8,6 +8,7 @@ import time
 import weakref
 from unittest import mock
 
+import pytest
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.session_manager import SessionInfo
 from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
@@ -15,6 +16,14 @@ from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
 from gru_viz.ui import closed_sessions
 
 TTL = 0.05
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen():
+    """The sweep freezes what is alive (gc.freeze); other tests in this process must not
+    inherit that."""
+    yield
+    gc.unfreeze()
 
 
 class FakeSession:
@@ -54,6 +63,24 @@ def test_an_expired_session_is_shut_down_and_freed():
     assert closed_sessions.drop_expired(storage._cache, threading.Lock()) == 1
     assert shut == ["a"]
     assert gone() is None  # the sweep collected its cycle: nobody else has to
+
+
+def test_what_died_since_the_last_freeze_goes_with_the_next_drop():
+    """The sweep freezes what it leaves alive, so that Python's own full collections skip
+    the server's long-lived objects; a frozen cycle that dies later is freed by the next
+    sweep that drops a session, not kept for good."""
+    cycle = FakeSession("a page's last run", [])
+    gone = weakref.ref(cycle)
+    closed_sessions.collect_all()
+    assert gc.get_freeze_count() > 0
+    del cycle
+    gc.collect()
+    assert gone() is not None  # frozen: left out of Python's collections
+    storage = MemorySessionStorage(ttl_seconds=TTL)
+    stored(storage, "b", [])
+    time.sleep(2 * TTL)
+    assert closed_sessions.drop_expired(storage._cache, threading.Lock()) == 1
+    assert gone() is None
 
 
 def test_a_session_within_its_time_is_kept():
