@@ -48,6 +48,18 @@ def source_text(n: int) -> str:
     return (text * (n // max(len(text), 1) + 1))[:n]
 
 
+def reference_gru(subject, device):
+    """torch.nn.GRU (batch first) with the subject's first layer: the reference."""
+    import torch
+
+    m = subject.model
+    gru = torch.nn.GRU(m.input_size, m.hidden_size, 1, batch_first=True)
+    with torch.no_grad():
+        for name, a in m.cells[0][0].fused().items():
+            getattr(gru, f"{name}_l0").copy_(torch.as_tensor(np.array(a)))
+    return gru.to(device).float()
+
+
 def throughput(args) -> None:
     import torch
 
@@ -70,8 +82,7 @@ def throughput(args) -> None:
     text = "".join(c for c in source_text(B * T * args.chunks) if c in set(vocab.symbols))
     ids = vocab.encode(text[: B * T * args.chunks]).reshape(B, args.chunks * T)
     engines = {r: ChunkEngine(subject, "float32", device, r) for r in ("loop", "fused")}
-    engine = engines["fused"]
-    gru = engine.layers[0][0]
+    engine, gru = engines["fused"], reference_gru(subject, device)
 
     def sync():
         if device == "cuda":
@@ -81,7 +92,7 @@ def throughput(args) -> None:
         h = torch.zeros(1, B, H, device=engine.device)
         with torch.no_grad():
             for c in range(args.chunks):
-                x = engine.inputs(ids[:, c * T:(c + 1) * T])
+                x = engine.inputs(ids[:, c * T:(c + 1) * T].T).transpose(0, 1)
                 _, h = gru(x, h)
         sync()
 
@@ -96,13 +107,13 @@ def throughput(args) -> None:
             warmed[key] = job(engine, opts, args.warm, 10**7)
         acc = warmed.get(key) or Accumulator(subject, opts, engine)
         h = torch.zeros(1, B, H, device=engine.device)
-        rows = np.arange(B * T)
-        doc = np.repeat(np.arange(B), T)
-        loss_rows = rows[(rows % T) > 0]
+        rows = np.arange(T * B)  # time-major, as the engine's records
+        doc = np.tile(np.arange(B), T)
+        loss_rows = rows[rows >= B]
         for c in range(chunks or args.chunks):
             c0 = c % args.chunks
-            tok = ids[:, c0 * T:(c0 + 1) * T]
-            off = (np.arange(T)[None] + base + c * T + np.zeros((B, 1), int)).reshape(-1)
+            tok = np.ascontiguousarray(ids[:, c0 * T:(c0 + 1) * T].T)
+            off = np.repeat(np.arange(T) + base + c * T, B)
             t = torch.from_numpy(tok.reshape(-1)).to(engine.device)
             layers, h = engine.run(engine.inputs(tok), h, t)
             acc.add(layers, t, rows, doc, off, loss_rows, engine.logits)
@@ -113,7 +124,7 @@ def throughput(args) -> None:
     def record(engine):  # the recording alone, no statistics
         h = torch.zeros(1, B, H, device=engine.device)
         for c in range(args.chunks):
-            tok = ids[:, c * T:(c + 1) * T]
+            tok = np.ascontiguousarray(ids[:, c * T:(c + 1) * T].T)
             t = torch.from_numpy(tok.reshape(-1)).to(engine.device)
             _, h = engine.run(engine.inputs(tok), h, t)
         sync()
@@ -182,7 +193,7 @@ def memory(args) -> None:
 def whole(args) -> None:
     import torch
 
-    from gru_viz.analysis.corpus import ChunkEngine, corpus_stats, pick_device, subject_of
+    from gru_viz.analysis.corpus import corpus_stats, pick_device, subject_of
     from gru_viz.io.checkpoint import load_checkpoint
 
     if args.threads:
@@ -194,7 +205,7 @@ def whole(args) -> None:
     text = "".join(c for c in source_text(2 * n) if c in set(vocab.symbols))[:n]
     folder = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
     (folder / "corpus.py").write_text(text)
-    gru = ChunkEngine(subject, "float32", device).layers[0][0]
+    gru = reference_gru(subject, device)
     ids = vocab.encode(text)[: n // B * B].reshape(B, -1)
 
     def gru_alone():

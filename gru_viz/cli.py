@@ -226,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--recorder", choices=("auto", "loop", "fused"), default="auto",
                    help="loop: a torch loop writing every gate (the CPU default); fused: "
                    "nn.GRU's kernel, then all gates recomputed in whole-chunk products (the "
-                   "GPU default)")
+                   "GPU default; reset-before and bidirectional models always loop)")
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
     c.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     c.add_argument("--engine", choices=("local", "dask"), default="local",

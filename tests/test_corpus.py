@@ -122,9 +122,12 @@ def check_against(stats, ref, H, exact_counts=True):
 @pytest.mark.parametrize("L, reset_after, recorder", [(1, True, "loop"), (2, False, "loop"),
                                                      (2, True, "fused"), (1, False, "fused")])
 def test_job_equals_full_traces(tmp_path, monkeypatch, L, reset_after, recorder):
-    from gru_viz.analysis.corpus import driver
+    from gru_viz.analysis.corpus import accumulator, driver
 
     monkeypatch.setattr(driver, "READ", 9)  # the contexts read a few positions at a time
+    # the statistics over a chunk in a few spans, the index's blocks within them
+    monkeypatch.setattr(accumulator, "SPAN", 4)
+    monkeypatch.setattr(accumulator, "BLOCK", 2)
     s = char_subject(L=L, reset_after=reset_after)
     folder = write_texts(tmp_path, TEXTS)
     stats = corpus_stats(s, folder, recorder=recorder, **OPTS)
@@ -169,12 +172,13 @@ def test_engine_agrees_with_core_float32(recorder, reset_after):
     eng = ChunkEngine(s, "float32", "cpu", recorder)
     import torch
 
-    layers, h_T = eng.run(eng.inputs(ids), torch.zeros(2, 5, 16),
-                          torch.from_numpy(ids.reshape(-1)))
+    steps = np.ascontiguousarray(ids.T)  # time-major (T, B), as the engine runs
+    layers, h_T = eng.run(eng.inputs(steps), torch.zeros(2, 5, 16),
+                          torch.from_numpy(steps.reshape(-1)))
     tr = run(s.model.astype(np.float32), s.embedding[ids].astype(np.float32), dtype=np.float32)
     for k in range(2):
         for f in FIELDS:
-            got = layers[k][f].numpy().reshape(5, 40, 16)
+            got = layers[k][f].numpy().reshape(40, 5, 16).transpose(1, 0, 2)
             np.testing.assert_allclose(got, getattr(tr.layers[k][0], f), atol=1e-5)
     np.testing.assert_allclose(h_T.numpy(), tr.h_n, atol=1e-5)
 

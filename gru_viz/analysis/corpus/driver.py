@@ -147,18 +147,19 @@ def _run_chunk(engine: ChunkEngine, acc: Accumulator, corpus: Corpus, jobs: Jobs
     n = np.minimum(stop - pos, T)
     Tc, Ba = int(n.max()), len(active)
     vectors = engine.subject.kind == "vectors"
-    tokens = (np.zeros((Ba, Tc, engine.subject.model.input_size), np.dtype(dtype)) if vectors
-              else np.zeros((Ba, Tc), np.int64))
-    for row in range(Ba):
-        g = corpus.doc_start[jobs.doc[j[row]]] + pos[row]
-        tokens[row, :n[row]] = corpus.read(int(g), int(g + n[row]))
-    t_off = pos[:, None] + np.arange(Tc)[None]  # (Ba, Tc) offsets in the documents
-    real = np.arange(Tc)[None] < n[:, None]
-    counted = real & (t_off >= jobs.start[j][:, None])
-    rows = np.flatnonzero(counted.reshape(-1))
-    doc_rows = np.repeat(jobs.doc[j], Tc)[rows]
+    # time-major, as the engine's records: flat row t·Ba + b is stream b's step t
+    tokens = (np.zeros((Tc, Ba, engine.subject.model.input_size), np.dtype(dtype)) if vectors
+              else np.zeros((Tc, Ba), np.int64))
+    for b in range(Ba):
+        g = corpus.doc_start[jobs.doc[j[b]]] + pos[b]
+        tokens[:n[b], b] = corpus.read(int(g), int(g + n[b]))
+    t_off = pos[None] + np.arange(Tc)[:, None]  # (Tc, Ba) offsets in the documents
+    real = np.arange(Tc)[:, None] < n[None]
+    counted = real & (t_off >= jobs.start[j][None])
+    rows = np.flatnonzero(counted)
+    doc_rows = np.tile(jobs.doc[j], Tc)[rows]
     off_rows = t_off.reshape(-1)[rows]
-    loss_rows = np.flatnonzero((counted & (t_off > jobs.warm[j][:, None])).reshape(-1))
+    loss_rows = np.flatnonzero(counted & (t_off > jobs.warm[j][None]))
     x = engine.inputs(tokens)
     h0 = torch.from_numpy(slots.h[:, active]).to(engine.device)
     ids = None if vectors else torch.from_numpy(tokens.reshape(-1)).to(engine.device)

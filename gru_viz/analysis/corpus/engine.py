@@ -18,6 +18,20 @@ def pick_device(device: str) -> str:
     return device
 
 
+class Scratch:
+    """Tensors reused chunk after chunk, by key: a fresh chunk-sized tensor each time costs
+    page faults, more than the ops that fill it. A kept tensor with more rows serves too."""
+
+    def __init__(self, torch, device) -> None:
+        self.torch, self.device, self._kept = torch, device, {}
+
+    def get(self, key, shape: tuple[int, ...], dtype):
+        t = self._kept.get(key)
+        if t is None or t.dtype != dtype or t.shape[1:] != shape[1:] or len(t) < shape[0]:
+            t = self._kept[key] = self.torch.empty(shape, dtype=dtype, device=self.device)
+        return t[:shape[0]]
+
+
 class ChunkEngine:
     """Runs a chunk of B streams for T steps and gives every gate of every layer (torch)."""
 
@@ -34,17 +48,17 @@ class ChunkEngine:
             "fused" if self.device.type == "cuda" else "loop")
         m = subject.model
         self.H, self.D = m.hidden_size, m.num_directions
-        if self.D == 2:
-            self.recorder = "loop"  # both directions in the recording loop
+        if self.D == 2 or not m.reset_after:
+            # both directions in one loop; reset before, nn.GRU has no kernel to fuse
+            self.recorder = "loop"
 
         def t(a):
             return torch.as_tensor(np.array(a)).to(self.device, self.dtype)
 
-        self._bufs = {}  # the loop's buffers, reused chunk after chunk (see _buf)
+        self.scratch = Scratch(torch, self.device)  # the loop's and the statistics' buffers
         self.cells = []  # [k][d]: (nn.GRU or None, fused weights, reset_after)
         for layer in m.cells:
             self.cells.append([self._cell(w, t) for w in layer])
-        self.layers = [c[0] for c in self.cells]  # forward cells
         self.emb = None if subject.embedding is None else t(subject.embedding)
         self.table = None  # symbols: layer 0's input side x W_iᵀ + b_i for each symbol (V, 3H)
         if subject.kind == "ids":
@@ -53,8 +67,8 @@ class ChunkEngine:
             self.table = [torch.addmm(c[1]["bias_ih"], rows, c[1]["weight_ih"].T)
                           for c in self.cells[0]]
             if self.recorder == "loop":
-                self.table = [self._arrange(g, c[1], c[2])
-                              for g, c in zip(self.table, self.cells[0])]
+                self.table = [self._arrange(g, c[1], c[2], g.new_empty(
+                    (len(g), self._pre_width(c[2])))) for g, c in zip(self.table, self.cells[0])]
         self.head_w = t(subject.head_weight) if subject.scores_symbols else None
         self.head_b = (t(subject.head_bias) if subject.head_bias is not None
                        else None) if subject.scores_symbols else None
@@ -66,9 +80,8 @@ class ChunkEngine:
         torch = self.torch
         fused = {n: t(a) for n, a in w.fused().items()}
         gru = None
-        if w.reset_after:
-            gru = torch.nn.GRU(w.input_size, self.H, 1, batch_first=True)
-            gru = gru.to(self.device, self.dtype)
+        if self.recorder == "fused":  # time-major, as the records
+            gru = torch.nn.GRU(w.input_size, self.H, 1).to(self.device, self.dtype)
             with torch.no_grad():
                 for n, a in fused.items():
                     getattr(gru, f"{n}_l0").copy_(a)
@@ -81,7 +94,7 @@ class ChunkEngine:
         return self.torch.addmm(self.head_b_col, self.head_w, h.T)
 
     def inputs(self, tokens: np.ndarray):
-        """(B, T) ids or (B, T, I) vectors -> (B, T, I) on the device."""
+        """(T, B) ids or (T, B, I) vectors -> (T, B, I) on the device."""
         torch = self.torch
         x = torch.from_numpy(tokens).to(self.device)
         if self.subject.kind == "vectors":
@@ -90,125 +103,95 @@ class ChunkEngine:
             return self.emb[x]
         return torch.nn.functional.one_hot(x, self.subject.model.input_size).to(self.dtype)
 
-    def _states(self, gru, p, reset_after, x, h0):
-        torch = self.torch
-        if gru is not None:
-            return gru(x, h0[None])[0]
-        H, T = self.H, x.shape[1]  # reset before: a torch loop (nn.GRU has only reset after)
-        gi = torch.addmm(p["bias_ih"], x.reshape(-1, x.shape[-1]), p["weight_ih"].T)
-        gi = gi.reshape(x.shape[0], T, 3 * H)
-        W_rz, b_rz = p["weight_hh"][:2 * H].T, p["bias_hh"][:2 * H]
-        W_n, b_n = p["weight_hh"][2 * H:].T, p["bias_hh"][2 * H:]
-        out, h = x.new_empty((x.shape[0], T, H)), h0
-        for s in range(T):
-            rz = torch.sigmoid(torch.addmm(b_rz, h, W_rz).add_(gi[:, s, :2 * H]))
-            r, z = rz[:, :H], rz[:, H:]
-            n = torch.tanh(torch.addmm(b_n, r * h, W_n).add_(gi[:, s, 2 * H:]))
-            h = n + z * (h - n)
-            out[:, s] = h
-        return out
-
     def run(self, x, h0, ids=None):
-        """x (B, T, I), h0 (L, B, H) -> ([{z, r, n, h, h_prev} (B·T, H) per layer], h_T (L, B, H)).
+        """x (T, B, I), h0 (L, B, H) -> ([{z, r, n, h, h_prev} (T·B, H) per layer], h_T (L, B, H)).
 
-        The input side a = x W_iᵀ + b_i of all steps is one product (for symbols ``ids``
-        (B·T,), rows of a per-symbol table). Then either recorder:
+        Time-major throughout: record row t·B + b is stream b's step t (the loop's buffers
+        are then the records themselves, without a copy). The input side a = x W_iᵀ + b_i of
+        all steps is one product (for symbols ``ids`` (T·B,), rows of a per-symbol table).
+        Then either recorder:
 
         - ``fused``: the states from ``nn.GRU``'s fused kernel, then every gate of the chunk at
           once from h_{t−1} with whole-chunk products (parallel over time: fast on a GPU);
         - ``loop``: a torch loop over the steps that writes every gate as it goes into buffers
           reused from run to run (on CPU about half the time of the fused states plus the
-          recomputation, ``benchmarks/bench_corpus.py``): its records are valid only until
-          the next ``run`` (h_T is always a fresh tensor).
+          recomputation, ``benchmarks/bench_corpus.py``): its records are views of those
+          buffers, valid only until the next ``run`` (h_T is always a fresh tensor).
         """
         torch = self.torch
-        B, T = x.shape[:2]
+        T, B = x.shape[:2]
         D, out_layers, finals = self.D, [], []
         with torch.no_grad():
             for k, cells in enumerate(self.cells):
                 outs = []
                 for d, (gru, p, reset_after) in enumerate(cells):
-                    if self.recorder == "loop":  # time-major: each step's rows contiguous
-                        if k == 0 and ids is not None and self.table is not None:
-                            pre = torch.index_select(self.table[d], 0, ids.view(B, T).T.reshape(
-                                -1), out=self._buf((k, d, "pre"), (B * T, self.table[d].shape[1])))
-                        else:
-                            pre = self._arrange(torch.addmm(
-                                p["bias_ih"], x.transpose(0, 1).reshape(B * T, -1),
-                                p["weight_ih"].T), p, reset_after)
+                    table = self.table[d] if k == 0 and ids is not None and self.table else None
+                    gi = None if table is not None else self._input_side(p, x, (k, d))
+                    if self.recorder == "loop":
+                        pre = self._buf((k, d, "pre"), T * B, self._pre_width(reset_after))
+                        pre = (torch.index_select(table, 0, ids, out=pre) if gi is None
+                               else self._arrange(gi, p, reset_after, pre))
                         rec, out = self._loop(p, reset_after, pre.view(T, B, -1),
                                               h0[k * D + d], (k, d))
                     else:
-                        if k == 0 and ids is not None and self.table is not None:
-                            gi = self.table[d].index_select(0, ids)
-                        else:
-                            gi = torch.addmm(p["bias_ih"], x.reshape(B * T, -1),
-                                             p["weight_ih"].T)
-                        rec, out = self._fused(gru, p, reset_after, x, gi, h0[k])
+                        gi = table.index_select(0, ids) if gi is None else gi
+                        rec, out = self._fused(gru, p, x, gi, h0[k])
                     out_layers.append(rec)
-                    finals.append(out[:, 0 if d else -1])
+                    finals.append(out[0 if d else -1])
                     outs.append(out)
                 x = outs[0] if D == 1 else torch.cat(outs, -1)
         return out_layers, torch.stack(finals)
 
-    def _fused(self, gru, p, reset_after, x, gi, h0):
+    def _input_side(self, p, x, cell):
+        """x W_iᵀ + b_i (T·B, 3H) for x (T, B, I), in the cell's reused buffer."""
+        x = x.reshape(-1, x.shape[-1])
+        return self.torch.addmm(p["bias_ih"], x, p["weight_ih"].T,
+                                out=self._buf((*cell, "gi"), len(x), 3 * self.H))
+
+    def _fused(self, gru, p, x, gi, h0):
+        """Every gate of a reset-after cell from nn.GRU's states, in whole-chunk products."""
         torch, H = self.torch, self.H
-        B, T = x.shape[:2]
-        out = self._states(gru, p, reset_after, x, h0)
-        hp = torch.cat([h0[:, None], out[:, :-1]], 1).reshape(B * T, H)
+        out = gru(x, h0[None])[0]  # (T, B, H)
+        hp = torch.cat([h0[None], out[:-1]]).flatten(0, 1)
+        gh = torch.addmm(p["bias_hh"], hp, p["weight_hh"].T)
+        rz = torch.sigmoid(gi[:, :2 * H].add_(gh[:, :2 * H]))
+        n = torch.tanh(gi[:, 2 * H:].addcmul_(rz[:, :H], gh[:, 2 * H:]))
+        return {"z": rz[:, H:], "r": rz[:, :H], "n": n, "h": out.flatten(0, 1), "h_prev": hp}, out
+
+    def _pre_width(self, reset_after: bool) -> int:
+        return (4 if reset_after else 3) * self.H
+
+    def _arrange(self, gi, p, reset_after, out):
+        """The input side gi = x W_iᵀ + b_i (N, 3H) laid out for the loop in ``out``, every
+        bias that does not depend on r folded in: [a_rz + b_hrz, b_hn, a_n] (N, 4H)
+        resetting after, [a_rz + b_hrz, a_n + b_hn] (N, 3H) before."""
+        torch, H, b = self.torch, self.H, p["bias_hh"]
+        torch.add(gi[:, :2 * H], b[:2 * H], out=out[:, :2 * H])
         if reset_after:
-            gh = torch.addmm(p["bias_hh"], hp, p["weight_hh"].T)
-            rz = torch.sigmoid(gi[:, :2 * H].add_(gh[:, :2 * H]))
-            r, z = rz[:, :H], rz[:, H:]
-            n = torch.tanh(gi[:, 2 * H:].addcmul_(r, gh[:, 2 * H:]))
+            out[:, 2 * H:3 * H] = b[2 * H:]
+            out[:, 3 * H:] = gi[:, 2 * H:]
         else:
-            gh = torch.addmm(p["bias_hh"][:2 * H], hp, p["weight_hh"][:2 * H].T)
-            rz = torch.sigmoid(gi[:, :2 * H].add_(gh))
-            r, z = rz[:, :H], rz[:, H:]
-            hn = torch.addmm(p["bias_hh"][2 * H:], r * hp, p["weight_hh"][2 * H:].T)
-            n = torch.tanh(gi[:, 2 * H:].add_(hn))
-        return {"z": z.contiguous(), "r": r.contiguous(), "n": n, "h": out.reshape(B * T, H),
-                "h_prev": hp}, out
+            torch.add(gi[:, 2 * H:], b[2 * H:], out=out[:, 2 * H:])
+        return out
 
-    def _arrange(self, gi, p, reset_after):
-        """The input side gi = x W_iᵀ + b_i (N, 3H) laid out for the loop, every bias that
-        does not depend on r folded in: [a_rz + b_hrz, b_hn, a_n] (N, 4H) resetting after,
-        [a_rz + b_hrz, a_n + b_hn] (N, 3H) before."""
-        torch, H = self.torch, self.H
-        b = p["bias_hh"]
-        rz = gi[:, :2 * H] + b[:2 * H]
-        if reset_after:
-            return torch.cat([rz, b[2 * H:].expand(len(gi), H), gi[:, 2 * H:]], 1)
-        return torch.cat([rz, gi[:, 2 * H:] + b[2 * H:]], 1)
-
-    def _buf(self, key, shape):
-        """A buffer reused from chunk to chunk (a fresh chunk-sized one each time costs page
-        faults)."""
-        buf = self._bufs.get(key)
-        if buf is None or buf.shape != shape:
-            buf = self._bufs[key] = self.torch.empty(shape, dtype=self.dtype, device=self.device)
-        return buf
+    def _buf(self, key, *shape):
+        return self.scratch.get(key, shape, self.dtype)
 
     def _loop(self, p, reset_after, pre, h0, cell):
-        """pre (T, B, 4H or 3H) from ``_arrange`` (time-major) -> the records (batch-major):
-        the steps write r and z into pre's first 2H columns, n and the states into their
-        buffers; z, r, h and h_prev are then copied out contiguous.
+        """pre (T, B, 4H or 3H) from ``_arrange`` -> the records, views of the buffers: the
+        steps write r and z into pre's first 2H columns, n and the states into theirs.
 
-        hs[:, t + 1] is the state after step t reading forward (hs[:, 0] = h0); reading in
-        reverse, hs[:, t] is the state after step t (hs[:, T] = h0)."""
+        hs[t + 1] is the state after step t reading forward (hs[0] = h0); reading in
+        reverse, hs[t] is the state after step t (hs[T] = h0)."""
         torch, H = self.torch, self.H
         T, B = pre.shape[:2]
         reverse = cell[1] == 1
-
-        def buf(name, *shape):
-            return self._buf((*cell, name), shape)
-
-        n, hs = buf("n", B, T, H), buf("hs", B, T + 1, H)
-        hs[:, T if reverse else 0] = h0
+        n, hs = self._buf((*cell, "n"), T, B, H), self._buf((*cell, "hs"), T + 1, B, H)
+        hs[T if reverse else 0] = h0
         # each step's views made at once (unbind): fewer Python calls in the loop
         RZ, R, Z = (pre[:, :, c].unbind(0) for c in (
             slice(0, 2 * H), slice(0, H), slice(H, 2 * H)))
-        N, HS = n.unbind(1), hs.unbind(1)
+        N, HS = n.unbind(0), hs.unbind(0)
         if reset_after:  # n = tanh(a_n + r ⊙ (W_hn h + b_hn)): one product per step
             W = p["weight_hh"].T.contiguous()
             G, GN, A = (pre[:, :, c].unbind(0) for c in (
@@ -217,7 +200,7 @@ class ChunkEngine:
             W = p["weight_hh"][:2 * H].T.contiguous()
             W_n, d = p["weight_hh"][2 * H:].T.contiguous(), pre.new_empty((B, H))
             G, A = RZ, pre[:, :, 2 * H:].unbind(0)
-        h = HS[T if reverse else 0].contiguous()
+        h = HS[T if reverse else 0]
         addmm, sub, addcmul, mul = torch.addmm, torch.sub, torch.addcmul, torch.mul
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             G[t].addmm_(h, W)
@@ -232,9 +215,6 @@ class ChunkEngine:
             sub(h, nt, out=ht)  # h = n + z ⊙ (h_prev − n)
             ht.mul_(Z[t]).add_(nt)
             h = ht
-        out, prev = (hs[:, :-1], hs[:, 1:]) if reverse else (hs[:, 1:], hs[:, :-1])
-        # contiguous fields: the statistics' reductions and gathers run several times faster
-        rec = {f: buf(f, B, T, H).copy_(a).view(B * T, H) for f, a in (
-            ("z", pre[:, :, H:2 * H].transpose(0, 1)), ("r", pre[:, :, :H].transpose(0, 1)),
-            ("h", out), ("h_prev", prev))}
-        return rec | {"n": n.view(B * T, H)}, out
+        out, prev = (hs[:-1], hs[1:]) if reverse else (hs[1:], hs[:-1])
+        rec = {"z": pre[:, :, H:2 * H], "r": pre[:, :, :H], "n": n, "h": out, "h_prev": prev}
+        return {f: a.flatten(0, 1) for f, a in rec.items()}, out
