@@ -138,10 +138,11 @@ def large_blocks_apart(threshold: int = 128 * 1024) -> None:
     glibc raises this threshold, up to 32 MB, each time such a block is freed: later large
     arrays and strings then come from the heap, where freed they stay resident between
     smaller blocks until a malloc_trim (the sweep calls one only when it drops entries). After
-    an abusive class left, the server kept +25% RSS that way; with the threshold fixed at
-    glibc's initial 128 kB, +17% at once. The price: each such block is a fresh mapping (a loop
-    over 1 MB temporaries ran ~10x slower, a T=2000, H=128 Explorer run ~4%), so only a server
-    process calls this (``gru_viz.ui``, under ``streamlit run``).
+    an abusive class left (its closed sessions swept, ``gru_viz.ui.closed_sessions``), the
+    server kept +22% RSS 200 s later that way; with the threshold fixed at glibc's initial
+    128 kB, +7%, at the same CPU per interaction. The price: each such block is a fresh
+    mapping (a loop over 1 MB temporaries ran ~10x slower, a T=2000, H=128 Explorer run ~4%),
+    so only a server process calls this (``gru_viz.ui``, under ``streamlit run``).
     """
     if (libc := _glibc()) is not None:
         libc.mallopt(M_MMAP_THRESHOLD, threshold)
