@@ -66,7 +66,7 @@ def test_window_and_column_cap(rng):
     m = fig["data"][3]
     assert list(m["x"]) == list(range(100, 300, 4))
     np.testing.assert_allclose(m["z"], c.h[100:300:4].T, atol=1e-6)
-    assert "every 4th step" in fig["layout"]["xaxis"]["title"]["text"]
+    assert "one step in 4 drawn" in fig["layout"]["xaxis"]["title"]["text"]
     big = run(GRUModel.random(1, 64, seed=1), rng.normal(size=(400, 1))).layers[0][0]
     assert heatmap_spec(big, PYTORCH)["data"][0]["customdata"] is None  # payload cap
 

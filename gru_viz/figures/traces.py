@@ -129,7 +129,7 @@ def heatmap_spec(cell: LayerTrace, notation: Notation, tokens: Sequence[str] | N
                        **ticks(labels, cols, max_ticks),
                        **TICKS,
                        "title": {"text": "time step t (input)"
-                                 + (f", every {stride}th step" if stride > 1 else "")}}
+                                 + (f", one step in {stride} drawn" if stride > 1 else "")}}
     titles = [_title(notation.label(f), 0.5, dom[1]) for f, dom in zip(FIELDS, domains)]
     bottom = _bottom(layout["xaxis"]["ticktext"], 60)
     if input_track:

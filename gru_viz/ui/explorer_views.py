@@ -65,8 +65,8 @@ def gates_view(r: Run, cell: LayerTrace, nt: Notation, order: np.ndarray) -> Non
     chart(ef.ordered_heatmaps(cell, nt, order, r.tokens, max_cols=cols),
                     key="ex.overview")
     if cols < T:
-        st.caption(f"Overview of all {T:d} steps (every {int(np.ceil(T / cols)):d}th "
-                   "step drawn). The window below shows every step.")
+        st.caption(f"Overview of all {T:d} steps (one step in {int(np.ceil(T / cols)):d} "
+                   "drawn). The window below shows every step.")
         _zoom(r, cell, nt, order)
 
 
