@@ -105,3 +105,16 @@ def test_the_explorer_window_moves_in_the_browser_without_a_rerun(opened):
     assert order != sorted(order)  # the new order is drawn
     np.testing.assert_allclose(decode_array(data["z"]).reshape(128, 2000),
                                (1 - want.z.T)[order], atol=1e-6)
+
+    # a new input of another length brings a new bar (its key holds T) while the chart
+    # drawn in place stays: the old bar lets go of it (else both would set its range)
+    listeners = f"() => {CHART}._ev.listeners('plotly_afterplot').length"
+    before = app.page.evaluate(listeners)
+    longer = "".join(rng.choice(list(ALPHABET), 2400))
+    app.page.mouse.move(0, 0)
+    with app.changing():
+        app.type_text("Input", longer)
+    app.wait_idle()
+    assert app.page.evaluate("() => window.__gruviz_pan.data.T") == 2400
+    assert app.page.evaluate(f"() => {CHART}.__mark") == 1  # the same chart element
+    assert app.page.evaluate(listeners) == before

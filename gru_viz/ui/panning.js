@@ -17,6 +17,7 @@ class Pan {
     this.lastStart = null; // the server's start in the last data
     this.idle = null;
     this.raf = null;
+    this.onPlot = () => this.soon();
     this.root = el("div", "gv-pan", parent);
     this.back = el("button", "btn", this.root, "◀ earlier");
     const slide = el("label", "slide", this.root);
@@ -100,8 +101,9 @@ class Pan {
       return;
     }
     if (gd !== this.gd) { // a chart element we have not seen: keep its range ours after any
-      this.gd = gd;       // redraw of Streamlit's (a resize, a rerun's new layout)
-      gd.on("plotly_afterplot", () => this.soon());
+      this.forget();      // redraw of Streamlit's (a resize, a rerun's new layout)
+      this.gd = gd;
+      gd.on("plotly_afterplot", this.onPlot);
     }
     // the steps this chart element holds, from the chart itself (it may be an old one)
     const meta = (gd.data[0] && gd.data[0].meta) || { first: 0, stop: 0 };
@@ -121,7 +123,15 @@ class Pan {
     } catch (e) { /* a sandboxed page without history: the link keeps the server's window */ }
   }
 
+  // The chart drawn in place outlives a bar (a new input's bar has a new key): a bar gone
+  // must not keep setting that chart's range.
+  forget() {
+    if (this.gd) this.gd.removeListener("plotly_afterplot", this.onPlot);
+    this.gd = null;
+  }
+
   destroy() {
+    this.forget();
     clearTimeout(this.idle);
     clearTimeout(this.retry);
     if (this.raf !== null) cancelAnimationFrame(this.raf);
