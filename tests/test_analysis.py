@@ -5,6 +5,8 @@ import pytest
 
 from gru_viz.analysis import units as an
 from gru_viz.core.engine import run
+from gru_viz.core.errors import InputError
+from gru_viz.core.limits import Limits
 from gru_viz.core.model import GRUModel
 from gru_viz.core.notation import COURSE, PYTORCH
 from tests.helpers import VOCAB, planted_model
@@ -171,3 +173,34 @@ def test_corpus_matches_of_low_values_use_the_sign():
     matches = an.corpus_matches(model, [one_hot(t) for t in texts], 0, 0, "h", [3], 0.5,
                                 PYTORCH, sign=-1.0)
     assert {(m.seq, m.start, m.stop) for m in matches} == {(0, 1, 4), (1, 3, 6)}
+
+
+def test_a_corpus_sequence_over_the_step_limit_runs_in_segments_as_one_run(rng):
+    """The Explorer's corpus reads a whole text as one sequence: longer than the server's
+    step limit, it runs in segments carrying the state, with the numbers of one run."""
+    model = GRUModel.random(len(VOCAB), 5, num_layers=2, seed=4)
+    ids = [rng.integers(0, len(VOCAB), n) for n in (23, 5, 17)]
+    xs = [VOCAB.one_hot(i) for i in ids]
+    short = Limits(max_steps=7)
+    whole = an.corpus_stats(model, xs, ids, len(VOCAB), COURSE)
+    seen = []
+    cut = an.corpus_stats(model, xs, ids, len(VOCAB), COURSE, limits=short,
+                          progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (4 + 1 + 3, 8)  # segments of 7 steps
+    for key, cs in whole.items():
+        for g in cs.saturation:
+            assert np.array_equal(cut[key].saturation[g].below, cs.saturation[g].below)
+            assert np.array_equal(cut[key].saturation[g].above, cs.saturation[g].above)
+        for f in cs.histograms:
+            assert np.array_equal(cut[key].histograms[f], cs.histograms[f])
+        np.testing.assert_allclose(cut[key].response.sums, cs.response.sums, atol=1e-5)
+        assert np.array_equal(cut[key].response.counts, cs.response.counts)
+    h = run(model, xs[0]).layers[1][0].h
+    thr = float(np.median(h[:, 2]))
+    args = (model, xs, 1, 0, "h", [2], thr, PYTORCH)
+    assert an.corpus_matches(*args, limits=short) == an.corpus_matches(*args)
+    assert any(m.start < 7 < m.stop or m.start < 14 < m.stop
+               for m in an.corpus_matches(*args) if m.seq == 0)  # spans cross segments
+    with pytest.raises(InputError, match="GRUVIZ_MAX_STEPS"):  # a reverse direction needs
+        an.corpus_stats(GRUModel.random(len(VOCAB), 3, bidirectional=True, seed=1),  # all
+                        xs, ids, len(VOCAB), limits=short)

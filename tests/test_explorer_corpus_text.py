@@ -5,6 +5,7 @@ sequences only when asked."""
 import numpy as np
 
 from gru_viz.analysis import units as an
+from gru_viz.core.limits import server_limits
 from gru_viz.io.checkpoint import load_checkpoint
 from gru_viz.io.corpus import open_corpus
 from gru_viz.io.inputs import Vocabulary
@@ -51,3 +52,15 @@ def test_lines_are_sequences_only_when_asked():
     assert ["".join(s) for s in symbols] == TEXT.split("\n")
     h3 = an.corpus_stats(planted().ckpt.model, xs, ids, len(VOCAB))[(0, 0)].histograms["h"][3]
     assert h3[15:].sum() == 1 and h3[:5].sum() == 1  # every line from h0 = 0
+
+
+def test_a_text_longer_than_the_step_limit_keeps_its_state(monkeypatch):
+    """The Explorer passes the server's limits: the whole text, over GRUVIZ_MAX_STEPS, runs
+    in segments carrying the state (it was refused as too long), with one run's counts."""
+    monkeypatch.setenv("GRUVIZ_MAX_STEPS", "4")
+    loaded = planted()
+    xs, ids, _, _ = read_corpus(loaded, TEXT.encode(), "c.txt")
+    assert len(xs[0]) > 4
+    stats = an.corpus_stats(loaded.ckpt.model, xs, ids, len(VOCAB), limits=server_limits())
+    h3 = stats[(0, 0)].histograms["h"][3]
+    assert h3[15:].sum() == 6 and h3[:5].sum() == 3

@@ -295,11 +295,13 @@ def batches(lengths: Sequence[int], max_batch: int = 64, exact: bool = False,
 
 @dataclass(frozen=True)
 class Batch:
-    """One batched run: ``trace`` arrays are (B, T, ...); ``mask`` (B, T) marks real steps."""
+    """One batched run: ``trace`` arrays are (B, T, ...); ``mask`` (B, T) marks real steps;
+    row b holds steps ``starts[b]`` on of sequence ``indices[b]``."""
 
     indices: np.ndarray
     mask: np.ndarray
     trace: Trace
+    starts: np.ndarray
 
 
 def run_corpus(model: GRUModel, xs: Sequence[np.ndarray], progress: Progress | None = None,
@@ -308,21 +310,40 @@ def run_corpus(model: GRUModel, xs: Sequence[np.ndarray], progress: Progress | N
     """Run every sequence xs[i] (T_i, I), in batches of similar length padded at the end.
 
     End padding never changes a forward state before it, but a reverse direction would read
-    it first: bidirectional models are batched by equal length only.
+    it first: bidirectional models are batched by equal length only. A sequence longer than
+    ``limits.max_steps`` runs in segments of that many steps, each from the state the one
+    before ended in: the numbers of one whole run, as a forward GRU carries nothing else
+    (a bidirectional model's reverse direction would need the steps after: refused).
     """
     lengths = [len(x) for x in xs]
+    seg = max(lengths, default=1)
+    if limits is not None and not model.bidirectional:
+        seg = min(seg, limits.max_steps)
+    seg = max(seg, 1)
+    rounds = -(-max(lengths, default=0) // seg)
+    total = sum(-(-n // seg) for n in lengths)
+    carry = np.zeros((model.num_layers, len(xs), model.hidden_size), dtype)
     done = 0
-    for idx in batches(lengths, max_batch, exact=model.bidirectional):
-        T = max(lengths[i] for i in idx)
-        x = np.zeros((len(idx), T, model.input_size), dtype)
-        mask = np.zeros((len(idx), T), bool)
-        for row, i in enumerate(idx):
-            x[row, :lengths[i]] = xs[i]
-            mask[row, :lengths[i]] = True
-        yield Batch(idx, mask, run(model, x, dtype=dtype, limits=limits))
-        done += len(idx)
-        if progress:
-            progress(done, len(xs))
+    for r in range(rounds):
+        live = [i for i, n in enumerate(lengths) if n > r * seg]
+        part = [min(lengths[i] - r * seg, seg) for i in live]
+        for group in batches(part, max_batch, exact=model.bidirectional):
+            idx = np.array([live[g] for g in group], np.int64)
+            n = [part[g] for g in group]
+            x = np.zeros((len(idx), max(n), model.input_size), dtype)
+            mask = np.zeros((len(idx), max(n)), bool)
+            for row, (i, m) in enumerate(zip(idx, n)):
+                x[row, :m] = xs[i][r * seg:r * seg + m]
+                mask[row, :m] = True
+            trace = run(model, x, carry[:, idx] if r else None, dtype=dtype, limits=limits)
+            if r + 1 < rounds:  # each row's last real state starts its next segment
+                last = np.array(n) - 1
+                rows = np.arange(len(idx))
+                carry[:, idx] = [layer[0].h[rows, last] for layer in trace.layers]
+            yield Batch(idx, mask, trace, np.full(len(idx), r * seg))
+            done += len(idx)
+            if progress:
+                progress(done, total)
 
 
 @dataclass(frozen=True)
@@ -353,8 +374,9 @@ def corpus_stats(model: GRUModel, xs: Sequence[np.ndarray], ids: Sequence[np.nda
                 resp = None
                 if ids is not None and vocab_size:
                     tok = np.zeros(batch.mask.shape, np.int64)
-                    for row, i in enumerate(batch.indices):
-                        tok[row, :len(ids[i])] = ids[i]
+                    for row, (i, a) in enumerate(zip(batch.indices, batch.starts)):
+                        seq = ids[i][a:a + tok.shape[1]]
+                        tok[row, :len(seq)] = seq
                     resp = expected_response(cell.h, cell.h_prev, tok, vocab_size, batch.mask)
                 old = stats.get((k, d))
                 if old is not None:
@@ -381,13 +403,16 @@ def corpus_matches(model: GRUModel, xs: Sequence[np.ndarray], layer: int, direct
                    limits: Limits | None = None) -> list[Match]:
     """Every span in the corpus where all ``units`` are ≥ threshold together, longest first;
     ``sign`` = −1 compares −value instead (a search for low values)."""
-    found = []
+    # each sequence's units gathered segment by segment first: a span may cross segments
+    parts: dict[int, list[np.ndarray]] = {}
     for batch in run_corpus(model, xs, progress, limits=limits):
         values = sign * shown(notation, field, getattr(batch.trace.layers[layer][direction],
                                                        field))
         for row, i in enumerate(batch.indices):
             T = int(batch.mask[row].sum())
-            found += [Match(int(i), a, b)
-                      for a, b in co_activation_spans(values[row, :T], units, threshold,
-                                                      min_length)]
+            parts.setdefault(int(i), []).append(values[row, :T][:, units])
+    thr = np.broadcast_to(threshold, (model.hidden_size,))[list(units)]
+    found = [Match(i, a, b) for i, p in parts.items()
+             for a, b in co_activation_spans(np.concatenate(p), range(len(units)), thr,
+                                             min_length)]
     return sorted(found, key=lambda m: (m.start - m.stop, m.seq, m.start))
