@@ -5,8 +5,6 @@ numbers, and starts where the link says."""
 import io
 
 import numpy as np
-import plotly.graph_objects as go
-import plotly.io
 import pytest
 
 from gru_viz.core.engine import run
@@ -15,6 +13,7 @@ from gru_viz.core.notation import NOTATIONS
 from gru_viz.figures import explorer as ef
 from gru_viz.figures.safe import escaped
 from gru_viz.figures.traces import step_labels
+from gru_viz.figures.wire import figure_json
 from gru_viz.io.inputs import Vocabulary
 from gru_viz.io.savefile import save_checkpoint
 from gru_viz.ui.explorer_views import heatmap_cols
@@ -32,8 +31,8 @@ def cell_of(H: int, T: int, seed: int = 0):
 
 
 def sent_bytes(spec: dict) -> int:
-    """What st.plotly_chart sends for it (ui.charts.chart: escaped, then plotly's JSON)."""
-    return len(plotly.io.to_json(go.Figure(escaped(spec), _validate=False), validate=False))
+    """What the chart drawn in place sends for it (ui.charts.chart_in_place)."""
+    return len(figure_json(spec).encode())
 
 
 @pytest.mark.parametrize(("H", "T", "start"), [(16, 3000, 2500), (64, 4000, 1000),
@@ -51,9 +50,7 @@ def test_the_span_holds_the_window_and_fits_the_budget(H, T, start):
     assert size_sent <= ef.CHART_BYTES
     if (a, b) != (0, T):  # cut to the budget: most of it used
         assert size_sent >= 0.9 * ef.CHART_BYTES
-    values = np.stack([getattr(cell, f) for f in "zrnh"])
-    estimate = ef.heatmap_bytes(H, b - a, ef.value_bytes(values),
-                                ef.label_bytes(tokens) if hover else 0)
+    estimate = ef.heatmap_bytes(H, b - a, ef.label_bytes(tokens) if hover else 0)
     assert abs(estimate - size_sent) <= 0.15 * size_sent
 
 

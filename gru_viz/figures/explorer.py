@@ -8,7 +8,6 @@ signal. Same vocabulary as figures.py: gates fixed to [0, 1], values diverging a
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 from collections.abc import Sequence
@@ -34,7 +33,10 @@ from gru_viz.figures.traces import (
 )
 
 PROB_SCALE = "Viridis"
-CHART_BYTES = 8 * 2**20  # DESIGN §6: the most one chart may send
+CHART_BYTES = 8 * 2**20  # the most one chart may send (issue 16)
+# JSON bytes of one value: a float32 in base64 (figure_json writes "/" as it is, where
+# plotly's encoder writes 6 bytes)
+VALUE_BYTES = 16 / 3
 WINDOW_TICKS = 40  # about how many steps of a window get a tick label
 
 
@@ -65,23 +67,14 @@ def ordered_heatmaps(cell: LayerTrace, notation: Notation, order: np.ndarray,
     return spec
 
 
-def value_bytes(values: np.ndarray) -> float:
-    """JSON bytes per float32 value of ``values`` as plotly writes them: base64, with each "/"
-    written as 6 bytes. It depends on the data: the float32 exponent of a number in [0.5, 1)
-    encodes to many "/", so it is measured (on at most a million of the values)."""
-    flat = np.ascontiguousarray(values, np.float32).ravel()
-    flat = flat[::max(1, flat.size // 1_000_000)]
-    b = base64.b64encode(flat.tobytes())
-    return (len(b) + 5 * b.count(b"/")) / max(1, flat.size)
-
-
-def heatmap_bytes(H: int, steps: int, each_value: float, label_bytes: float = 0.0) -> float:
-    """About the JSON bytes of ``ordered_heatmaps`` over ``steps`` full-resolution columns:
-    per panel, H × steps values of ``each_value`` bytes (``value_bytes``), the steps' x
+def heatmap_bytes(H: int, steps: int, label_bytes: float = 0.0) -> float:
+    """About the JSON bytes of ``ordered_heatmaps`` over ``steps`` full-resolution columns, as
+    ``figure_json`` writes them for the chart drawn in place: per panel, H × steps values of
+    ``VALUE_BYTES``, the steps' x
     (plotly narrows them to ≤ 4 bytes, in base64) and ``label_bytes`` per cell when the hover
     names each step's input; the layout (ticks, titles, the span's labels) on top. Linear in
     ``steps``."""
-    return 4 * (each_value * H + 6 + H * label_bytes) * steps + 64 * steps + 20_000
+    return 4 * (VALUE_BYTES * H + 6 + H * label_bytes) * steps + 64 * steps + 20_000
 
 
 def label_bytes(labels: Sequence[str]) -> float:
@@ -101,10 +94,9 @@ def browser_span(cell: LayerTrace, notation: Notation, window: tuple[int, int],
     T, H = cell.steps, cell.hidden_size
     start, stop = window
     hover = H * (stop - start) <= HOVER_CELLS
-    each = value_bytes(np.stack([notation.values(f, getattr(cell, f)) for f in "zrnh"]))
     per_label = label_bytes(labels) if hover else 0.0
-    fixed = heatmap_bytes(H, 0, each, per_label)
-    fits = int((CHART_BYTES - fixed) // (heatmap_bytes(H, 1, each, per_label) - fixed))
+    fixed = heatmap_bytes(H, 0, per_label)
+    fits = int((CHART_BYTES - fixed) // (heatmap_bytes(H, 1, per_label) - fixed))
     steps = min(T, max(stop - start, fits))
     first = min(max(0, start - (steps - (stop - start)) // 2), T - steps)
     return (first, first + steps), hover
