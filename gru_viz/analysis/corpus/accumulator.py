@@ -126,7 +126,7 @@ class Accumulator:
         and the index's block extremes into ``ext`` (when not None); ``buf`` (n, H) their
         scratch; -> the fields that hold a NaN."""
         torch, o, acc = self.torch, self.opts, self.acc
-        ibuf = self.scratch.get("bins", (2, *buf.shape), torch.int32)
+        ibuf = [self.scratch.get(("bins", k), buf.shape, torch.int32) for k in (0, 1)]
         bins, nan = {}, []
         for i, f in enumerate(FIELDS):
             v = vals[f]
