@@ -2,10 +2,10 @@
 
 Payload budget (DESIGN.md §6): a heatmap overview is capped in columns (strided) and a zoomed
 window is drawn at full resolution, both in float32, with at most PANEL_CELLS cells per panel
-in view: 400 columns up to H = 160, fewer for larger models (250 at H = 256). Streamlit
-validates and serialises every chart on each rerun, in time proportional to its size. The
-window's chart holds as many steps around it as fit 8 MB (the whole run when they fit) and is
-moved over them in the browser (``ui.panning``).
+in view: 400 columns up to H = 160, fewer for larger models (250 at H = 256). The overview
+is serialised again on each rerun, in time proportional to its size. The window's chart holds
+as many steps around it as fit 8 MB (the whole run when they fit), is drawn in place from its
+JSON kept with that span, and is moved over them in the browser (``ui.panning``).
 """
 
 from __future__ import annotations
