@@ -17,6 +17,7 @@ class Pan {
     this.lastStart = null; // the server's start in the last data
     this.idle = null;
     this.raf = null;
+    this.waits = 0; // draws put off in a row, waiting for the chart
     this.onPlot = () => this.soon();
     this.root = el("div", "gv-pan", parent);
     this.back = el("button", "btn", this.root, "◀ earlier");
@@ -97,9 +98,12 @@ class Pan {
     const d = this.data, gd = this.chart(), P = window.Plotly;
     if (!gd || !gd._fullLayout || !gd.data || !P) {
       clearTimeout(this.retry);
-      this.retry = setTimeout(() => this.draw(), 100);
+      // for 10 s at most: a chart that never comes (Plotly failed to load) is not polled for
+      // as long as the page is open; the next move of the bar looks again
+      if (++this.waits <= 100) this.retry = setTimeout(() => this.draw(), 100);
       return;
     }
+    this.waits = 0;
     if (gd !== this.gd) { // a chart element we have not seen: keep its range ours after any
       this.forget();      // redraw of Streamlit's (a resize, a rerun's new layout)
       this.gd = gd;
