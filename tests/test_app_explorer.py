@@ -193,6 +193,24 @@ def npy(a) -> bytes:
     return buf.getvalue()
 
 
+def test_a_corpus_text_over_the_step_limit_runs_whole(monkeypatch):
+    """The whole text is one sequence: over GRUVIZ_MAX_STEPS it runs in segments carrying
+    the state (it was refused), its matches found across the segments' edges."""
+    at = upload(page(), "planted.pt", own_format(planted_model(H=6).astype(np.float32), VOCAB))
+    at.text_area[0].set_value("xxaxxybx").run()
+    view(at, "Unit search")
+    next(s for s in at.slider if s.label.startswith("Span")).set_value((2, 6)).run()
+    view(at, "Corpus")
+    monkeypatch.setenv("GRUVIZ_MAX_STEPS", "8")
+    at.text_area(key="ex.corpus_text").set_value("xaxxbx\nyyyy\naxbxxaxxxx").run()
+    at.button(key="ex.corpus_go").click().run()
+    assert_ok(at)
+    at.button(key="ex.c_match").click().run()
+    rows = at.dataframe[0].value  # 20 steps, run as 8 + 8 + 4
+    assert sorted(zip(rows["sequence"], rows["start"], rows["steps"])) == [
+        (0, 1, 3), (0, 10, 2), (0, 15, 5)]
+
+
 def test_a_numeric_corpus_runs_and_a_bad_one_says_why():
     at = upload(page(), "raw.pt", KINDS["raw_bidirectional.pt"]())
     view(at, "Corpus")
